@@ -1,0 +1,94 @@
+/* GstMusaAnalysis — the base class of musa's analysis elements.
+ *
+ * A GstAudioFilter in passthrough (in-place, bit-identical audio, no latency)
+ * that does everything an analysis element shares, so that the elements
+ * themselves only configure libmusa and turn its results into messages/tags:
+ *
+ *  - caps: F32LE/S16LE/S32LE/F64LE, interleaved, 8000..192000 Hz, 1..8 channels;
+ *  - conversion at the edge: each buffer is downmixed to mono float in blocks
+ *    of at most MUSA_ANALYSIS_BLOCK frames into a scratch buffer allocated once,
+ *    NaN/Inf samples become silence and are counted (a warning on the bus the
+ *    first time in a stream and a summary at EOS); GAP buffers are silence;
+ *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
+ *    call reset(); EOS calls finish() before EOS goes downstream;
+ *  - time: the position (in samples since the last reset) of every block, and
+ *    the timestamp of any sample position, drift-free (base PTS + samples/rate);
+ *  - messages: musa_analysis_new_message() fills `timestamp`, `stream-time`,
+ *    `running-time` and `duration` as the `level` element does;
+ *    musa_analysis_post() posts without holding any lock;
+ *  - tags: musa_analysis_push_tags() pushes a TAG event downstream from the
+ *    streaming thread;
+ *  - properties: `post-messages` and `interval` (read them with
+ *    musa_analysis_get_post_messages / _get_interval under the object lock).
+ */
+#ifndef __GST_MUSA_ANALYSIS_H__
+#define __GST_MUSA_ANALYSIS_H__
+
+#include <gst/gst.h>
+#include <gst/audio/audio.h>
+#include <gst/audio/gstaudiofilter.h>
+
+#include "core/audio.h"
+#include "core/musa.h"
+
+G_BEGIN_DECLS
+
+#define MUSA_ANALYSIS_BLOCK 4096
+
+#define MUSA_ANALYSIS_CAPS \
+  "audio/x-raw, format = (string) { F32LE, S16LE, S32LE, F64LE }, " \
+  "rate = (int) [ 8000, 192000 ], channels = (int) [ 1, 8 ], " \
+  "layout = (string) interleaved"
+
+#define GST_TYPE_MUSA_ANALYSIS (gst_musa_analysis_get_type ())
+G_DECLARE_DERIVABLE_TYPE (GstMusaAnalysis, gst_musa_analysis, GST,
+    MUSA_ANALYSIS, GstAudioFilter)
+
+struct _GstMusaAnalysisClass
+{
+  GstAudioFilterClass parent_class;
+
+  /* Build the libmusa objects for this rate (the mono downmix is analysed).
+   * Called from setup() and whenever caps change. On failure fill @err
+   * (naming the property) and return FALSE: the base class posts a
+   * GST_ELEMENT_ERROR with that message and refuses the caps. */
+  gboolean (*configure) (GstMusaAnalysis * self, gint rate, MusaError * err);
+  /* Analyse @n mono samples that start @pos samples after the last reset. */
+  void (*process) (GstMusaAnalysis * self, const gfloat * mono, gsize n,
+      guint64 pos);
+  /* Start of a new stream / after a discontinuity: drop running state. */
+  void (*reset) (GstMusaAnalysis * self);
+  /* End of stream: post final results (and tags). @pos = samples seen. */
+  void (*finish) (GstMusaAnalysis * self, guint64 pos);
+  /* Free the libmusa objects (stop / before a reconfigure). */
+  void (*release) (GstMusaAnalysis * self);
+};
+
+/* Sample rate of the current caps (0 before caps). */
+gint musa_analysis_get_rate (GstMusaAnalysis * self);
+/* Running timestamp of sample @pos since the last reset (PTS of the first
+ * buffer after it + pos / rate), GST_CLOCK_TIME_NONE when the stream has no
+ * timestamps yet. */
+GstClockTime musa_analysis_sample_time (GstMusaAnalysis * self, guint64 pos);
+/* A structure named after the element with timestamp, stream-time,
+ * running-time and duration of the span of samples [pos, pos + n). */
+GstStructure *musa_analysis_new_message (GstMusaAnalysis * self, guint64 pos,
+    guint64 n);
+/* Post an element message with @s (takes ownership). No-op when
+ * post-messages is FALSE (then frees @s). */
+void musa_analysis_post (GstMusaAnalysis * self, GstStructure * s);
+/* Push a TAG event downstream (takes ownership of @tags). */
+void musa_analysis_push_tags (GstMusaAnalysis * self, GstTagList * tags);
+gboolean musa_analysis_get_post_messages (GstMusaAnalysis * self);
+/* interval in samples at the current rate (>= 1) */
+guint64 musa_analysis_get_interval_samples (GstMusaAnalysis * self);
+GstClockTime musa_analysis_get_interval (GstMusaAnalysis * self);
+
+/* Helpers shared by every musa element (also musaugment). */
+MusaSampleFormat musa_gst_sample_format (GstAudioFormat format);
+/* A GstValueArray of doubles/floats for message fields. */
+void musa_gst_structure_set_float_array (GstStructure * s,
+    const gchar * field, const gfloat * v, guint n);
+
+G_END_DECLS
+#endif /* __GST_MUSA_ANALYSIS_H__ */

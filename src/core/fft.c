@@ -1,0 +1,107 @@
+/* libmusa — FFTW3f wrapper: plans under a global mutex, per-object buffers. */
+#include "core/fft.h"
+
+#include <fftw3.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+struct MusaFft
+{
+  int n;
+  float *real;
+  fftwf_complex *cplx;
+  fftwf_plan forward;
+  fftwf_plan inverse;
+};
+
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+MusaFft *
+musa_fft_new (int n, MusaError * err)
+{
+  MusaFft *fft;
+
+  if (n < 2) {
+    musa_error_set (err, MUSA_ERR_INVALID, "n-fft",
+        "FFT size must be at least 2, got %d", n);
+    return NULL;
+  }
+  fft = calloc (1, sizeof (*fft));
+  if (fft == NULL) {
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  fft->n = n;
+  fft->real = fftwf_alloc_real ((size_t) n);
+  fft->cplx = fftwf_alloc_complex ((size_t) n / 2 + 1);
+  if (fft->real == NULL || fft->cplx == NULL) {
+    musa_fft_free (fft);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_lock (&plan_lock);
+  fft->forward = fftwf_plan_dft_r2c_1d (n, fft->real, fft->cplx,
+      FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+  fft->inverse = fftwf_plan_dft_c2r_1d (n, fft->cplx, fft->real,
+      FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+  pthread_mutex_unlock (&plan_lock);
+  if (fft->forward == NULL || fft->inverse == NULL) {
+    musa_fft_free (fft);
+    musa_error_set (err, MUSA_ERR_FFT, "n-fft",
+        "FFTW could not plan a transform of size %d", n);
+    return NULL;
+  }
+  return fft;
+}
+
+void
+musa_fft_free (MusaFft * fft)
+{
+  if (fft == NULL)
+    return;
+  pthread_mutex_lock (&plan_lock);
+  if (fft->forward)
+    fftwf_destroy_plan (fft->forward);
+  if (fft->inverse)
+    fftwf_destroy_plan (fft->inverse);
+  pthread_mutex_unlock (&plan_lock);
+  fftwf_free (fft->real);
+  fftwf_free (fft->cplx);
+  free (fft);
+}
+
+int
+musa_fft_size (const MusaFft * fft)
+{
+  return fft->n;
+}
+
+int
+musa_fft_bins (const MusaFft * fft)
+{
+  return fft->n / 2 + 1;
+}
+
+float *
+musa_fft_real (MusaFft * fft)
+{
+  return fft->real;
+}
+
+float *
+musa_fft_complex (MusaFft * fft)
+{
+  return (float *) fft->cplx;
+}
+
+void
+musa_fft_forward (MusaFft * fft)
+{
+  fftwf_execute_dft_r2c (fft->forward, fft->real, fft->cplx);
+}
+
+void
+musa_fft_inverse (MusaFft * fft)
+{
+  fftwf_execute_dft_c2r (fft->inverse, fft->cplx, fft->real);
+}

@@ -1,0 +1,40 @@
+/* libmusa — real FFT of one size, FFTW3f underneath.
+ *
+ * Planning (the only part of FFTW that is not thread-safe) happens in
+ * musa_fft_new / musa_fft_free under one process-wide mutex; executing uses
+ * FFTW's new-array interface on this object's own aligned buffers, so any
+ * number of objects can run in parallel threads. */
+#ifndef MUSA_FFT_H
+#define MUSA_FFT_H
+
+#include "core/musa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct MusaFft MusaFft;
+
+/* n >= 2 (any size; powers of two and small primes are fastest). */
+MusaFft *musa_fft_new (int n, MusaError * err);
+void musa_fft_free (MusaFft * fft);
+
+int musa_fft_size (const MusaFft * fft);
+int musa_fft_bins (const MusaFft * fft);        /* n / 2 + 1 */
+
+/* The object's aligned buffers: n real samples, and n/2+1 complex bins
+ * stored as interleaved (re, im) floats. */
+float *musa_fft_real (MusaFft * fft);
+float *musa_fft_complex (MusaFft * fft);
+
+/* real -> complex (forward, unnormalised, as numpy.fft.rfft); the real
+ * buffer is preserved. */
+void musa_fft_forward (MusaFft * fft);
+/* complex -> real (inverse, unnormalised: the result is n times numpy's irfft).
+ * Overwrites the complex buffer. */
+void musa_fft_inverse (MusaFft * fft);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MUSA_FFT_H */

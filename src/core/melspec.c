@@ -1,0 +1,185 @@
+/* libmusa — streaming (log-)mel spectrogram. */
+#include "core/melspec.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/audio.h"
+
+struct MusaMelspec
+{
+  MusaMelspecConfig cfg;
+  MusaStft *stft;
+  MusaMel *mel;
+  float *spec;                  /* n_bins */
+  float *mels;                  /* n_mels */
+  /* the callback in flight, for the STFT's frame function */
+  MusaMelspecFrameFunc func;
+  void *user;
+};
+
+void
+musa_melspec_config_default (MusaMelspecConfig * cfg, int sample_rate)
+{
+  cfg->sample_rate = sample_rate;
+  cfg->stft.n_fft = 2048;
+  cfg->stft.hop = 512;
+  cfg->stft.win_length = 0;
+  cfg->stft.window = MUSA_WINDOW_HANN;
+  cfg->stft.center = 1;
+  cfg->n_mels = 128;
+  cfg->fmin = 0.0;
+  cfg->fmax = 0.0;
+  cfg->scale = MUSA_MEL_SCALE_SLANEY;
+  cfg->norm = MUSA_MEL_NORM_SLANEY;
+  cfg->power = 2.0;
+  cfg->log = MUSA_MEL_LOG_NONE;
+  cfg->top_db = 80.0;
+  cfg->log_mult = 1.0;
+  cfg->amin = 1e-10;
+}
+
+static void
+mel_config (const MusaMelspecConfig * cfg, MusaMelConfig * mc)
+{
+  mc->sample_rate = cfg->sample_rate;
+  mc->n_fft = cfg->stft.n_fft;
+  mc->n_mels = cfg->n_mels;
+  mc->fmin = cfg->fmin;
+  mc->fmax = cfg->fmax;
+  mc->scale = cfg->scale;
+  mc->norm = cfg->norm;
+}
+
+int
+musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
+{
+  MusaMelConfig mc;
+  int status;
+
+  if ((status = musa_stft_config_check (&cfg->stft, err)) != MUSA_OK)
+    return status;
+  if (!(cfg->power > 0.0 && cfg->power <= 4.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "power",
+        "power must be in (0, 4], got %g", cfg->power);
+  if ((int) cfg->log < 0 || cfg->log > MUSA_MEL_LOG_LOG1P)
+    return musa_error_set (err, MUSA_ERR_INVALID, "log",
+        "unknown log mode %d", (int) cfg->log);
+  if (!(cfg->log_mult > 0.0) || !isfinite (cfg->log_mult))
+    return musa_error_set (err, MUSA_ERR_INVALID, "log-mult",
+        "log-mult must be positive, got %g", cfg->log_mult);
+  if (!(cfg->amin > 0.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "amin",
+        "amin must be positive, got %g", cfg->amin);
+  mel_config (cfg, &mc);
+  return musa_mel_config_check (&mc, err);
+}
+
+MusaMelspec *
+musa_melspec_new (const MusaMelspecConfig * cfg, MusaError * err)
+{
+  MusaMelspec *ms;
+  MusaMelConfig mc;
+
+  if (musa_melspec_config_check (cfg, err) != MUSA_OK)
+    return NULL;
+  ms = calloc (1, sizeof (*ms));
+  if (ms == NULL) {
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  ms->cfg = *cfg;
+  mel_config (cfg, &mc);
+  ms->stft = musa_stft_new (&cfg->stft, err);
+  ms->mel = ms->stft ? musa_mel_new (&mc, err) : NULL;
+  if (ms->mel == NULL) {
+    musa_melspec_free (ms);
+    return NULL;
+  }
+  ms->spec = malloc (sizeof (float) * (size_t) musa_stft_n_bins (ms->stft));
+  ms->mels = malloc (sizeof (float) * (size_t) cfg->n_mels);
+  if (ms->spec == NULL || ms->mels == NULL) {
+    musa_melspec_free (ms);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  return ms;
+}
+
+void
+musa_melspec_free (MusaMelspec * ms)
+{
+  if (ms == NULL)
+    return;
+  musa_stft_free (ms->stft);
+  musa_mel_free (ms->mel);
+  free (ms->spec);
+  free (ms->mels);
+  free (ms);
+}
+
+void
+musa_melspec_reset (MusaMelspec * ms)
+{
+  musa_stft_reset (ms->stft);
+}
+
+static void
+on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
+{
+  MusaMelspec *ms = user;
+  int m, n = ms->cfg.n_mels;
+  float *v = ms->mels;
+
+  musa_power_spectrum (spectrum, ms->spec, musa_stft_n_bins (ms->stft),
+      (float) ms->cfg.power);
+  musa_mel_apply (ms->mel, ms->spec, v);
+  if (ms->cfg.log == MUSA_MEL_LOG_DB) {
+    float amin = (float) ms->cfg.amin, top = -INFINITY;
+    for (m = 0; m < n; m++) {
+      v[m] = 10.0f * log10f (v[m] > amin ? v[m] : amin);
+      if (v[m] > top)
+        top = v[m];
+    }
+    if (ms->cfg.top_db > 0) {
+      float floor = top - (float) ms->cfg.top_db;
+      for (m = 0; m < n; m++)
+        if (v[m] < floor)
+          v[m] = floor;
+    }
+  } else if (ms->cfg.log == MUSA_MEL_LOG_LOG1P) {
+    float mult = (float) ms->cfg.log_mult;
+    for (m = 0; m < n; m++)
+      v[m] = log1pf (mult * v[m]);
+  }
+  ms->func (ms->user, index, v, n);
+}
+
+void
+musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
+    MusaMelspecFrameFunc func, void *user)
+{
+  ms->func = func;
+  ms->user = user;
+  musa_stft_process (ms->stft, x, n, on_frame, ms);
+}
+
+void
+musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func, void *user)
+{
+  ms->func = func;
+  ms->user = user;
+  musa_stft_finish (ms->stft, on_frame, ms);
+}
+
+const MusaStft *
+musa_melspec_stft (const MusaMelspec * ms)
+{
+  return ms->stft;
+}
+
+int
+musa_melspec_n_mels (const MusaMelspec * ms)
+{
+  return ms->cfg.n_mels;
+}

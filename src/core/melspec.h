@@ -1,0 +1,71 @@
+/* libmusa — streaming (log-)mel spectrogram with librosa's conventions.
+ *
+ * Defaults (musa_melspec_config_default) are librosa.feature.melspectrogram's:
+ * n_fft 2048, hop 512, periodic Hann, center with zero padding, power 2,
+ * 128 Slaney-normalised Slaney-scale mels from 0 Hz to Nyquist.
+ *
+ * Log compression:
+ *  - MUSA_MEL_LOG_DB: librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db):
+ *    10*log10(max(amin, S)); with top_db > 0 values are floored at
+ *    (frame maximum - top_db). librosa floors at the maximum of the whole
+ *    array it is given; a stream has no whole array, so the floor is per frame
+ *    (values above librosa's floor are identical; the floor itself may be
+ *    lower in quiet frames). It is always 10*log10 of the mel values, as
+ *    power_to_db is whatever the power.
+ *  - MUSA_MEL_LOG_LOG1P: log(1 + log_mult * S).
+ */
+#ifndef MUSA_MELSPEC_H
+#define MUSA_MELSPEC_H
+
+#include "core/mel.h"
+#include "core/stft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum
+{
+  MUSA_MEL_LOG_NONE = 0,
+  MUSA_MEL_LOG_DB,
+  MUSA_MEL_LOG_LOG1P,
+} MusaMelLog;
+
+typedef struct
+{
+  int sample_rate;
+  MusaStftConfig stft;
+  int n_mels;
+  double fmin, fmax;            /* Hz; fmax 0 = Nyquist */
+  MusaMelScale scale;
+  MusaMelNorm norm;
+  double power;                 /* > 0: |X|^power */
+  MusaMelLog log;
+  double top_db;                /* dB; <= 0 disables the floor */
+  double log_mult;              /* for log1p */
+  double amin;                  /* dB floor amplitude, librosa 1e-10 */
+} MusaMelspecConfig;
+
+/* Called per frame with n_mels values, valid during the call. */
+typedef void (*MusaMelspecFrameFunc) (void *user, int64_t index,
+    const float *mels, int n_mels);
+
+typedef struct MusaMelspec MusaMelspec;
+
+void musa_melspec_config_default (MusaMelspecConfig * cfg, int sample_rate);
+int musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err);
+MusaMelspec *musa_melspec_new (const MusaMelspecConfig * cfg,
+    MusaError * err);
+void musa_melspec_free (MusaMelspec * ms);
+void musa_melspec_reset (MusaMelspec * ms);
+void musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
+    MusaMelspecFrameFunc func, void *user);
+void musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func,
+    void *user);
+const MusaStft *musa_melspec_stft (const MusaMelspec * ms);
+int musa_melspec_n_mels (const MusaMelspec * ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MUSA_MELSPEC_H */
