@@ -63,12 +63,11 @@ GST_DEBUG_CATEGORY_STATIC (melspec_debug);
 
 #define GST_TYPE_MELSPEC (gst_melspec_get_type ())
 G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
-
-typedef enum
-{
-  GST_MELSPEC_LAST_DROP = 0,
-  GST_MELSPEC_LAST_PAD,
-} GstMelspecLast;
+     typedef enum
+     {
+       GST_MELSPEC_LAST_DROP = 0,
+       GST_MELSPEC_LAST_PAD,
+     } GstMelspecLast;
 
 #define DEFAULT_N_FFT 2048
 #define DEFAULT_HOP_LENGTH 512
@@ -89,66 +88,65 @@ typedef enum
 #define DEFAULT_SNIPPET_HOP 0.0
 #define DEFAULT_LAST_SNIPPET GST_MELSPEC_LAST_PAD
 
-enum
-{
-  PROP_0,
-  PROP_N_FFT,
-  PROP_HOP_LENGTH,
-  PROP_WIN_LENGTH,
-  PROP_WINDOW,
-  PROP_CENTER,
-  PROP_N_MELS,
-  PROP_FMIN,
-  PROP_FMAX,
-  PROP_MEL_SCALE,
-  PROP_NORM,
-  PROP_POWER,
-  PROP_LOG,
-  PROP_TOP_DB,
-  PROP_LOG_MULT,
-  PROP_FRAMES_PER_BUFFER,
-  PROP_SNIPPET_DURATION,
-  PROP_SNIPPET_HOP,
-  PROP_LAST_SNIPPET,
-};
+     enum
+     {
+       PROP_0,
+       PROP_N_FFT,
+       PROP_HOP_LENGTH,
+       PROP_WIN_LENGTH,
+       PROP_WINDOW,
+       PROP_CENTER,
+       PROP_N_MELS,
+       PROP_FMIN,
+       PROP_FMAX,
+       PROP_MEL_SCALE,
+       PROP_NORM,
+       PROP_POWER,
+       PROP_LOG,
+       PROP_TOP_DB,
+       PROP_LOG_MULT,
+       PROP_FRAMES_PER_BUFFER,
+       PROP_SNIPPET_DURATION,
+       PROP_SNIPPET_HOP,
+       PROP_LAST_SNIPPET,
+     };
 
-struct _GstMelspec
-{
-  GstMusaAnalysis parent;
+     struct _GstMelspec
+     {
+       GstMusaAnalysis parent;
 
-  /* properties (object lock) */
-  MusaMelspecConfig props;
-  guint frames_per_buffer;
-  gdouble snippet_duration, snippet_hop;
-  GstMelspecLast last_snippet;
+       /* properties (object lock) */
+       MusaMelspecConfig props;
+       guint frames_per_buffer;
+       gdouble snippet_duration, snippet_hop;
+       GstMelspecLast last_snippet;
 
-  /* streaming state (streaming thread only) */
-  MusaMelspecConfig cfg;        /* snapshot used by the running analysis */
-  MusaMelspec *ms;
-  gboolean tensor_mode;
-  gint n_mels;
+       /* streaming state (streaming thread only) */
+       MusaMelspecConfig cfg;   /* snapshot used by the running analysis */
+       MusaMelspec *ms;
+       gboolean tensor_mode;
+       gint n_mels;
 
-  /* passthrough: frames of the current interval */
-  GByteArray *block;
-  guint64 block_first;          /* frame index of the block's first frame */
-  guint64 interval_k;           /* intervals posted so far */
+       /* passthrough: frames of the current interval */
+       GByteArray *block;
+       guint64 block_first;     /* frame index of the block's first frame */
+       guint64 interval_k;      /* intervals posted so far */
 
-  /* tensor mode: frames waiting to go out, and snippet geometry */
-  GByteArray *pending;          /* frames [pending_first, ...) */
-  guint64 pending_first;
-  guint64 snippet_index;
-  guint snippet_frames, snippet_step;
-  GQueue out_queue;
-  GstClockTime hop_time;
-};
+       /* tensor mode: frames waiting to go out, and snippet geometry */
+       GByteArray *pending;     /* frames [pending_first, ...) */
+       guint64 pending_first;
+       guint64 snippet_index;
+       guint snippet_frames, snippet_step;
+       GQueue out_queue;
+       GstClockTime hop_time;
+     };
 
 G_DEFINE_TYPE (GstMelspec, gst_melspec, GST_TYPE_MUSA_ANALYSIS);
 GST_ELEMENT_REGISTER_DEFINE (melspec, "melspec", GST_RANK_NONE,
     GST_TYPE_MELSPEC);
 
 #define GST_TYPE_MELSPEC_WINDOW (gst_melspec_window_get_type ())
-static GType
-gst_melspec_window_get_type (void)
+     static GType gst_melspec_window_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -215,8 +213,7 @@ gst_melspec_log_get_type (void)
   };
 
   if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstMelspecLog",
-            values));
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecLog", values));
   return type;
 }
 
@@ -275,8 +272,7 @@ gst_melspec_class_init (GstMelspecClass * klass)
       GST_PARAM_MUTABLE_READY;
   GstCaps *caps;
 
-  GST_DEBUG_CATEGORY_INIT (melspec_debug, "melspec", 0,
-      "mel spectrogram");
+  GST_DEBUG_CATEGORY_INIT (melspec_debug, "melspec", 0, "mel spectrogram");
 
   gobject_class->set_property = gst_melspec_set_property;
   gobject_class->get_property = gst_melspec_get_property;
@@ -567,8 +563,7 @@ snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
     }
     if (s < 1.0 || s > (1 << 24)) {
       musa_error_set (err, MUSA_ERR_INVALID, "snippet-hop",
-          "snippet-hop %g s must be at least one hop (%d samples)", hop_s,
-          hop);
+          "snippet-hop %g s must be at least one hop (%d samples)", hop_s, hop);
       return FALSE;
     }
     *frames = (guint) f;
@@ -743,8 +738,7 @@ post_block (GstMelspec * self, guint64 start, guint64 end)
 /* Queue a tensor buffer of snippet_frames frames starting at frame @first,
  * taken from @data (may be shorter: @have frames, rest padded). */
 static void
-queue_tensor (GstMelspec * self, guint64 first, const guint8 * data,
-    guint have)
+queue_tensor (GstMelspec * self, guint64 first, const guint8 * data, guint have)
 {
   GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
   gsize frame_bytes = sizeof (gfloat) * self->n_mels;

@@ -403,9 +403,10 @@ musa_analysis_new_message (GstMusaAnalysis * self, guint64 pos, guint64 n)
       ts);
   running_time = gst_segment_to_running_time (&trans->segment,
       GST_FORMAT_TIME, ts);
-  return gst_structure_new (musa_analysis_element_name (self), "timestamp", G_TYPE_UINT64, ts, "stream-time", G_TYPE_UINT64,
-      stream_time, "running-time", G_TYPE_UINT64, running_time, "duration",
-      G_TYPE_UINT64, duration, NULL);
+  return gst_structure_new (musa_analysis_element_name (self), "timestamp",
+      G_TYPE_UINT64, ts, "stream-time", G_TYPE_UINT64, stream_time,
+      "running-time", G_TYPE_UINT64, running_time, "duration", G_TYPE_UINT64,
+      duration, NULL);
 }
 
 void
