@@ -84,14 +84,14 @@ GST_DEBUG_CATEGORY_STATIC (knntag_debug);
 #define GST_CAT_DEFAULT knntag_debug
 
 #define GST_TYPE_KNNTAG (gst_knntag_get_type ())
-G_DECLARE_FINAL_TYPE (GstKnntag, gst_knntag, GST, KNNTAG, GstMusaAnalysis)
+G_DECLARE_FINAL_TYPE (GstKnntag, gst_knntag, GST, KNNTAG, GstMusaAnalysis);
 /* The tag with every label above threshold. */
 #define MUSA_TAG_LABELS "musa-labels"
-     typedef enum
-     {
-       GST_KNNTAG_MODE_TAG = 0,
-       GST_KNNTAG_MODE_LEARN,
-     } GstKnntagMode;
+typedef enum
+{
+  GST_KNNTAG_MODE_TAG = 0,
+  GST_KNNTAG_MODE_LEARN,
+} GstKnntagMode;
 
 #define DEFAULT_MODE GST_KNNTAG_MODE_TAG
 #define DEFAULT_LOCATION NULL
@@ -106,78 +106,85 @@ G_DECLARE_FINAL_TYPE (GstKnntag, gst_knntag, GST, KNNTAG, GstMusaAnalysis)
 #define TENSOR_CAPS "other/tensors, format = (string) static, " \
     "num_tensors = (int) 1, types = (string) float32"
 
-     enum
-     {
-       PROP_0,
-       PROP_MODE,
-       PROP_LOCATION,
-       PROP_LABEL,
-       PROP_K,
-       PROP_METRIC,
-       PROP_WEIGHTING,
-       PROP_THRESHOLD,
-       PROP_WINDOW,
-       PROP_EMBEDDING,
-     };
+enum
+{
+  PROP_0,
+  PROP_MODE,
+  PROP_LOCATION,
+  PROP_LABEL,
+  PROP_K,
+  PROP_METRIC,
+  PROP_WEIGHTING,
+  PROP_THRESHOLD,
+  PROP_WINDOW,
+  PROP_EMBEDDING,
+};
 
-     typedef struct
-     {
-       GstKnntagMode mode;
-       gchar *location;
-       gchar *label;
-       MusaKnnConfig knn;
-       gdouble window;
-       gchar *embedding;
-     } GstKnntagProps;
+typedef struct
+{
+  GstKnntagMode mode;
+  gchar *location;
+  gchar *label;
+  MusaKnnConfig knn;
+  gdouble window;
+  gchar *embedding;
+} GstKnntagProps;
 
-     struct _GstKnntag
-     {
-       GstMusaAnalysis parent;
+struct _GstKnntag
+{
+  GstMusaAnalysis parent;
 
-       GstKnntagProps props;    /* under the object lock */
-       GstKnntagProps cfg;      /* snapshot of the running configuration */
+  GstKnntagProps props;         /* under the object lock */
+  GstKnntagProps cfg;           /* snapshot of the running configuration */
 
-       /* input */
-       gboolean tensor_mode;
-       gint dim;
-       gint rate;
+  /* input */
+  gboolean tensor_mode;
+  gint dim;
+  gint rate;
 
-       /* tag mode */
-       MusaIndex *index;
-       MusaKnn *knn;
-       MusaKnnResult result;
-       gchar *last_answer;      /* to push tags on change */
+  /* tag mode */
+  MusaIndex *index;
+  MusaKnn *knn;
+  MusaKnnResult result;
+  gchar *last_answer;           /* to push tags on change */
 
-       /* audio */
-       MusaEmbed *embed;
-       guint64 interval_k;      /* intervals completed */
-       guint64 next_boundary;   /* sample position of the next vote */
-       guint64 last_vote;       /* position of the previous vote */
-       guint64 snippet_len;     /* learn: window in samples */
-       guint64 next_snippet;
+  /* audio */
+  MusaEmbed *embed;
+  guint64 interval_k;           /* intervals completed */
+  guint64 next_boundary;        /* sample position of the next vote */
+  guint64 last_vote;            /* position of the previous vote */
+  guint64 snippet_len;          /* learn: window in samples */
+  guint64 next_snippet;
 
-       /* tensors */
-       gdouble *sum;            /* whole-stream sum of the vectors */
-       guint64 n_vectors;
-       GstClockTime first_pts;
+  /* whole-stream vote: mean of the snippet (or tensor) votes */
+  gdouble *acc_scores;          /* n_labels */
+  guint n_snippet_votes;
+  gsize nb_item[MUSA_KNN_MAX_K];
+  gfloat nb_dist[MUSA_KNN_MAX_K];
+  gint n_nb;
 
-       /* learn mode: pending items */
-       GArray *pending;         /* floats, dim per item */
-       guint n_pending;
-       gchar **labels;
-       gchar *source;
+  /* tensors */
+  guint64 n_vectors;
+  GstClockTime first_pts, last_pts_end;
 
-       gfloat *vec;             /* dim scratch */
-     };
+  /* learn mode: pending items */
+  GArray *pending;              /* floats, dim per item */
+  guint n_pending;
+  gchar **labels;
+  gchar *source;
+
+  gfloat *vec;                  /* dim scratch */
+};
 
 G_DEFINE_TYPE (GstKnntag, gst_knntag, GST_TYPE_MUSA_ANALYSIS);
 
-     static gboolean knntag_element_init (GstPlugin * plugin);
+static gboolean knntag_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DEFINE_CUSTOM (knntag, knntag_element_init);
 
 #define GST_TYPE_KNNTAG_MODE (gst_knntag_mode_get_type ())
-     static GType gst_knntag_mode_get_type (void)
+static GType
+gst_knntag_mode_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -247,6 +254,7 @@ static GstFlowReturn gst_knntag_transform_ip (GstBaseTransform * trans,
 static gboolean gst_knntag_sink_event (GstBaseTransform * trans,
     GstEvent * event);
 static gboolean gst_knntag_stop (GstBaseTransform * trans);
+static void clear_accumulator (GstKnntag * self);
 
 static gboolean
 knntag_element_init (GstPlugin * plugin)
@@ -381,7 +389,9 @@ release_all (GstKnntag * self)
   self->index = NULL;
   musa_embed_free (self->embed);
   self->embed = NULL;
-  g_clear_pointer (&self->sum, g_free);
+  g_clear_pointer (&self->acc_scores, g_free);
+  self->n_snippet_votes = 0;
+  self->n_nb = 0;
   g_clear_pointer (&self->vec, g_free);
   g_clear_pointer (&self->labels, g_strfreev);
   g_clear_pointer (&self->last_answer, g_free);
@@ -562,7 +572,8 @@ open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
               self->cfg.location), (NULL));
   }
   self->vec = g_new0 (gfloat, dim);
-  self->sum = g_new0 (gdouble, dim);
+  if (self->index)
+    self->acc_scores = g_new0 (gdouble, musa_index_n_labels (self->index) + 1);
   return TRUE;
 }
 
@@ -628,8 +639,7 @@ gst_knntag_reset (GstMusaAnalysis * base)
   self->next_snippet = self->snippet_len;
   self->n_vectors = 0;
   self->first_pts = GST_CLOCK_TIME_NONE;
-  if (self->sum)
-    memset (self->sum, 0, sizeof (gdouble) * self->dim);
+  clear_accumulator (self);
 }
 
 static void
@@ -655,105 +665,171 @@ typedef struct
   float score;
 } LabelScore;
 
+/* Best score first; scores within 1e-6 are a tie, won by the label whose
+ * name sorts first. */
 static gint
 cmp_score (gconstpointer a, gconstpointer b, gpointer user)
 {
   const LabelScore *x = a, *y = b;
   const MusaIndex *idx = user;
 
-  if (x->score != y->score)
+  if (fabsf (x->score - y->score) > 1e-6f)
     return x->score > y->score ? -1 : 1;
   return strcmp (musa_index_label (idx, x->label), musa_index_label (idx,
           y->label));
 }
 
-/* Vote with @vec and post / tag the answer. @s is the message to fill (the
- * time fields set); @frames_ok FALSE marks it uncertain. */
+/* Search @vec; FALSE (and a debug line) when the vector is refused. */
+static gboolean
+query (GstKnntag * self, const gfloat * vec)
+{
+  if (musa_knn_query (self->knn, vec, &self->result) != MUSA_OK) {
+    GST_WARNING_OBJECT (self, "embedding out of range: no vote");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Add the last query to the whole-stream vote: the mean of the snippet
+ * scores, and the k nearest neighbours over all snippets. */
 static void
-vote (GstKnntag * self, const gfloat * vec, GstStructure * s,
-    gboolean final, gboolean enough)
+accumulate (GstKnntag * self)
 {
   MusaKnnResult *r = &self->result;
+  gint i, j, n_labels = musa_index_n_labels (self->index);
+
+  for (i = 0; i < n_labels; i++)
+    self->acc_scores[i] += r->scores[i];
+  self->n_snippet_votes++;
+  for (i = 0; i < r->n_neighbours; i++) {
+    gint p, dup = 0;
+    for (j = 0; j < self->n_nb; j++)
+      if (self->nb_item[j] == r->item[i]) {
+        dup = 1;
+        if (r->distance[i] < self->nb_dist[j])
+          self->nb_dist[j] = r->distance[i];
+      }
+    if (dup)
+      continue;
+    if (self->n_nb == self->cfg.knn.k
+        && !(r->distance[i] < self->nb_dist[self->n_nb - 1]))
+      continue;
+    p = self->n_nb < self->cfg.knn.k ? self->n_nb++ : self->n_nb - 1;
+    while (p > 0 && self->nb_dist[p - 1] > r->distance[i]) {
+      self->nb_dist[p] = self->nb_dist[p - 1];
+      self->nb_item[p] = self->nb_item[p - 1];
+      p--;
+    }
+    self->nb_dist[p] = r->distance[i];
+    self->nb_item[p] = r->item[i];
+  }
+}
+
+static void
+clear_accumulator (GstKnntag * self)
+{
+  if (self->acc_scores && self->index)
+    memset (self->acc_scores, 0,
+        sizeof (gdouble) * (musa_index_n_labels (self->index) + 1));
+  self->n_snippet_votes = 0;
+  self->n_nb = 0;
+}
+
+/* Fill @s (its time fields set) with an answer, post it and push tags when
+ * the answer changed (always for the final one). */
+static void
+emit (GstKnntag * self, GstStructure * s, const gfloat * scores,
+    const gsize * items, const gfloat * distances, gint n_nb,
+    gboolean final, gboolean uncertain)
+{
   const gchar *names[MUSA_KNN_MAX_K];
-  gfloat dist[MUSA_KNN_MAX_K];
   LabelScore *ls;
   const gchar **labs, **above;
-  gfloat *scores;
+  gfloat *sc;
   guint n_ls = 0, n_above = 0, i;
-  gint n_labels;
+  gint n_labels = musa_index_n_labels (self->index);
+  const gchar *top;
   GString *answer;
-  gboolean changed;
+  gboolean changed = FALSE;
 
-  if (musa_knn_query (self->knn, vec, r) != MUSA_OK) {
-    GST_WARNING_OBJECT (self, "embedding out of range: no vote");
-    gst_structure_free (s);
-    return;
-  }
-  n_labels = musa_index_n_labels (self->index);
   ls = g_new (LabelScore, n_labels + 1);
   for (i = 0; i < (guint) n_labels; i++)
-    if (r->scores[i] > 0.0f) {
+    if (scores[i] > 0.0f) {
       ls[n_ls].label = (int) i;
-      ls[n_ls++].score = r->scores[i];
+      ls[n_ls++].score = scores[i];
     }
   g_qsort_with_data (ls, n_ls, sizeof (LabelScore), cmp_score, self->index);
   labs = g_new (const gchar *, n_ls + 1);
   above = g_new (const gchar *, n_ls + 1);
-  scores = g_new (gfloat, n_ls + 1);
+  sc = g_new (gfloat, n_ls + 1);
   answer = g_string_new (NULL);
   for (i = 0; i < n_ls; i++) {
     labs[i] = musa_index_label (self->index, ls[i].label);
-    scores[i] = ls[i].score;
-    if (ls[i].score >= self->cfg.knn.threshold) {
+    sc[i] = ls[i].score;
+    if (ls[i].score >= self->cfg.knn.threshold - 1e-6) {
       above[n_above++] = labs[i];
       if (answer->len)
         g_string_append_c (answer, ',');
       g_string_append (answer, labs[i]);
     }
   }
-  for (i = 0; i < (guint) r->n_neighbours; i++) {
-    names[i] = musa_index_item_id (self->index, r->item[i]);
-    dist[i] = r->distance[i];
-  }
-  gst_structure_set (s, "label", G_TYPE_STRING,
-      r->top >= 0 ? musa_index_label (self->index, r->top) : "",
-      "score", G_TYPE_DOUBLE, (gdouble) r->top_score, NULL);
+  top = n_ls ? labs[0] : "";
+  for (i = 0; i < (guint) n_nb; i++)
+    names[i] = musa_index_item_id (self->index, items[i]);
+  gst_structure_set (s, "label", G_TYPE_STRING, top, "score", G_TYPE_DOUBLE,
+      n_ls ? (gdouble) sc[0] : 0.0, NULL);
   set_string_array (s, "labels", labs, n_ls);
-  musa_gst_structure_set_float_array (s, "scores", scores, n_ls);
+  musa_gst_structure_set_float_array (s, "scores", sc, n_ls);
   set_string_array (s, "above-threshold", above, n_above);
-  set_string_array (s, "neighbours", names, (guint) r->n_neighbours);
-  musa_gst_structure_set_float_array (s, "distances", dist,
-      (guint) r->n_neighbours);
+  set_string_array (s, "neighbours", names, (guint) n_nb);
+  musa_gst_structure_set_float_array (s, "distances", distances, (guint) n_nb);
   gst_structure_set (s, "final", G_TYPE_BOOLEAN, final, "uncertain",
-      G_TYPE_BOOLEAN, !enough || r->n_neighbours < self->cfg.knn.k, NULL);
+      G_TYPE_BOOLEAN, uncertain || n_nb < self->cfg.knn.k, NULL);
+  musa_analysis_post (GST_MUSA_ANALYSIS (self), s);
 
-  /* tags on change and at EOS */
-  if (r->top >= 0) {
-    gchar *key = g_strdup_printf ("%s|%s",
-        musa_index_label (self->index, r->top), answer->str);
+  if (n_ls) {
+    gchar *key = g_strdup_printf ("%s|%s", top, answer->str);
     changed = g_strcmp0 (key, self->last_answer) != 0;
     g_free (self->last_answer);
     self->last_answer = key;
-  } else {
-    changed = FALSE;
   }
-  if (changed || (final && r->top >= 0)) {
+  if (n_ls && (changed || final)) {
     GstTagList *tags = gst_tag_list_new_empty ();
-    gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, GST_TAG_GENRE,
-        musa_index_label (self->index, r->top), NULL);
+    gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, GST_TAG_GENRE, top, NULL);
     if (answer->len)
       gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, MUSA_TAG_LABELS,
           answer->str, NULL);
-    musa_analysis_post (GST_MUSA_ANALYSIS (self), s);
     musa_analysis_push_tags (GST_MUSA_ANALYSIS (self), tags);
-  } else {
-    musa_analysis_post (GST_MUSA_ANALYSIS (self), s);
   }
   g_string_free (answer, TRUE);
   g_free (ls);
   g_free (labs);
   g_free (above);
-  g_free (scores);
+  g_free (sc);
+}
+
+/* Post the answer of the last query. */
+static void
+emit_result (GstKnntag * self, GstStructure * s, gboolean uncertain)
+{
+  MusaKnnResult *r = &self->result;
+
+  emit (self, s, r->scores, r->item, r->distance, r->n_neighbours, FALSE,
+      uncertain);
+}
+
+/* Post the whole-stream answer (mean of the snippet votes). */
+static void
+emit_final (GstKnntag * self, GstStructure * s, gboolean uncertain)
+{
+  gint i, n_labels = musa_index_n_labels (self->index);
+  gfloat *mean = g_new0 (gfloat, n_labels + 1);
+
+  for (i = 0; i < n_labels; i++)
+    mean[i] = (gfloat) (self->acc_scores[i] / self->n_snippet_votes);
+  emit (self, s, mean, self->nb_item, self->nb_dist, self->n_nb, TRUE,
+      uncertain);
+  g_free (mean);
 }
 
 static void
@@ -771,24 +847,42 @@ gst_knntag_process (GstMusaAnalysis * base, const gfloat * mono, gsize n,
   gboolean learn = self->cfg.mode == GST_KNNTAG_MODE_LEARN;
 
   while (n > 0) {
-    guint64 boundary = learn ? self->next_snippet : self->next_boundary;
+    guint64 boundary = learn ? self->next_snippet :
+        MIN (self->next_snippet, self->next_boundary);
     gsize take = boundary > pos ? (gsize) MIN ((guint64) n, boundary - pos) : 0;
+    gboolean queried = FALSE, ok = FALSE;
+    gint frames = 0;
+
     musa_embed_process (self->embed, mono, take);
     mono += take;
     n -= take;
     pos += take;
     if (pos < boundary)
       break;
-    if (learn) {
-      musa_embed_window (self->embed, self->vec);
-      keep_snippet (self, self->vec);
+    if (pos == self->next_snippet) {
+      frames = musa_embed_window (self->embed, self->vec);
+      if (learn) {
+        keep_snippet (self, self->vec);
+      } else {
+        queried = TRUE;
+        ok = query (self, self->vec);
+        if (ok)
+          accumulate (self);
+      }
       self->next_snippet += self->snippet_len;
-    } else {
-      int frames = musa_embed_window (self->embed, self->vec);
-      GstStructure *s = musa_analysis_new_message (base, self->last_vote,
-          pos - self->last_vote);
-      vote (self, self->vec, s, FALSE,
-          frames * 2 >= musa_embed_window_frames (self->embed));
+    }
+    if (!learn && pos == self->next_boundary) {
+      GstStructure *s;
+      if (!queried) {
+        frames = musa_embed_window (self->embed, self->vec);
+        ok = query (self, self->vec);
+      }
+      if (ok) {
+        s = musa_analysis_new_message (base, self->last_vote,
+            pos - self->last_vote);
+        emit_result (self, s,
+            frames * 2 < musa_embed_window_frames (self->embed));
+      }
       self->last_vote = pos;
       self->interval_k++;
       self->next_boundary = musa_analysis_interval_boundary (base,
@@ -894,27 +988,31 @@ static void
 gst_knntag_finish (GstMusaAnalysis * base, guint64 pos)
 {
   GstKnntag *self = GST_KNNTAG (base);
-  int64_t frames;
+  gboolean learn = self->cfg.mode == GST_KNNTAG_MODE_LEARN;
+  guint64 last;
+  guint done;
 
   if (self->embed == NULL)
     return;
   musa_embed_finish (self->embed);
-  if (self->cfg.mode == GST_KNNTAG_MODE_LEARN) {
-    guint64 last = self->next_snippet - self->snippet_len;
-    if (pos > last && (self->n_pending == 0
-            || (pos - last) * 2 >= self->snippet_len)) {
-      musa_embed_window (self->embed, self->vec);
+  /* the last, shorter snippet counts if it has half a window or is the
+   * only one */
+  last = self->next_snippet - self->snippet_len;
+  done = learn ? self->n_pending : self->n_snippet_votes;
+  if (pos > last && (done == 0 || (pos - last) * 2 >= self->snippet_len)) {
+    musa_embed_window (self->embed, self->vec);
+    if (learn)
       keep_snippet (self, self->vec);
-    }
+    else if (query (self, self->vec))
+      accumulate (self);
+  }
+  if (learn) {
     save_learned (self);
     return;
   }
-  frames = musa_embed_stream (self->embed, self->vec);
-  if (frames > 0) {
-    GstStructure *s = musa_analysis_new_message (base, 0, pos);
-    vote (self, self->vec, s, TRUE,
-        frames * 2 >= musa_embed_window_frames (self->embed));
-  }
+  if (self->n_snippet_votes > 0)
+    emit_final (self, musa_analysis_new_message (base, 0, pos),
+        pos * 2 < self->snippet_len);
 }
 
 /* ---- tensors ---- */
@@ -1064,33 +1162,37 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
   gst_buffer_unmap (buf, &map);
   if (self->n_vectors == 0)
     self->first_pts = GST_BUFFER_PTS (buf);
-  for (i = 0; i < self->dim; i++)
-    self->sum[i] += self->vec[i];
   self->n_vectors++;
   if (self->cfg.mode == GST_KNNTAG_MODE_LEARN) {
     keep_snippet (self, self->vec);
-  } else {
-    vote (self, self->vec, tensor_message (self, GST_BUFFER_PTS (buf),
-            GST_BUFFER_DURATION (buf)), FALSE, TRUE);
+  } else if (query (self, self->vec)) {
+    accumulate (self);
+    emit_result (self, tensor_message (self, GST_BUFFER_PTS (buf),
+            GST_BUFFER_DURATION (buf)), FALSE);
   }
+  self->last_pts_end = GST_BUFFER_PTS (buf);
+  if (GST_CLOCK_TIME_IS_VALID (self->last_pts_end)
+      && GST_BUFFER_DURATION_IS_VALID (buf))
+    self->last_pts_end += GST_BUFFER_DURATION (buf);
   return GST_FLOW_OK;
 }
 
 static void
 tensor_finish (GstKnntag * self)
 {
-  gint i;
+  GstClockTime dur = GST_CLOCK_TIME_NONE;
 
   if (self->cfg.mode == GST_KNNTAG_MODE_LEARN) {
     save_learned (self);
     return;
   }
-  if (self->n_vectors == 0 || self->knn == NULL)
+  if (self->n_snippet_votes == 0 || self->knn == NULL)
     return;
-  for (i = 0; i < self->dim; i++)
-    self->vec[i] = (gfloat) (self->sum[i] / self->n_vectors);
-  vote (self, self->vec, tensor_message (self, self->first_pts,
-          GST_CLOCK_TIME_NONE), TRUE, TRUE);
+  if (GST_CLOCK_TIME_IS_VALID (self->first_pts)
+      && GST_CLOCK_TIME_IS_VALID (self->last_pts_end)
+      && self->last_pts_end >= self->first_pts)
+    dur = self->last_pts_end - self->first_pts;
+  emit_final (self, tensor_message (self, self->first_pts, dur), FALSE);
 }
 
 static GstFlowReturn
@@ -1127,8 +1229,7 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_FLUSH_STOP:
       if (self->tensor_mode) {
         self->n_vectors = 0;
-        if (self->sum)
-          memset (self->sum, 0, sizeof (gdouble) * self->dim);
+        clear_accumulator (self);
       }
       break;
     default:
