@@ -254,6 +254,8 @@ static GstFlowReturn gst_knntag_transform_ip (GstBaseTransform * trans,
 static gboolean gst_knntag_sink_event (GstBaseTransform * trans,
     GstEvent * event);
 static gboolean gst_knntag_stop (GstBaseTransform * trans);
+static GstFlowReturn gst_knntag_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * input);
 static void clear_accumulator (GstKnntag * self);
 
 static gboolean
@@ -343,6 +345,8 @@ gst_knntag_class_init (GstKnntagClass * klass)
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_knntag_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_knntag_sink_event);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_knntag_stop);
+  trans_class->submit_input_buffer =
+      GST_DEBUG_FUNCPTR (gst_knntag_submit_input_buffer);
 
   analysis_class->configure = GST_DEBUG_FUNCPTR (gst_knntag_configure);
   analysis_class->process = GST_DEBUG_FUNCPTR (gst_knntag_process);
@@ -702,17 +706,24 @@ accumulate (GstKnntag * self)
     self->acc_scores[i] += r->scores[i];
   self->n_snippet_votes++;
   for (i = 0; i < r->n_neighbours; i++) {
-    gint p, dup = 0;
+    gint p;
+    gboolean skip = FALSE;
     for (j = 0; j < self->n_nb; j++)
       if (self->nb_item[j] == r->item[i]) {
-        dup = 1;
-        if (r->distance[i] < self->nb_dist[j])
-          self->nb_dist[j] = r->distance[i];
+        if (r->distance[i] < self->nb_dist[j]) {
+          /* nearer this time: take it out, insert it again below */
+          memmove (self->nb_item + j, self->nb_item + j + 1,
+              sizeof (gsize) * (self->n_nb - j - 1));
+          memmove (self->nb_dist + j, self->nb_dist + j + 1,
+              sizeof (gfloat) * (self->n_nb - j - 1));
+          self->n_nb--;
+        } else {
+          skip = TRUE;
+        }
+        break;
       }
-    if (dup)
-      continue;
-    if (self->n_nb == self->cfg.knn.k
-        && !(r->distance[i] < self->nb_dist[self->n_nb - 1]))
+    if (skip || (self->n_nb == self->cfg.knn.k
+            && !(r->distance[i] < self->nb_dist[self->n_nb - 1])))
       continue;
     p = self->n_nb < self->cfg.knn.k ? self->n_nb++ : self->n_nb - 1;
     while (p > 0 && self->nb_dist[p - 1] > r->distance[i]) {
@@ -893,7 +904,8 @@ gst_knntag_process (GstMusaAnalysis * base, const gfloat * mono, gsize n,
   }
 }
 
-/* The file name of the upstream URI, or of the title tag, or "stream". */
+/* The file name of the upstream URI, or the title tag; NULL when the
+ * stream has neither. */
 static gchar *
 source_name (GstKnntag * self)
 {
@@ -913,14 +925,33 @@ source_name (GstKnntag * self)
   }
   if (name == NULL && self->source)
     name = g_strdup (self->source);
-  if (name == NULL || name[0] == '\0' || strcmp (name, "/") == 0
-      || strcmp (name, ".") == 0) {
-    g_free (name);
-    name = g_strdup ("stream");
-  }
+  if (name && (name[0] == '\0' || strcmp (name, "/") == 0
+          || strcmp (name, ".") == 0))
+    g_clear_pointer (&name, g_free);
   /* '#' separates the snippet number */
-  g_strdelimit (name, "#", '_');
+  if (name)
+    g_strdelimit (name, "#", '_');
   return name;
+}
+
+/* "stream-N", the first N the index does not use. */
+static gchar *
+anonymous_name (const MusaIndex * idx)
+{
+  guint n;
+
+  for (n = 1;; n++) {
+    gchar *name = g_strdup_printf ("stream-%u", n), *first;
+    gboolean used = FALSE;
+    gsize i;
+    first = g_strdup_printf ("%s#", name);
+    for (i = 0; i < musa_index_n_items (idx) && !used; i++)
+      used = g_str_has_prefix (musa_index_item_id (idx, i), first);
+    g_free (first);
+    if (!used)
+      return name;
+    g_free (name);
+  }
 }
 
 static void
@@ -958,7 +989,11 @@ save_learned (GstKnntag * self)
     g_free (src);
     return;
   }
-  musa_index_remove_source (idx, src);
+  /* a named source replaces its earlier items; an anonymous one is new */
+  if (src)
+    musa_index_remove_source (idx, src);
+  else
+    src = anonymous_name (idx);
   for (i = 0; i < self->n_pending; i++) {
     gchar *id = g_strdup_printf ("%s#%u", src, i);
     if (musa_index_add (idx, &g_array_index (self->pending, gfloat,
@@ -1237,6 +1272,21 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
   }
   return GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->sink_event
       (trans, event);
+}
+
+/* GstAudioFilter refuses buffers without audio caps: tensors go straight
+ * to GstBaseTransform's default. */
+static GstFlowReturn
+gst_knntag_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * input)
+{
+  GstBaseTransformClass *klass;
+
+  if (GST_KNNTAG (trans)->tensor_mode)
+    klass = g_type_class_peek (GST_TYPE_BASE_TRANSFORM);
+  else
+    klass = GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class);
+  return klass->submit_input_buffer (trans, is_discont, input);
 }
 
 static gboolean

@@ -146,9 +146,11 @@ musa_knn_standardise (const MusaKnn * knn, float *v)
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+/* inlined into every target clone (a call would cross ABIs) */
+#define ALWAYS_INLINE static inline __attribute__ ((always_inline))
 typedef float v8sf __attribute__((vector_size (32)));
 
-static inline v8sf
+ALWAYS_INLINE v8sf
 load8 (const float *p)
 {
   v8sf v;
@@ -156,17 +158,22 @@ load8 (const float *p)
   return v;
 }
 
-static inline float
+ALWAYS_INLINE float
 hsum8 (v8sf v)
 {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
+/* one clone per instruction set, chosen at load time */
 #if defined(__x86_64__) && !defined(__clang__) && defined(__ELF__)
-__attribute__((target_clones ("avx512f", "avx2", "default")))
+#define TARGET_CLONES __attribute__ ((target_clones ("avx512f", "avx2", \
+    "default")))
+#else
+#define TARGET_CLONES
 #endif
-     void musa_knn_dots (const float *rows, size_t n, int dim, const float *q,
-    float *out)
+
+TARGET_CLONES void
+musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 {
   size_t i = 0;
   int j, d8 = dim & ~7;
