@@ -172,46 +172,27 @@ hsum8 (v8sf v)
 #define TARGET_CLONES
 #endif
 
+/* One row at a time (a single sequential stream for the prefetcher), four
+ * independent accumulators over 32-value chunks. */
 TARGET_CLONES void
 musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 {
-  size_t i = 0;
-  int j, d8 = dim & ~7;
+  size_t i;
 
-  for (; i + 4 <= n; i += 4) {
-    const float *r0 = rows + i * dim, *r1 = r0 + dim, *r2 = r1 + dim,
-        *r3 = r2 + dim;
-    v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-    float s0, s1, s2, s3;
-    for (j = 0; j < d8; j += 8) {
-      v8sf qv = load8 (q + j);
-      a0 += qv * load8 (r0 + j);
-      a1 += qv * load8 (r1 + j);
-      a2 += qv * load8 (r2 + j);
-      a3 += qv * load8 (r3 + j);
-    }
-    s0 = hsum8 (a0);
-    s1 = hsum8 (a1);
-    s2 = hsum8 (a2);
-    s3 = hsum8 (a3);
-    for (; j < dim; j++) {
-      s0 += q[j] * r0[j];
-      s1 += q[j] * r1[j];
-      s2 += q[j] * r2[j];
-      s3 += q[j] * r3[j];
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-    out[i + 2] = s2;
-    out[i + 3] = s3;
-  }
-  for (; i < n; i++) {
+  for (i = 0; i < n; i++) {
     const float *r = rows + i * dim;
-    v8sf a = { 0 };
+    v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
     float s;
-    for (j = 0; j < d8; j += 8)
-      a += load8 (q + j) * load8 (r + j);
-    s = hsum8 (a);
+    int j = 0;
+    for (; j + 32 <= dim; j += 32) {
+      a0 += load8 (q + j) * load8 (r + j);
+      a1 += load8 (q + j + 8) * load8 (r + j + 8);
+      a2 += load8 (q + j + 16) * load8 (r + j + 16);
+      a3 += load8 (q + j + 24) * load8 (r + j + 24);
+    }
+    for (; j + 8 <= dim; j += 8)
+      a0 += load8 (q + j) * load8 (r + j);
+    s = hsum8 ((a0 + a1) + (a2 + a3));
     for (; j < dim; j++)
       s += q[j] * r[j];
     out[i] = s;
