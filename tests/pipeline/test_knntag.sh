@@ -7,6 +7,8 @@ build=${MUSA_BUILD_ROOT:-build}
 tool="$build/gst/musa-index"
 work=$(mktemp -d /tmp/musa-knntag-XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# musa-index is built unless -Dtools=disabled
+[ -x "$tool" ] || { echo "SKIP: $tool was not built (-Dtools)"; exit 77; }
 fail () { echo "FAIL: $*"; exit 1; }
 
 # two kinds of sound, three recordings each (8 s, 44.1 kHz stereo WAV)

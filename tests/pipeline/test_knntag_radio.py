@@ -6,9 +6,10 @@
   config then names nobody/nogroup and the work folder is made writable for it);
   a feeder: filesrc ! wavparse ! audioconvert ! lamemp3enc ! shout2send, streaming a playlist
   of three rendered songs of different families, 10 s each, in real time;
-  a tagger: souphttpsrc is-live=true ! decodebin ! audioconvert ! knntag window=3 interval=1s,
-  against an index built by musa-index from six rendered songs (the playlist's songs among
-  them: this test checks the live plumbing; accuracy is measured by eval-knntag).
+  a tagger: souphttpsrc is-live=true ! decodebin ! audioconvert ! [onsetbpm ! chromakey !, when
+  they exist] knntag window=3 interval=1s, against an index learnt by knntag mode=learn from
+  six rendered songs (the playlist's songs among them: this test checks the live plumbing;
+  accuracy is measured by eval-knntag).
 
 Checks: the `genre` tags and `knntag` messages follow the playlist (the majority label in the
 settled part of each song is that song's family); when the server is stopped the tagging
@@ -153,10 +154,8 @@ def main():
     for e in ("shout2send", "lamemp3enc", "souphttpsrc", "knntag", "wavparse"):
         if Gst.ElementFactory.find(e) is None:
             fail(f"GStreamer element {e} is missing")
-    build = os.environ.get("MUSA_BUILD_ROOT", "build")
     shared = os.environ.get("MUSA_SHARED", os.path.join(os.path.dirname(__file__), "..", "..",
                                                         "..", "shared"))
-    tool = os.path.join(build, "gst", "musa-index")
     work = tempfile.mkdtemp(prefix="musa-radio-")
     icecast = None
     try:
@@ -175,9 +174,16 @@ def main():
         if len(playlist) < 3:
             fail(f"the rendered set has fewer than three families: {rows}")
         index = os.path.join(work, "radio.knn")
-        subprocess.run([tool, "build", index, os.path.join(songs_dir, "labels.csv"),
-                        "--label-column", "family", "--window", str(WINDOW)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for r in rows:  # knntag mode=learn, one song at a time
+            learn = pipeline(f'filesrc location="{os.path.join(songs_dir, r["file"])}" ! '
+                             "decodebin ! audioconvert ! knntag mode=learn "
+                             f'label={r["family"]} window={WINDOW} location="{index}" ! '
+                             "fakesink sync=false")
+            m = learn.get_bus().timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.EOS |
+                                                   Gst.MessageType.ERROR)
+            if m is None or m.type != Gst.MessageType.EOS:
+                fail(f"learning {r['file']} failed")
+            learn.set_state(Gst.State.NULL)
         radio = os.path.join(work, "playlist.wav")
         make_playlist(playlist, radio)
         print(f"playlist: {', '.join(families)} ({SONG_S:.0f} s each)", flush=True)
@@ -189,8 +195,11 @@ def main():
                      "lamemp3enc target=bitrate bitrate=128 cbr=true ! "
                      f"shout2send ip=127.0.0.1 port={port} mount=/radio password={PASSWORD} "
                      "sync=true")
+        # the other musa analysis elements ride along when they exist
+        others = "".join(f"{e} ! " for e in ("onsetbpm", "chromakey")
+                         if Gst.ElementFactory.find(e) is not None)
         tag_desc = (f"souphttpsrc location=http://127.0.0.1:{port}/radio is-live=true "
-                    "timeout=5 retries=1 ! decodebin ! audioconvert ! "
+                    f"timeout=5 retries=1 ! decodebin ! audioconvert ! {others}"
                     f'knntag location="{index}" window={WINDOW} interval=1000000000 ! '
                     "fakesink sync=false")
 
