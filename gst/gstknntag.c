@@ -537,9 +537,14 @@ open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
     labs = g_strsplit (self->cfg.label, ",", -1);
     for (i = 0; labs[i]; i++) {
       g_strstrip (labs[i]);
-      if (labs[i][0] == '\0' || strlen (labs[i]) > 255) {
+      const gchar *c;
+      gboolean ok = labs[i][0] != '\0' && strlen (labs[i]) <= 255;
+      for (c = labs[i]; *c && ok; c++)
+        ok = !g_ascii_iscntrl (*c);
+      if (!ok) {
         musa_error_set (err, MUSA_ERR_INVALID, "label",
-            "empty or too long label in \"%s\"", self->cfg.label);
+            "empty, too long (> 255 bytes) or unprintable label in \"%s\"",
+            self->cfg.label);
         g_strfreev (labs);
         return FALSE;
       }
