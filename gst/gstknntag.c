@@ -12,20 +12,24 @@
  *   channels): the built-in embedding (128 values: statistics of log-mel
  *   bands, MFCCs, chroma, spectral shape, loudness and rhythm; see
  *   src/knn/embed.h) is computed on the mono downmix over the last `window`
- *   seconds, and over the whole stream at EOS; the index must hold embedding
- *   `musa-builtin` (dimension 128, version 1);
+ *   seconds; the index must hold embedding `musa-builtin` (dimension 128,
+ *   version 1) and the vectors are standardised with its statistics;
  * - `other/tensors` (NNStreamer's static format, one float32 tensor per
  *   buffer, e.g. a CLAP embedding computed by another element): each buffer is
  *   one vector; the index must hold the embedding named by the `embedding`
  *   property with the dimension of the caps (version 1). Vectors are compared
- *   as they are (no standardisation); the whole-stream vector is their mean.
+ *   as they are (no standardisation).
  *
  * A mismatch between the input and the index's embedding is an element error
  * (naming both), at caps negotiation.
  *
  * Mode `tag` (default): a vote every `interval` over the last `window`
  * seconds (audio) or for every buffer (tensors), and a whole-stream vote at
- * EOS. Each vote posts a `knntag` element message:
+ * EOS: the mean of the label scores of the stream's consecutive `window`-long
+ * snippets (the snippets learn mode stores; the last, shorter one counts if
+ * it has half a window or is the only one), or of every tensor's vote, with
+ * the k nearest neighbours over all of them. Each vote posts a `knntag`
+ * element message:
  *
  * - `timestamp`, `stream-time`, `running-time`, `duration` (#guint64): the
  *   span voted on, as the `level` element gives them;
@@ -51,8 +55,14 @@
  * appended to the index at `location` (created if missing) with the labels of
  * `label` (comma-separated) and ids `SOURCE#N`, SOURCE being the file name of
  * the upstream URI (or of the `title` tag); the file is replaced atomically.
- * A `knntag` message then reports `added` (#guint), `items` (#guint64, the
- * index size) and `location` (#gchararray).
+ * A stream without a URI or title gets the first free `stream-N`; a named
+ * source replaces its earlier items. A `knntag` message then reports `added`
+ * (#guint), `items` (#guint64, the index size), `location` and `source`
+ * (#gchararray).
+ *
+ * Live streams: when the server goes away, souphttpsrc ends the stream (EOS,
+ * or an ERROR when it cannot reconnect) and knntag posts its whole-stream vote
+ * at that EOS; the application restarts the pipeline to resume.
  *
  * ## Example launch lines
  * |[
