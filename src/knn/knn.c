@@ -158,11 +158,9 @@ load8 (const float *p)
   return v;
 }
 
-ALWAYS_INLINE float
-hsum8 (v8sf v)
-{
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+/* horizontal sum (a macro: a vector argument would cross ABIs) */
+#define HSUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + \
+    (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 /* one clone per instruction set, chosen at load time */
 #if defined(__x86_64__) && !defined(__clang__) && defined(__ELF__)
@@ -192,7 +190,8 @@ musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
     }
     for (; j + 8 <= dim; j += 8)
       a0 += load8 (q + j) * load8 (r + j);
-    s = hsum8 ((a0 + a1) + (a2 + a3));
+    a0 = (a0 + a1) + (a2 + a3);
+    s = HSUM8 (a0);
     for (; j < dim; j++)
       s += q[j] * r[j];
     out[i] = s;
