@@ -149,6 +149,7 @@ struct _GstKnntag
 
   /* input */
   gboolean tensor_mode;
+  gboolean warned_values;       /* tensors: bad values reported */
   gint dim;
   gint rate;
 
@@ -1190,7 +1191,7 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
 {
   GstMapInfo map;
   const gfloat *v;
-  gint i;
+  gint i, n_bad = 0, n_big = 0;
 
   if (self->vec == NULL)
     return GST_FLOW_NOT_NEGOTIATED;
@@ -1207,9 +1208,22 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
   for (i = 0; i < self->dim; i++) {
     gfloat x;
     memcpy (&x, v + i, sizeof (x));
+    if (!isfinite (x))
+      n_bad++;
+    else if (fabsf (x) > 1e6f)
+      n_big++;
     self->vec[i] = isfinite (x) ? x : 0.0f;
   }
   gst_buffer_unmap (buf, &map);
+  if ((n_bad || n_big) && !self->warned_values) {
+    self->warned_values = TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Tensor input with %d NaN/infinite values (taken as 0) and %d values "
+            "beyond 1e6 (such vectors are skipped)", n_bad, n_big),
+        ("at %" GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (buf))));
+  }
+  if (n_big)
+    return GST_FLOW_OK;
   if (self->n_vectors == 0)
     self->first_pts = GST_BUFFER_PTS (buf);
   self->n_vectors++;
@@ -1280,6 +1294,8 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
       if (self->tensor_mode) {
         self->n_vectors = 0;
         clear_accumulator (self);
+        if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+          self->warned_values = FALSE;
       }
       break;
     default:
