@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
@@ -324,18 +325,22 @@ decode (Job * job, gdouble window)
   musa_embed_free (embed);
 }
 
+/* One line rewritten in place on a terminal, a line per file otherwise. */
 static void
 progress (Work * w, const Job * job)
 {
   gint done = g_atomic_int_get (&w->done);
   gdouble el = (g_get_monotonic_time () - w->start) / 1e6;
+  gboolean tty = isatty (fileno (stderr));
 
   g_mutex_lock (&w->lock);
   if (job->error)
-    fprintf (stderr, "\r\033[Kmusa-index: %s: %s\n", job->path, job->error);
-  fprintf (stderr, "\r\033[K[%u/%u] %5.1f s  %s (%u snippets)", done,
-      w->n_jobs, el, job->name, job->n);
-  if ((guint) done == w->n_jobs)
+    fprintf (stderr, "%smusa-index: %s: %s\n", tty ? "\r\033[K" : "",
+        job->path, job->error);
+  fprintf (stderr, "%s[%d/%u] %5.1f s  %s (%u snippets)%s",
+      tty ? "\r\033[K" : "", done, w->n_jobs, el, job->name, job->n,
+      tty ? "" : "\n");
+  if (tty && (guint) done == w->n_jobs)
     fprintf (stderr, "\n");
   fflush (stderr);
   g_mutex_unlock (&w->lock);
