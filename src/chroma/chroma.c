@@ -10,8 +10,8 @@
 
 #define FINE MUSA_CHROMA_FINE_BINS
 #define FINE_PER_SEMI (FINE / 12)
-/* per-frame record: fine histogram, phasor (cos, sin), weight sum */
-#define REC (FINE + 3)
+/* per-frame record: the fine histogram */
+#define REC FINE
 
 struct MusaChroma
 {
@@ -237,11 +237,19 @@ chroma_frame (void *user, int64_t index, const float *spectrum,
     thr = ch->abs_floor;
 
   for (k = ch->k0; k <= ch->k1; k++) {
-    float a, b, c, d, amp, env, r, w;
-    double freq, semis, pos, frac, ang;
+    float a, b, c, d, amp, env, w;
+    double freq;
+    float pos, frac;
     int lo, hi, i0;
 
     if (!(m[k] > thr && m[k] > m[k - 1] && m[k] >= m[k + 1]))
+      continue;
+    /* a peak must stand out of its neighbourhood (whitening gate: the
+     * noise floor of drums and reverb does not count) */
+    lo = ch->env_lo[k];
+    hi = ch->env_hi[k];
+    env = (float) ((cs[hi + 1] - cs[lo]) / (hi - lo + 1));
+    if (!(m[k] > env))
       continue;
     a = logf (m[k - 1] + 1e-30f);
     b = logf (m[k]);
@@ -253,34 +261,21 @@ chroma_frame (void *user, int64_t index, const float *spectrum,
     if (freq < ch->cfg.fmin || freq > ch->cfg.fmax)
       continue;
 
-    lo = ch->env_lo[k];
-    hi = ch->env_hi[k];
-    env = (float) ((cs[hi + 1] - cs[lo]) / (hi - lo + 1));
-    r = amp / env;
-    /* a peak must stand out of its neighbourhood (whitening gate: the
-     * noise floor of drums and reverb does not count); it then counts by
-     * its compressed magnitude, so that a loud bass does not outweigh the
-     * chords */
-    w = r > 1.0f ? sqrtf (amp) : 0.0f;
-    if (!(w > 0.0f))
-      continue;
-
-    semis = 12.0 * log2 (freq / 440.0);
-    ang = 2.0 * M_PI * (semis - floor (semis));
-    rec[FINE] += w * (float) cos (ang);
-    rec[FINE + 1] += w * (float) sin (ang);
-    rec[FINE + 2] += w;
+    /* weight: the compressed magnitude, so that a loud bass does not
+     * outweigh the chords */
+    w = sqrtf (amp);
 
     /* pitch class, C = 0, in fine bins */
-    pos = fmod (semis + 9.0, 12.0);
-    if (pos < 0.0)
-      pos += 12.0;
-    pos *= FINE_PER_SEMI;
-    i0 = (int) floor (pos);
-    frac = pos - i0;
-    i0 %= FINE;
-    rec[i0] += w * (float) (1.0 - frac);
-    rec[(i0 + 1) % FINE] += w * (float) frac;
+    pos = (float) ((12.0 / M_LN2) * log (freq / 440.0) + 9.0);
+    pos = (pos - 12.0f * floorf (pos / 12.0f)) * FINE_PER_SEMI;
+    i0 = (int) pos;
+    frac = pos - (float) i0;
+    if (i0 >= FINE) {
+      i0 = 0;
+      frac = 0.0f;
+    }
+    rec[i0] += w * (1.0f - frac);
+    rec[i0 == FINE - 1 ? 0 : i0 + 1] += w * frac;
   }
 
   for (i = 0; i < REC; i++)
@@ -311,23 +306,32 @@ static void
 fold (const MusaChroma * ch, const double *acc, int64_t frames,
     MusaChromaResult * res)
 {
-  double t, norm, best = 0.0;
+  double t, norm, best = 0.0, re = 0.0, im = 0.0, sum = 0.0;
   double chroma[12] = { 0 };
   int b, c;
 
   memset (res, 0, sizeof (*res));
   res->frames = frames;
-  norm = hypot (acc[FINE], acc[FINE + 1]);
+  /* the tuning phasor: each fine bin at its angle within the semitone. The
+   * linear interpolation between bins 10 cents apart moves the angle of a
+   * single peak by less than 0.1 cent. */
+  for (b = 0; b < FINE; b++) {
+    double ang = 2.0 * M_PI * (double) (b % FINE_PER_SEMI) / FINE_PER_SEMI;
+    re += acc[b] * cos (ang);
+    im += acc[b] * sin (ang);
+    sum += acc[b];
+  }
+  norm = hypot (re, im);
   if (ch->cfg.estimate_tuning)
-    t = norm > 0.0 ? atan2 (acc[FINE + 1], acc[FINE]) / (2.0 * M_PI) : 0.0;
+    t = norm > 0.0 ? atan2 (im, re) / (2.0 * M_PI) : 0.0;
   else
     t = ch->cfg.tuning_cents / 100.0;
   /* t in semitones, -0.5..0.5 */
   res->tuning_cents = (float) (100.0 * t);
-  res->tonalness = acc[FINE + 2] > 0.0 ? (float) (norm / acc[FINE + 2]) : 0.0f;
+  res->tonalness = sum > 0.0 ? (float) (norm / sum) : 0.0f;
   if (res->tonalness > 1.0f)
     res->tonalness = 1.0f;
-  res->energy = frames > 0 ? (float) (acc[FINE + 2] / frames) : 0.0f;
+  res->energy = frames > 0 ? (float) (sum / frames) : 0.0f;
 
   for (b = 0; b < FINE; b++) {
     double pos = (double) b / FINE_PER_SEMI - t;

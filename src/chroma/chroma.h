@@ -11,12 +11,11 @@
  *  3. each peak adds sqrt(magnitude) (compression, so that a loud bass does
  *     not outweigh the chords) to a pitch-class histogram of
  *     MUSA_CHROMA_FINE_BINS bins per octave (10 cents a bin, linear
- *     interpolation between bins), and the same weight times a unit phasor
- *     at 2*pi*(semitones from A440) to the tuning accumulator.
+ *     interpolation between bins).
  *
- * The tuning (cents from A440, in -50..+50) is the angle of the summed
- * phasor: the weighted circular mean of every peak's deviation from the
- * equal-tempered grid. The fine histogram is folded to 12 pitch classes
+ * The tuning (cents from A440, in -50..+50) is the weighted circular mean
+ * of the histogram's deviation from the equal-tempered grid (each fine bin
+ * a phasor at its angle within the semitone). The fine histogram is folded to 12 pitch classes
  * only when a result is asked for, with a raised-cosine kernel centred on
  * the tuned semitones, so the tuning is applied before folding. The length
  * of the mean phasor (0..1), `tonalness`, says how much of the peak energy
