@@ -152,11 +152,41 @@ def render(args):
         if per.get(k, 0) < args.per_key:
             per[k] = per.get(k, 0) + 1
             chosen.append((os.path.join(out, r["file"]), r["key"], float(r["seconds"])))
-    short = [k for k in [(t, m) for t in range(12) for m in ("major", "minor")]
-             if per.get(k, 0) < args.per_key]
-    if short:
-        print(f"warning: {len(short)} keys have fewer than {args.per_key} songs; "
-              "render more with --n", file=sys.stderr)
+    # make_set.py cannot render some keys (MMA refuses "KeySig Db minor"):
+    # complete them with unused songs of the same mode a semitone away,
+    # resampled by sox (`speed`: pitch and tempo move together, no artefacts
+    # of a pitch shifter) and relabelled.
+    used = {c[0] for c in chosen}
+    spare = [r for r in rows if os.path.join(out, r["file"]) not in used]
+    derived_dir = os.path.join(out, "derived")
+    for t in range(12):
+        for m in ("major", "minor"):
+            while per.get((t, m), 0) < args.per_key:
+                src = None
+                for shift in (-1, 1, -2, 2):
+                    for r in spare:
+                        rt, rm = parse_key(r["key"])
+                        if rm == m and (rt + shift) % 12 == t:
+                            src = (r, shift)
+                            break
+                    if src:
+                        break
+                if src is None:
+                    print(f"warning: no song to derive {NAMES[t]} {m} from", file=sys.stderr)
+                    break
+                r, shift = src
+                spare.remove(r)
+                os.makedirs(derived_dir, exist_ok=True)
+                dst = os.path.join(derived_dir, f"{r['file'][:-4]}{shift:+d}.wav")
+                if not os.path.exists(dst):
+                    subprocess.run(["sox", os.path.join(out, r["file"]), dst, "speed",
+                                    f"{2 ** (shift / 12):.9f}"], check=True)
+                per[(t, m)] = per.get((t, m), 0) + 1
+                chosen.append((dst, f"{NAMES[t]} {m}", float(r["seconds"]) / 2 ** (shift / 12)))
+    derived = sum(1 for c in chosen if c[0].startswith(derived_dir))
+    if derived:
+        print(f"{derived} songs resampled by sox to complete keys make_set.py does not render",
+              file=sys.stderr)
     return chosen
 
 
