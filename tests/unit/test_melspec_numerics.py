@@ -1,0 +1,350 @@
+#!/usr/bin/python3
+"""libmusa's mel spectrogram against librosa's algorithm (melspec_ref.py).
+
+Runs the C core through the melspec-dump tool ($MELSPEC_DUMP) on chirps,
+white noise and chords at 22050, 44100 and 48000 Hz, for the Slaney and HTK
+scales, Slaney norm on and off, power 1 and 2, linear / dB / log1p output,
+plus other windows, window lengths, FFT sizes and frequency ranges, and
+checks:
+
+  linear   max relative error <= 1e-4 on values above 1e-6 of the frame max
+  dB       max error <= 0.01 dB on values above librosa's (global) top-db
+           floor; and everywhere against the per-frame floor the streaming
+           core documents (max(frame) - top_db)
+  log1p    max relative error <= 1e-4 where the linear value is checked
+  framing  1 + n // hop frames for center=True, frame i centred on sample
+           i * hop (an impulse gives the window's value as gain)
+  chunks   identical bytes for input chunks of 1, 7, 512, 4096, 65536
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import melspec_ref as ref  # noqa: E402
+
+DUMP = os.environ.get("MELSPEC_DUMP")
+RATES = (22050, 44100, 48000)
+LIN_TOL = 1e-4
+LIN_FLOOR = 1e-6
+DB_TOL = 0.01
+TOP_DB = 80.0
+LOG_MULT = 10.0
+CHUNKS = (1, 7, 512, 4096, 65536)
+
+POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)))
+failures = []
+worst = {"lin": (0.0, ""), "db": (0.0, ""), "db_frame": (0.0, ""),
+         "log1p": (0.0, "")}
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL " + msg, flush=True)
+
+
+def note_worst(kind, err, label):
+    if err > worst[kind][0]:
+        worst[kind] = (err, label)
+
+
+# --- signals (float32, as an element would receive them) --------------------
+
+def chirp(sr, seconds=1.0):
+    """Exponential sweep 40 Hz -> 0.45 sr, amplitude 0.5."""
+    n = int(seconds * sr) + 123  # not a multiple of any hop
+    t = np.arange(n) / sr
+    f0, f1, T = 40.0, 0.45 * sr, n / sr
+    k = np.log(f1 / f0)
+    phase = 2 * np.pi * f0 * T / k * (np.exp(t * k / T) - 1.0)
+    return (0.5 * np.sin(phase)).astype(np.float32)
+
+
+def noise(sr, seconds=1.0):
+    n = int(seconds * sr) + 77
+    rng = np.random.default_rng(sr)
+    return (0.2 * rng.standard_normal(n)).astype(np.float32)
+
+
+def chord(sr, seconds=1.0):
+    """C major seventh over a C2 bass, 8 harmonics each (1/k), fixed phases,
+    with a 20 ms attack, peak 0.8."""
+    n = int(seconds * sr) + 211
+    t = np.arange(n) / sr
+    rng = np.random.default_rng(7)
+    y = np.zeros(n)
+    for midi in (36, 60, 64, 67, 71):
+        f = 440.0 * 2 ** ((midi - 69) / 12)
+        for k in range(1, 9):
+            if f * k < sr / 2:
+                y += np.sin(2 * np.pi * f * k * t + rng.uniform(0, 2 * np.pi)) / k
+    y *= np.minimum(1.0, t / 0.02)
+    return (0.8 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+SIGNALS = {"chirp": chirp, "noise": noise, "chord": chord}
+
+
+# --- running the C core -------------------------------------------------------
+
+def run_dump(path, cfg, chunk=4096):
+    args = [DUMP] + ["--%s=%s" % (k, v) for k, v in cfg.items()]
+    args += ["--chunk=%d" % chunk, path]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError("melspec-dump %s failed (%d): %s" % (
+            " ".join(args[1:]), p.returncode, p.stderr.decode()))
+    return p.stdout
+
+
+def frames_of(raw, n_mels):
+    a = np.frombuffer(raw, dtype=np.float32)
+    if a.size % n_mels:
+        raise RuntimeError("output of %d floats is not whole frames of %d"
+                           % (a.size, n_mels))
+    return a.reshape(-1, n_mels).astype(np.float64)
+
+
+def ref_kwargs(cfg):
+    return dict(n_fft=cfg.get("n-fft", 2048), hop=cfg.get("hop", 512),
+                win_length=cfg.get("win-length", 0) or None,
+                window=cfg.get("window", "hann"),
+                center=bool(cfg.get("center", 1)),
+                power=float(cfg.get("power", 2.0)),
+                n_mels=cfg.get("n-mels", 128),
+                fmin=float(cfg.get("fmin", 0.0)),
+                fmax=float(cfg.get("fmax", 0.0)) or None,
+                htk=cfg.get("scale", "slaney") == "htk",
+                norm=cfg.get("norm", "slaney"))
+
+
+def compare(label, path, y, sr, cfg):
+    """All three log modes of one configuration against the reference."""
+    kw = ref_kwargs(cfg)
+    n_mels = kw["n_mels"]
+    S = ref.melspectrogram(y.astype(np.float64), sr, **kw)
+    expect_frames = ref.n_frames(len(y), kw["n_fft"], kw["hop"], kw["center"])
+    if S.shape[0] != expect_frames:
+        fail("%s: reference has %d frames, expected %d" % (label, S.shape[0],
+                                                           expect_frames))
+    if kw["center"] and kw["n_fft"] % 2 == 0 and \
+            expect_frames != 1 + len(y) // kw["hop"]:
+        fail("%s: frame count formula" % label)
+
+    base = dict(cfg, rate=sr)
+    runs = [POOL.submit(run_dump, path, dict(base, log="none")),
+            POOL.submit(run_dump, path, dict(base, log="db",
+                                             **{"top-db": TOP_DB})),
+            POOL.submit(run_dump, path, dict(base, log="log1p",
+                                             **{"log-mult": LOG_MULT}))]
+    # linear
+    C = frames_of(runs[0].result(), n_mels)
+    if C.shape != S.shape:
+        fail("%s: %d frames from the core, %d from the reference"
+             % (label, C.shape[0], S.shape[0]))
+        return
+    fmax = S.max(axis=1, keepdims=True)
+    mask = S > LIN_FLOOR * fmax
+    rel = np.abs(C - S)[mask] / S[mask]
+    err = float(rel.max()) if rel.size else 0.0
+    note_worst("lin", err, label)
+    if os.environ.get("MELSPEC_VERBOSE"):
+        print("%-70s linear %.3g" % (label, err))
+    if not mask.any():
+        fail("%s: nothing to compare" % label)
+    if err > LIN_TOL:
+        i = np.argmax(np.where(mask, np.abs(C - S) / np.where(mask, S, 1), 0))
+        fr, m = divmod(int(i), n_mels)
+        fail("%s linear: max relative error %.3g > %g (frame %d mel %d: "
+             "core %.9g ref %.9g, frame max %.3g)" % (
+                 label, err, LIN_TOL, fr, m, C[fr, m], S[fr, m],
+                 fmax[fr, 0]))
+    # values below the compared range must still be sane: non-negative and
+    # no larger than the compared range allows
+    if not np.all(np.isfinite(C)) or C.min() < 0:
+        fail("%s linear: non-finite or negative output" % label)
+    small = ~mask
+    if small.any() and np.any(C[small] > 2 * LIN_FLOOR * np.broadcast_to(
+            fmax, S.shape)[small] + 1e-30):
+        fail("%s linear: a value below 1e-6 of its frame max came out above "
+             "2e-6 of it" % label)
+
+    # dB: librosa's global floor, and the core's documented per-frame floor
+    D = frames_of(runs[1].result(), n_mels)
+    R = ref.power_to_db(S, top_db=TOP_DB)
+    above = R > R.max() - TOP_DB
+    err = float(np.abs(D - R)[above].max())
+    note_worst("db", err, label)
+    if err > DB_TOL:
+        fail("%s dB: max error %.4g dB > %g above librosa's floor"
+             % (label, err, DB_TOL))
+    Rf = ref.power_to_db(S, top_db=None)
+    Rf = np.maximum(Rf, Rf.max(axis=1, keepdims=True) - TOP_DB)
+    err = float(np.abs(D - Rf).max())
+    note_worst("db_frame", err, label)
+    if err > DB_TOL:
+        fail("%s dB: max error %.4g dB > %g against the per-frame floor"
+             % (label, err, DB_TOL))
+
+    # log1p
+    L = frames_of(runs[2].result(), n_mels)
+    RL = ref.log1p(S, LOG_MULT)
+    rel = np.abs(L - RL)[mask] / RL[mask]
+    err = float(rel.max())
+    note_worst("log1p", err, label)
+    if err > LIN_TOL:
+        fail("%s log1p: max relative error %.3g > %g" % (label, err, LIN_TOL))
+
+
+def test_grid(tmp):
+    """The issue's grid: signals x rates x scale x norm x power."""
+    count = 0
+    for sr in RATES:
+        for sname, gen in SIGNALS.items():
+            y = gen(sr)
+            path = os.path.join(tmp, "%s-%d.f32" % (sname, sr))
+            y.tofile(path)
+            for scale in ("slaney", "htk"):
+                for norm in ("slaney", "none"):
+                    for power in (1, 2):
+                        cfg = {"scale": scale, "norm": norm, "power": power}
+                        label = "%s %d Hz %s/%s power %d" % (
+                            sname, sr, scale, norm, power)
+                        compare(label, path, y, sr, cfg)
+                        count += 1
+    return count
+
+
+# other parameters users set (torchaudio-like, speech-like, odd sizes)
+EXTRA = [
+    {"window": "hamming"},
+    {"window": "blackman", "power": 1},
+    {"win-length": 1200},
+    {"win-length": 1501, "window": "hamming", "hop": 300},
+    {"n-fft": 1024, "hop": 256, "n-mels": 64, "fmin": 30, "fmax": 8000},
+    {"n-fft": 512, "hop": 160, "n-mels": 40, "scale": "htk", "norm": "none",
+     "fmin": 20, "fmax": 7600},
+    {"n-fft": 2047, "hop": 441, "n-mels": 96},
+    {"n-fft": 4096, "hop": 1024, "n-mels": 256, "fmin": 27.5},
+    {"center": 0},
+    {"power": 1.5},
+    {"hop": 2048},
+]
+
+
+def test_extra(tmp):
+    count = 0
+    for sr in (22050, 48000):
+        for sname in ("chirp", "chord"):
+            y = SIGNALS[sname](sr)
+            path = os.path.join(tmp, "%s-%d.f32" % (sname, sr))
+            y.tofile(path)
+            for cfg in EXTRA:
+                label = "%s %d Hz %s" % (sname, sr, " ".join(
+                    "%s=%s" % kv for kv in cfg.items()))
+                compare(label, path, y, sr, cfg)
+                count += 1
+    return count
+
+
+def test_impulse_centre(tmp):
+    """Frame i is centred on sample i*hop: an impulse at sample 5*hop has a
+    flat spectrum scaled by the window's value at the impulse, w[n_fft/2]
+    = 1 in frame 5 and w[n_fft/2 -+ hop] = 0.5 (periodic Hann, hop = n_fft/4)
+    in frames 4 and 6; its power is 0.25 of frame 5's in every mel band."""
+    sr, n_fft, hop = 44100, 2048, 512
+    y = np.zeros(20 * hop + 100, dtype=np.float32)
+    y[5 * hop] = 1.0
+    path = os.path.join(tmp, "impulse.f32")
+    y.tofile(path)
+    C = frames_of(run_dump(path, {"rate": sr, "log": "none"}), 128)
+    if C.shape[0] != 1 + len(y) // hop:
+        fail("impulse: %d frames, expected %d" % (C.shape[0],
+                                                  1 + len(y) // hop))
+        return
+    W = ref.mel_filterbank(sr, n_fft)
+    flat = W.sum(axis=1)  # |X[k]|^2 = 1 for every bin
+    for i in range(C.shape[0]):
+        d = n_fft // 2 + 5 * hop - i * hop  # the impulse's place in frame i
+        g = ref.stft_window(n_fft)[d] ** 2 if 0 <= d < n_fft else 0.0
+        err = np.max(np.abs(C[i] - g * flat)) / flat.max()
+        if err > 1e-5:
+            fail("impulse: frame %d is not the window's value %.4g times a "
+                 "flat spectrum (error %.3g)" % (i, g, err))
+    if not (np.argmax(C.sum(axis=1)) == 5):
+        fail("impulse: the loudest frame is not frame 5")
+
+
+def test_chunks(tmp):
+    """Identical bytes whatever the input chunking."""
+    cases = [(22050, "noise", {}),
+             (44100, "chirp", {"log": "db"}),
+             (48000, "chord", {"n-fft": 1000, "hop": 300, "win-length": 800,
+                               "window": "hamming", "log": "log1p", "n-mels": 64,
+                               "power": 1, "scale": "htk"}),
+             (44100, "noise", {"center": 0, "hop": 441})]
+    for sr, sname, cfg in cases:
+        y = SIGNALS[sname](sr)
+        path = os.path.join(tmp, "chunk-%s-%d.f32" % (sname, sr))
+        y.tofile(path)
+        futs = {c: POOL.submit(run_dump, path, dict(cfg, rate=sr), chunk=c)
+                for c in CHUNKS}
+        outs = {c: f.result() for c, f in futs.items()}
+        first = outs[CHUNKS[0]]
+        if len(first) == 0:
+            fail("chunks %s %d: no output" % (sname, sr))
+        for c, o in outs.items():
+            if o != first:
+                fail("chunks %s %d Hz %s: chunk %d differs from chunk %d"
+                     % (sname, sr, cfg, c, CHUNKS[0]))
+    return len(cases)
+
+
+def test_refusals(tmp):
+    """The dump tool relays the core's refusals, naming the property."""
+    path = os.path.join(tmp, "refuse.f32")
+    np.zeros(1000, dtype=np.float32).tofile(path)
+    cases = [({"fmin": 5000, "fmax": 4000}, "fmin"),
+             ({"fmax": 30000}, "fmax"),
+             ({"n-mels": 1000, "n-fft": 512}, "n-mels"),
+             ({"hop": 4096}, "hop-length")]
+    for cfg, prop in cases:
+        args = [DUMP, "--rate=44100"] + ["--%s=%s" % kv for kv in cfg.items()]
+        p = subprocess.run(args + [path], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        msg = p.stderr.decode()
+        if p.returncode != 2 or ("error: %s:" % prop) not in msg or p.stdout:
+            fail("refusal of %s: exit %d, stderr %r" % (cfg, p.returncode,
+                                                       msg))
+
+
+def main():
+    if not DUMP or not os.path.exists(DUMP):
+        print("MELSPEC_DUMP must name the melspec-dump executable")
+        return 1
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="musa-melspec-") as tmp:
+        n = test_grid(tmp)
+        print("grid: %d configurations x 3 log modes" % n, flush=True)
+        n = test_extra(tmp)
+        print("extra: %d configurations x 3 log modes" % n, flush=True)
+        test_impulse_centre(tmp)
+        n = test_chunks(tmp)
+        print("chunks: %d cases x %d chunk sizes" % (n, len(CHUNKS)))
+        test_refusals(tmp)
+    print("worst linear relative error  %.3g  (%s)" % worst["lin"])
+    print("worst dB error above floor   %.3g dB (%s)" % worst["db"])
+    print("worst dB error, frame floor  %.3g dB (%s)" % worst["db_frame"])
+    print("worst log1p relative error   %.3g  (%s)" % worst["log1p"])
+    print("%.1f s, %d failures" % (time.monotonic() - t0, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
