@@ -4,11 +4,13 @@
  *       [--window=hann|hamming|blackman] [--center=1] [--n-mels=128]
  *       [--fmin=0] [--fmax=0] [--scale=slaney|htk] [--norm=slaney|none]
  *       [--power=2] [--log=none|db|log1p] [--top-db=80] [--log-mult=1]
- *       [--chunk=4096] [FILE|-]
+ *       [--chunk=4096] [--out=FILE] [FILE|-] [--next JOB...]
  *
  * Reads the whole input (a file, or stdin), feeds it to musa_melspec_process
  * in chunks of --chunk samples, finishes the stream and writes every frame
- * as n_mels raw float32 values (native endianness) to stdout. A refused
+ * as n_mels raw float32 values (native endianness) to --out or stdout.
+ * Several jobs, separated by --next, run one after the other in the same
+ * process (each with its own options, from the defaults). A refused
  * configuration prints "error: <property>: <message>" on stderr and exits
  * with status 2. For tests/unit/test_melspec_numerics.py. */
 #include <errno.h>
@@ -119,8 +121,10 @@ parse_choice (const char *key, const char *val, const char *const *names,
   return 0;
 }
 
-int
-main (int argc, char **argv)
+/* One job: its arguments are argv[0..argc). 0 = done, 1 = I/O failure,
+ * 2 = refused. */
+static int
+run_job (int argc, char **argv)
 {
   static const char *const windows[] = { "hann", "hamming", "blackman", NULL };
   static const char *const scales[] = { "slaney", "htk", NULL };
@@ -130,24 +134,23 @@ main (int argc, char **argv)
   MusaMelspec *ms;
   MusaError err;
   DumpState st;
-  const char *path = "-";
+  const char *path = "-", *out_path = NULL;
   float *x;
   size_t n = 0, pos;
   int i, rate = 0, chunk = 4096, choice, ok = 1;
-  FILE *in;
+  FILE *in, *out;
 
   /* the rate is needed first for the defaults */
-  for (i = 1; i < argc; i++)
+  for (i = 0; i < argc; i++)
     if (strncmp (argv[i], "--rate=", 7) == 0)
       ok = parse_int ("rate", argv[i] + 7, &rate);
   if (!ok || rate <= 0) {
-    fprintf (stderr, "usage: %s --rate=HZ [--key=value ...] [FILE|-]\n",
-        argv[0]);
+    fprintf (stderr, "error: rate: --rate=HZ is required\n");
     return 2;
   }
   musa_melspec_config_default (&cfg, rate);
 
-  for (i = 1; i < argc && ok; i++) {
+  for (i = 0; i < argc && ok; i++) {
     const char *a = argv[i], *eq;
     char key[32];
     size_t klen;
@@ -201,6 +204,8 @@ main (int argc, char **argv)
       ok = parse_double (key, eq, &cfg.log_mult);
     else if (strcmp (key, "chunk") == 0)
       ok = parse_int (key, eq, &chunk);
+    else if (strcmp (key, "out") == 0)
+      out_path = eq;
     else {
       fprintf (stderr, "error: unknown option --%s\n", key);
       return 2;
@@ -235,7 +240,15 @@ main (int argc, char **argv)
     return 1;
   }
 
-  st.out = stdout;
+  out = out_path ? fopen (out_path, "wb") : stdout;
+  if (out == NULL) {
+    fprintf (stderr, "error: cannot write %s: %s\n", out_path,
+        strerror (errno));
+    free (x);
+    musa_melspec_free (ms);
+    return 1;
+  }
+  st.out = out;
   st.n_mels = cfg.n_mels;
   st.frames = 0;
   st.failed = 0;
@@ -244,11 +257,33 @@ main (int argc, char **argv)
     musa_melspec_process (ms, x + pos, len, on_frame, &st);
   }
   musa_melspec_finish (ms, on_frame, &st);
-  fflush (stdout);
-  fprintf (stderr, "%zu samples, %lld frames of %d mels\n", n,
-      (long long) st.frames, cfg.n_mels);
+  if (fflush (out) != 0)
+    st.failed = 1;
+  if (out != stdout && fclose (out) != 0)
+    st.failed = 1;
 
   free (x);
   musa_melspec_free (ms);
   return st.failed ? 1 : 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  int first = 1, i, status;
+
+  if (argc < 2) {
+    fprintf (stderr, "usage: %s --rate=HZ [--key=value ...] [--out=FILE] "
+        "[FILE|-] [--next ...]\n", argv[0]);
+    return 2;
+  }
+  for (i = 1; i <= argc; i++) {
+    if (i == argc || strcmp (argv[i], "--next") == 0) {
+      status = run_job (i - first, argv + first);
+      if (status != 0)
+        return status;
+      first = i + 1;
+    }
+  }
+  return 0;
 }

@@ -93,14 +93,64 @@ SIGNALS = {"chirp": chirp, "noise": noise, "chord": chord}
 
 # --- running the C core -------------------------------------------------------
 
+def job_args(path, cfg, chunk, out=None):
+    args = ["--%s=%s" % (k, v) for k, v in cfg.items()]
+    args += ["--chunk=%d" % chunk]
+    if out:
+        args += ["--out=" + out]
+    return args + [path]
+
+
 def run_dump(path, cfg, chunk=4096):
-    args = [DUMP] + ["--%s=%s" % (k, v) for k, v in cfg.items()]
-    args += ["--chunk=%d" % chunk, path]
+    args = [DUMP] + job_args(path, cfg, chunk)
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
         raise RuntimeError("melspec-dump %s failed (%d): %s" % (
             " ".join(args[1:]), p.returncode, p.stderr.decode()))
     return p.stdout
+
+
+class Batch:
+    """Dump jobs run together: a few melspec-dump processes (jobs separated
+    by --next) instead of one per job, in parallel."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.jobs = []
+        self.results = {}
+
+    def add(self, path, cfg, chunk=4096):
+        i = len(self.jobs)
+        out = os.path.join(self.tmp, "job-%d.f32" % i)
+        self.jobs.append(job_args(path, cfg, chunk, out))
+        return i
+
+    def _run(self, jobs):
+        args = [DUMP]
+        for k, j in enumerate(jobs):
+            if k:
+                args.append("--next")
+            args += j
+        p = subprocess.run(args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise RuntimeError("melspec-dump failed (%d): %s" % (
+                p.returncode, p.stderr.decode()))
+
+    def run(self, parts=4):
+        idx = list(range(len(self.jobs)))
+        groups = [idx[k::parts] for k in range(parts) if idx[k::parts]]
+        futs = [POOL.submit(self._run, [self.jobs[i] for i in g])
+                for g in groups]
+        for f in futs:
+            f.result()
+
+    def get(self, i):
+        path = os.path.join(self.tmp, "job-%d.f32" % i)
+        with open(path, "rb") as f:
+            data = f.read()
+        os.unlink(path)
+        return data
 
 
 def frames_of(raw, n_mels):
@@ -124,7 +174,18 @@ def ref_kwargs(cfg):
                 norm=cfg.get("norm", "slaney"))
 
 
-def compare(label, path, y, sr, cfg):
+def plan_compare(batch, pending, label, path, y, sr, cfg):
+    """Queue the three log modes of one configuration; checked by
+    compare() once the batch has run."""
+    base = dict(cfg, rate=sr)
+    jobs = [batch.add(path, dict(base, log="none")),
+            batch.add(path, dict(base, log="db", **{"top-db": TOP_DB})),
+            batch.add(path, dict(base, log="log1p",
+                                 **{"log-mult": LOG_MULT}))]
+    pending.append((label, y, sr, cfg, jobs))
+
+
+def compare(batch, label, y, sr, cfg, jobs):
     """All three log modes of one configuration against the reference."""
     kw = ref_kwargs(cfg)
     n_mels = kw["n_mels"]
@@ -137,14 +198,9 @@ def compare(label, path, y, sr, cfg):
             expect_frames != 1 + len(y) // kw["hop"]:
         fail("%s: frame count formula" % label)
 
-    base = dict(cfg, rate=sr)
-    runs = [POOL.submit(run_dump, path, dict(base, log="none")),
-            POOL.submit(run_dump, path, dict(base, log="db",
-                                             **{"top-db": TOP_DB})),
-            POOL.submit(run_dump, path, dict(base, log="log1p",
-                                             **{"log-mult": LOG_MULT}))]
+    outs = [batch.get(j) for j in jobs]
     # linear
-    C = frames_of(runs[0].result(), n_mels)
+    C = frames_of(outs[0], n_mels)
     if C.shape != S.shape:
         fail("%s: %d frames from the core, %d from the reference"
              % (label, C.shape[0], S.shape[0]))
@@ -176,7 +232,7 @@ def compare(label, path, y, sr, cfg):
              "2e-6 of it" % label)
 
     # dB: librosa's global floor, and the core's documented per-frame floor
-    D = frames_of(runs[1].result(), n_mels)
+    D = frames_of(outs[1], n_mels)
     R = ref.power_to_db(S, top_db=TOP_DB)
     above = R > R.max() - TOP_DB
     err = float(np.abs(D - R)[above].max())
@@ -193,7 +249,7 @@ def compare(label, path, y, sr, cfg):
              % (label, err, DB_TOL))
 
     # log1p
-    L = frames_of(runs[2].result(), n_mels)
+    L = frames_of(outs[2], n_mels)
     RL = ref.log1p(S, LOG_MULT)
     rel = np.abs(L - RL)[mask] / RL[mask]
     err = float(rel.max())
@@ -202,7 +258,7 @@ def compare(label, path, y, sr, cfg):
         fail("%s log1p: max relative error %.3g > %g" % (label, err, LIN_TOL))
 
 
-def test_grid(tmp):
+def test_grid(tmp, batch, pending):
     """The issue's grid: signals x rates x scale x norm x power."""
     count = 0
     for sr in RATES:
@@ -216,7 +272,8 @@ def test_grid(tmp):
                         cfg = {"scale": scale, "norm": norm, "power": power}
                         label = "%s %d Hz %s/%s power %d" % (
                             sname, sr, scale, norm, power)
-                        compare(label, path, y, sr, cfg)
+                        plan_compare(batch, pending, label, path, y, sr,
+                                     cfg)
                         count += 1
     return count
 
@@ -238,7 +295,7 @@ EXTRA = [
 ]
 
 
-def test_extra(tmp):
+def test_extra(tmp, batch, pending):
     count = 0
     for sr in (22050, 48000):
         for sname in ("chirp", "chord"):
@@ -248,7 +305,7 @@ def test_extra(tmp):
             for cfg in EXTRA:
                 label = "%s %d Hz %s" % (sname, sr, " ".join(
                     "%s=%s" % kv for kv in cfg.items()))
-                compare(label, path, y, sr, cfg)
+                plan_compare(batch, pending, label, path, y, sr, cfg)
                 count += 1
     return count
 
@@ -286,16 +343,20 @@ def test_chunks(tmp):
     cases = [(22050, "noise", {}),
              (44100, "chirp", {"log": "db"}),
              (48000, "chord", {"n-fft": 1000, "hop": 300, "win-length": 800,
-                               "window": "hamming", "log": "log1p", "n-mels": 64,
-                               "power": 1, "scale": "htk"}),
+                               "window": "hamming", "log": "log1p",
+                               "n-mels": 64, "power": 1, "scale": "htk"}),
              (44100, "noise", {"center": 0, "hop": 441})]
+    batch = Batch(tmp)
+    jobs = []
     for sr, sname, cfg in cases:
         y = SIGNALS[sname](sr)
         path = os.path.join(tmp, "chunk-%s-%d.f32" % (sname, sr))
         y.tofile(path)
-        futs = {c: POOL.submit(run_dump, path, dict(cfg, rate=sr), chunk=c)
-                for c in CHUNKS}
-        outs = {c: f.result() for c, f in futs.items()}
+        jobs.append({c: batch.add(path, dict(cfg, rate=sr), chunk=c)
+                     for c in CHUNKS})
+    batch.run()
+    for (sr, sname, cfg), js in zip(cases, jobs):
+        outs = {c: batch.get(j) for c, j in js.items()}
         first = outs[CHUNKS[0]]
         if len(first) == 0:
             fail("chunks %s %d: no output" % (sname, sr))
@@ -330,10 +391,14 @@ def main():
         return 1
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="musa-melspec-") as tmp:
-        n = test_grid(tmp)
-        print("grid: %d configurations x 3 log modes" % n, flush=True)
-        n = test_extra(tmp)
-        print("extra: %d configurations x 3 log modes" % n, flush=True)
+        batch, pending = Batch(tmp), []
+        n_grid = test_grid(tmp, batch, pending)
+        n_extra = test_extra(tmp, batch, pending)
+        batch.run()
+        for label, y, sr, cfg, jobs in pending:
+            compare(batch, label, y, sr, cfg, jobs)
+        print("grid: %d configurations x 3 log modes" % n_grid)
+        print("extra: %d configurations x 3 log modes" % n_extra, flush=True)
         test_impulse_centre(tmp)
         n = test_chunks(tmp)
         print("chunks: %d cases x %d chunk sizes" % (n, len(CHUNKS)))
