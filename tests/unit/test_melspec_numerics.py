@@ -15,6 +15,11 @@ checks:
   framing  1 + n // hop frames for center=True, frame i centred on sample
            i * hop (an impulse gives the window's value as gain)
   chunks   identical bytes for input chunks of 1, 7, 512, 4096, 65536
+
+With --element it checks the GStreamer element instead (suite 'pipeline'):
+stereo F32 and mono S16 streams pushed through appsrc ! melspec ! fakesink
+in uneven buffers, the frames read back from the `melspec` bus messages and
+compared with the reference on the downmix, with the same tolerances.
 """
 
 import os
@@ -385,7 +390,125 @@ def test_refusals(tmp):
                                                        msg))
 
 
+# --- the element --------------------------------------------------------------
+
+def element_frames(data, caps, props, bytes_per_frame, rate):
+    """Push raw interleaved @data through appsrc ! melspec @props ! fakesink in
+    uneven buffers; the frames of all `melspec` messages, in order."""
+    from gi.repository import Gst
+    p = Gst.parse_launch(
+        "appsrc name=src format=time caps=%s ! melspec %s ! fakesink" %
+        (caps, props))
+    src = p.get_by_name("src")
+    bus = p.get_bus()
+    p.set_state(Gst.State.PLAYING)
+    sizes = [1, 7, 333, 4096, 1000, 65536]
+    pos, k, n = 0, 0, len(data) // bytes_per_frame
+    while pos < n:
+        m = min(sizes[k % len(sizes)], n - pos)
+        buf = Gst.Buffer.new_wrapped(
+            data[pos * bytes_per_frame:(pos + m) * bytes_per_frame])
+        buf.pts = Gst.util_uint64_scale(pos, Gst.SECOND, rate)
+        buf.duration = Gst.util_uint64_scale(m, Gst.SECOND, rate)
+        if src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
+            break
+        pos += m
+        k += 1
+    src.emit("end-of-stream")
+    frames, next_index = [], 0
+    while True:
+        msg = bus.timed_pop_filtered(
+            60 * Gst.SECOND, Gst.MessageType.ELEMENT | Gst.MessageType.EOS |
+            Gst.MessageType.ERROR)
+        if msg is None:
+            fail("element %s: timed out" % props)
+            break
+        if msg.type == Gst.MessageType.ERROR:
+            fail("element %s: %s" % (props, msg.parse_error()))
+            break
+        if msg.type == Gst.MessageType.EOS:
+            break
+        st = msg.get_structure()
+        if st.get_name() != "melspec":
+            continue
+        if st.get_value("first-frame") != next_index:
+            fail("element %s: message starts at frame %d, expected %d" % (
+                props, st.get_value("first-frame"), next_index))
+        buf = st.get_value("frames")
+        a = np.frombuffer(buf.extract_dup(0, buf.get_size()), np.float32)
+        a = a.reshape(st.get_value("n-frames"), st.get_value("n-mels"))
+        next_index += a.shape[0]
+        frames.append(a.astype(np.float64))
+    p.set_state(Gst.State.NULL)
+    return np.concatenate(frames) if frames else np.zeros((0, 1))
+
+
+def check_frames(label, C, S, log, top_db=TOP_DB, log_mult=LOG_MULT):
+    if C.shape != S.shape:
+        fail("%s: shape %s, reference %s" % (label, C.shape, S.shape))
+        return
+    mask = S > LIN_FLOOR * S.max(axis=1, keepdims=True)
+    if log == "none":
+        err = float((np.abs(C - S)[mask] / S[mask]).max())
+        kind, tol = "lin", LIN_TOL
+    elif log == "log1p":
+        R = ref.log1p(S, log_mult)
+        err = float((np.abs(C - R)[mask] / R[mask]).max())
+        kind, tol = "log1p", LIN_TOL
+    else:
+        R = ref.power_to_db(S, top_db=top_db)
+        err = float(np.abs(C - R)[R > R.max() - top_db].max())
+        kind, tol = "db", DB_TOL
+    note_worst(kind, err, label)
+    print("%-60s %s error %.3g" % (label, kind, err))
+    if err > tol:
+        fail("%s: %s error %.3g > %g" % (label, kind, err, tol))
+
+
+def test_element():
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    if Gst.ElementFactory.find("melspec") is None:
+        fail("the melspec element is not available")
+        return
+    # stereo F32: the element analyses the mean of the channels (in float)
+    sr = 44100
+    right = chirp(sr)
+    left = chord(sr)[:len(right)]
+    mono = ((left + right) * np.float32(0.5)).astype(np.float32)
+    inter = np.empty(2 * len(left), np.float32)
+    inter[0::2], inter[1::2] = left, right
+    caps = ("audio/x-raw,format=F32LE,rate=%d,channels=2,layout=interleaved"
+            % sr)
+    for log, props in (("none", ""), ("db", "log=db"),
+                       ("log1p", "log=log1p log-mult=%g" % LOG_MULT)):
+        C = element_frames(inter.tobytes(), caps, props, 8, sr)
+        S = ref.melspectrogram(mono.astype(np.float64), sr)
+        check_frames("element F32 stereo 44100 %s" % log, C, S, log)
+    # mono S16, torchaudio-like magnitude mels in dB
+    sr = 22050
+    y16 = np.round(noise(sr) * 32767 * 2).clip(-32768, 32767).astype("<i2")
+    y = y16.astype(np.float64) / 32768.0
+    caps = ("audio/x-raw,format=S16LE,rate=%d,channels=1,layout=interleaved"
+            % sr)
+    props = ("n-fft=1024 hop-length=256 mel-scale=htk norm=none power=1 "
+             "n-mels=80 fmin=20 fmax=8000")
+    C = element_frames(y16.tobytes(), caps, props + " log=db", 2, sr)
+    S = ref.melspectrogram(y, sr, n_fft=1024, hop=256, htk=True, norm="none",
+                           power=1.0, n_mels=80, fmin=20.0, fmax=8000.0)
+    check_frames("element S16 mono 22050 htk/none power 1 db", C, S, "db")
+    C = element_frames(y16.tobytes(), caps, props, 2, sr)
+    check_frames("element S16 mono 22050 htk/none power 1", C, S, "none")
+
+
 def main():
+    if "--element" in sys.argv[1:]:
+        t0 = time.monotonic()
+        test_element()
+        print("%.1f s, %d failures" % (time.monotonic() - t0, len(failures)))
+        return 1 if failures else 0
     if not DUMP or not os.path.exists(DUMP):
         print("MELSPEC_DUMP must name the melspec-dump executable")
         return 1
