@@ -350,9 +350,11 @@ def main():
             print(f"  Essentia.js KeyExtractor {p}: {ess_ms[p]:.2f} s -> "
                   f"{seconds / ess_ms[p]:.0f}x realtime")
 
-    best_ck = max((s["weighted"], n) for n, s in rows if n.startswith("chromakey"))
+    # first of the best on ties (the default profile comes first)
+    best_ck = max(((s["weighted"], n) for n, s in rows if n.startswith("chromakey")),
+                  key=lambda t: t[0])
     best_es = max(((s["weighted"], n) for n, s in rows if n.startswith("Essentia")),
-                  default=None)
+                  key=lambda t: t[0], default=None)
     default = rows[0][1]
     print(f"\ndefault chromakey: weighted {default['weighted']:.3f} exact {default['exact']:.3f} "
           f"(targets 0.90 / 0.85)")
