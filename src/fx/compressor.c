@@ -4,11 +4,15 @@
  * knee gain computer, branching (attack/release) smoothing of the gain. */
 #include "fx/fx-private.h"
 
+/* 20 log10 (2) and its inverse */
+#define DB_PER_LOG2 6.020599913279624
+#define LOG2_PER_DB 0.16609640474436813
+
 typedef struct
 {
   double T, R, W, makeup;
   double alpha_a, alpha_r;
-  double below;                 /* linear level under which the gain is 0 dB */
+  double slope, inv_2w;         /* 1/R - 1, 1/(2W) (0 without a knee) */
   double gs;                    /* smoothed gain reduction in dB (<= 0) */
 } Comp;
 
@@ -26,24 +30,22 @@ comp_init (MusaFx * fx, MusaError * err)
   s->makeup = p->p.compressor.makeup_db;
   s->alpha_a = exp (-1.0 / (p->p.compressor.attack_ms * 1e-3 * fx->rate));
   s->alpha_r = exp (-1.0 / (p->p.compressor.release_ms * 1e-3 * fx->rate));
-  s->below = musa_fx_db_to_lin (s->T - s->W / 2.0);
+  s->slope = 1.0 / s->R - 1.0;
+  s->inv_2w = s->W > 0.0 ? 1.0 / (2.0 * s->W) : 0.0;
   fx->priv = s;
   return MUSA_OK;
 }
 
-/* Static gain reduction (dB, <= 0) for an input level xdb. */
+/* Static gain reduction (dB, <= 0) for an input level xdb, written with
+ * selects rather than branches (levels cross the knee all the time). */
 static inline double
 gain_computer (const Comp * s, double xdb)
 {
-  double d = xdb - s->T;
+  double d = xdb - s->T, k = d + 0.5 * s->W;
+  double knee = s->slope * k * k * s->inv_2w, above = s->slope * d;
+  double y = 2.0 * d <= s->W ? knee : above;
 
-  if (2.0 * d < -s->W)
-    return 0.0;
-  if (2.0 * d <= s->W) {
-    double k = d + s->W / 2.0;
-    return (1.0 / s->R - 1.0) * k * k / (2.0 * s->W);
-  }
-  return (1.0 / s->R - 1.0) * d;
+  return 2.0 * d < -s->W ? 0.0 : y;
 }
 
 static void
@@ -51,28 +53,25 @@ comp_process (MusaFx * fx, float *x, size_t frames)
 {
   Comp *s = fx->priv;
   const int nc = fx->channels;
-  const double aa = s->alpha_a, ar = s->alpha_r, below = s->below;
+  const double aa = s->alpha_a, ar = s->alpha_r;
   const double makeup = s->makeup;
-  const float unity = (float) musa_fx_db_to_lin (makeup);
   double gs = s->gs;
   size_t f;
   int c;
 
   for (f = 0; f < frames; f++, x += nc) {
-    double peak = 0.0, gc;
+    double peak = 0.0, gc, al;
     float g;
     for (c = 0; c < nc; c++) {
       double a = fabs ((double) x[c]);
       peak = a > peak ? a : peak;
     }
-    gc = peak > below ? gain_computer (s, 20.0 * log10 (peak)) : 0.0;
-    if (gc < gs)
-      gs = aa * gs + (1.0 - aa) * gc;
-    else
-      gs = ar * gs + (1.0 - ar) * gc;
-    if (gs > -1e-9)
-      gs = 0.0;
-    g = gs == 0.0 ? unity : (float) pow (10.0, (gs + makeup) / 20.0);
+    /* log2 (0) comes out as -1023: far below any threshold */
+    gc = gain_computer (s, DB_PER_LOG2 * musa_fx_log2 (peak));
+    al = gc < gs ? aa : ar;
+    gs = al * gs + (1.0 - al) * gc;
+    gs = gs > -1e-9 ? 0.0 : gs;
+    g = (float) musa_fx_exp2 ((gs + makeup) * LOG2_PER_DB);
     for (c = 0; c < nc; c++)
       x[c] *= g;
   }

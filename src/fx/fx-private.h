@@ -84,6 +84,58 @@ musa_fx_equal_power (double mix, float *a, float *b)
   *b = (float) (mix / n);
 }
 
+/* log2 (x) for finite x > 0 (normal doubles): exponent from the bits,
+ * mantissa in [sqrt(1/2), sqrt(2)) through atanh's series,
+ * log2 (m) = 2/ln2 (t + t^3/3 + ... + t^7/7), t = (m-1)/(m+1), |t| < 0.172;
+ * |error| < 5e-8 (3e-7 dB). */
+static inline double
+musa_fx_log2 (double x)
+{
+  union
+  {
+    double d;
+    uint64_t u;
+  } v;
+  int e;
+  double m, t, t2;
+
+  v.d = x;
+  e = (int) ((v.u >> 52) & 0x7ff) - 1023;
+  v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+  m = v.d;
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e++;
+  }
+  t = (m - 1.0) / (m + 1.0);
+  t2 = t * t;
+  return e + t * (2.8853900817779268 + t2 * (0.9617966939259756 +
+          t2 * (0.5770780163555854 + t2 * 0.41219858311113244)));
+}
+
+/* 2^y for y in [-1000, 1000]: 2^round(y) from the bits times a degree-6
+ * Taylor polynomial of e^(f ln2), |f| <= 1/2; relative error < 2e-7 (the
+ * result goes to float gains). */
+static inline double
+musa_fx_exp2 (double y)
+{
+  union
+  {
+    double d;
+    uint64_t u;
+  } v;
+  double n = (double) (int64_t) (y + 0.5), f, p;
+
+  if (n > y + 0.5)              /* truncation rounded up: floor */
+    n -= 1.0;
+  f = (y - n) * 0.6931471805599453;
+
+  p = 1.0 + f * (1.0 + f * (0.5 + f * (1.0 / 6 + f * (1.0 / 24 +
+                  f * (1.0 / 120 + f * (1.0 / 720))))));
+  v.u = (uint64_t) ((int64_t) n + 1023) << 52;
+  return p * v.d;
+}
+
 /* ORC takes an int count; split very long runs. */
 #define MUSA_FX_ORC_CHUNK (1 << 24)
 

@@ -30,8 +30,9 @@ typedef struct
   float *ap[N_AP];
   size_t ap_len[N_AP], ap_pos[N_AP];
   /* tank */
-  float *line[N_LINES];
-  size_t len[N_LINES], mask[N_LINES];
+  float *lines;                 /* N_LINES rings of size, one block */
+  size_t size, mask;
+  size_t len[N_LINES];
   size_t w;                     /* write counter */
   float g[N_LINES];
   float lp[N_LINES];
@@ -81,14 +82,18 @@ reverb_init (MusaFx * fx, MusaError * err)
     if (n < 2)
       n = 2;
     s->len[i] = n;
-    s->mask[i] = musa_fx_pow2 (n + 1) - 1;
-    s->line[i] = calloc (s->mask[i] + 1, sizeof (float));
-    if (!s->line[i])
-      return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
-    s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
-    g2 += (double) s->g[i] * s->g[i] / N_LINES;
     if (n > maxlen)
       maxlen = n;
+  }
+  s->size = musa_fx_pow2 (maxlen + 1);
+  s->mask = s->size - 1;
+  s->lines = calloc (s->size * N_LINES, sizeof (float));
+  if (!s->lines)
+    return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
+  for (i = 0; i < N_LINES; i++) {
+    size_t n = s->len[i];
+    s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
+    g2 += (double) s->g[i] * s->g[i] / N_LINES;
   }
   /* damping: loop low-pass corner from 20 kHz (damping 0) down to 625 Hz
    * (damping 1), five octaves */
@@ -116,17 +121,27 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
 {
   Reverb *s = fx->priv;
   const int nc = fx->channels;
-  const float damp = s->damp, a = s->a, b = s->b * s->out_gain;
+  const float damp = s->damp, undamp = 1.0f - s->damp;
+  const float a = s->a, b = s->b * s->out_gain, in_gain = s->in_gain;
   const float hs = 0.35355339059327373f;        /* 1/sqrt(8) */
+  const size_t mask = s->mask, size = s->size;
+  float *lines = s->lines;
+  float lp[N_LINES], g[N_LINES];
+  size_t len[N_LINES], w = s->w;
   size_t f;
   int c, i;
 
+  for (i = 0; i < N_LINES; i++) {
+    lp[i] = s->lp[i];
+    g[i] = s->g[i];
+    len[i] = s->len[i];
+  }
   for (f = 0; f < frames; f++, x += nc) {
     float in = 0.0f, v[N_LINES], u[N_LINES];
 
     for (c = 0; c < nc; c++)
       in += x[c];
-    in *= s->in_gain;
+    in *= in_gain;
 
     if (s->pre_len > 0) {
       float d = s->pre[s->pre_pos];
@@ -144,11 +159,13 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
       in = d - AP_GAIN * t;
     }
 
+    for (i = 0; i < N_LINES; i++)
+      v[i] = lines[i * size + ((w - len[i]) & mask)];
     for (i = 0; i < N_LINES; i++) {
-      float r = s->line[i][(s->w - s->len[i]) & s->mask[i]];
-      v[i] = r;
-      s->lp[i] = musa_fx_flushf (r + damp * (s->lp[i] - r));
-      u[i] = s->lp[i] * s->g[i];
+      float l = undamp * v[i] + damp * lp[i];
+      /* flushed here, every value stored in the lines is 0 or normal */
+      lp[i] = fabsf (l) < MUSA_FX_FLUSH_F ? 0.0f : l;
+      u[i] = lp[i] * g[i];
     }
     /* fast Walsh-Hadamard transform, natural (Sylvester) order */
     for (i = 0; i < N_LINES; i += 2) {
@@ -168,9 +185,10 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
       u[i] = p0 + p1;
       u[i + 4] = p0 - p1;
     }
+    in *= hs;
     for (i = 0; i < N_LINES; i++)
-      s->line[i][s->w & s->mask[i]] = musa_fx_flushf (u[i] * hs + in * hs);
-    s->w++;
+      lines[i * size + (w & mask)] = u[i] * hs + in;
+    w++;
 
     for (c = 0; c < nc; c++) {
       const float *t = s->tap[c];
@@ -180,6 +198,9 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
       x[c] = a * x[c] + b * o;
     }
   }
+  for (i = 0; i < N_LINES; i++)
+    s->lp[i] = lp[i];
+  s->w = w;
 }
 
 static void
@@ -195,10 +216,9 @@ reverb_reset_fx (MusaFx * fx)
     memset (s->ap[i], 0, s->ap_len[i] * sizeof (float));
     s->ap_pos[i] = 0;
   }
-  for (i = 0; i < N_LINES; i++) {
-    memset (s->line[i], 0, (s->mask[i] + 1) * sizeof (float));
+  memset (s->lines, 0, s->size * N_LINES * sizeof (float));
+  for (i = 0; i < N_LINES; i++)
     s->lp[i] = 0.0f;
-  }
   s->w = 0;
 }
 
@@ -211,8 +231,7 @@ reverb_clear (MusaFx * fx)
   free (s->pre);
   for (i = 0; i < N_AP; i++)
     free (s->ap[i]);
-  for (i = 0; i < N_LINES; i++)
-    free (s->line[i]);
+  free (s->lines);
   free (s);
   fx->priv = NULL;
 }
