@@ -4,10 +4,11 @@
  * running mean over the first second, then an exponential average with a
  * 1 s time constant. Noise of that power / 10^(snr/10) is added to each
  * channel, independently per channel. Draws come from core/rng.h keyed by
- * (seed): sample (frame n, channel c) uses counter n * channels + c, so the
- * output does not depend on buffer sizes. White: the sum of the four 16-bit
- * fields of one 64-bit draw, centred and scaled to unit variance (Irwin-Hall,
- * near Gaussian). Pink: white through first-order pole/zero pairs (poles
+ * (seed): sample i = n * channels + c (frame n, channel c) uses half
+ * i % 2 of draw number i / 2, so the output does not depend on buffer
+ * sizes. White: the sum of the four bytes of that 32-bit half, centred and
+ * scaled to unit variance (Irwin-Hall of 4: near Gaussian, bounded at
+ * +-3.46 sigma). Pink: white through first-order pole/zero pairs (poles
  * 2 octaves apart from 20 Hz, zeros an octave above each pole: -3
  * dB/octave), run as the equivalent parallel sum of one-pole filters
  * (partial fractions: independent recursions, no long serial chain), scaled
@@ -32,23 +33,38 @@ typedef struct
   float b[8][MAX_SECTIONS];     /* per channel state */
 } Noise;
 
-/* 1 / sqrt (4 (65536^2 - 1) / 12) */
-#define WHITE_NORM 2.6429618e-05f
+/* 1 / sqrt (4 (256^2 - 1) / 12) */
+#define WHITE_NORM 0.0067658739f
 
 static inline float
-white (uint64_t key, uint64_t counter)
+white_half (uint32_t h)
+{
+  int32_t v = (int32_t) (h & 0xff) + (int32_t) ((h >> 8) & 0xff)
+      + (int32_t) ((h >> 16) & 0xff) + (int32_t) (h >> 24) - 510;
+
+  /* centre 4 * 127.5 = 510 */
+  return (float) v *WHITE_NORM;
+}
+
+/* w[j] = white value of sample index first + j, j < n */
+static void
+white_fill (uint64_t key, uint64_t first, float *w, size_t n)
 {
   MusaRng r;
-  uint64_t u;
-  int32_t s;
+  size_t j = 0;
 
   r.key = key;
-  r.counter = counter;
-  u = musa_rng_next (&r);
-  s = (int32_t) (u & 0xffff) + (int32_t) ((u >> 16) & 0xffff)
-      + (int32_t) ((u >> 32) & 0xffff) + (int32_t) (u >> 48) - 131070;
-  /* centre is 4 * 32767.5 = 131070 */
-  return (float) s *WHITE_NORM;
+  r.counter = first >> 1;
+  if (n > 0 && (first & 1)) {
+    w[j++] = white_half ((uint32_t) (musa_rng_next (&r) >> 32));
+  }
+  for (; j + 1 < n; j += 2) {
+    uint64_t u = musa_rng_next (&r);
+    w[j] = white_half ((uint32_t) u);
+    w[j + 1] = white_half ((uint32_t) (u >> 32));
+  }
+  if (j < n)
+    w[j] = white_half ((uint32_t) musa_rng_next (&r));
 }
 
 static int
@@ -125,7 +141,7 @@ noise_process (MusaFx * fx, float *x, size_t frames)
   size_t done;
 
   for (done = 0; done < frames; done += BLOCK) {
-    size_t len = frames - done < BLOCK ? frames - done : BLOCK, f, i;
+    size_t len = frames - done < BLOCK ? frames - done : BLOCK, f;
     float *y = x + done * nc;
     uint64_t base = s->n * (uint64_t) nc;
     double ms = s->ms;
@@ -157,8 +173,7 @@ noise_process (MusaFx * fx, float *x, size_t frames)
     for (f = 0; f < len; f++)
       amp[f] = sqrtf (amp[f]) * k_amp;
 
-    for (i = 0; i < len * nc; i++)
-      w[i] = white (s->key, base + i);
+    white_fill (s->key, base, w, len * nc);
 
     if (s->pink) {
       const float dg = s->direct;
