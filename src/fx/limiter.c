@@ -22,11 +22,13 @@ typedef struct
   /* audio delay line: D frames */
   float *delay;
   int dpos;
-  /* sliding-minimum deque over the last W required gains */
-  double *dq_val;
-  int64_t *dq_idx;
-  int dq_head, dq_len, dq_cap;
-  int64_t n;
+  /* sliding minimum over the last W required gains (van Herk / Gil-Werman:
+   * frames in blocks of W; min = min (suffix minimum of the previous block
+   * from the same offset + 1, prefix minimum of the current block)) */
+  double *cur;                  /* this block's r values (W) */
+  double *suf;                  /* previous block's suffix minima (W + 1) */
+  double pre;                   /* this block's prefix minimum */
+  int j;                        /* offset in the block */
   /* release envelope and moving average */
   double env;
   int64_t *box;
@@ -53,11 +55,10 @@ lim_init (MusaFx * fx, MusaError * err)
     s->ceil_f = nextafterf (s->ceil_f, 0.0f);
   s->alpha_r = exp (-1.0 / (p->p.limiter.release_ms * 1e-3 * fx->rate));
   s->delay = calloc ((size_t) s->D * fx->channels, sizeof (float));
-  s->dq_cap = (int) musa_fx_pow2 ((size_t) s->W + 1);
-  s->dq_val = calloc (s->dq_cap, sizeof (double));
-  s->dq_idx = calloc (s->dq_cap, sizeof (int64_t));
+  s->cur = calloc (s->W, sizeof (double));
+  s->suf = calloc (s->W + 1, sizeof (double));
   s->box = calloc (s->W, sizeof (int64_t));
-  if (!s->delay || !s->dq_val || !s->dq_idx || !s->box)
+  if (!s->delay || !s->cur || !s->suf || !s->box)
     return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
   fx->latency = s->D;
   fx->tail = s->D;
@@ -68,15 +69,20 @@ static void
 lim_process (MusaFx * fx, float *x, size_t frames)
 {
   Lim *s = fx->priv;
-  const int nc = fx->channels, D = s->D, W = s->W, mask = s->dq_cap - 1;
-  const double ceiling = s->ceiling, ar = s->alpha_r;
+  const int nc = fx->channels, D = s->D, W = s->W;
+  const double ceiling = s->ceiling, rel = 1.0 - s->alpha_r;
+  const double inv_sum = 1.0 / ((double) W * (double) FIX_ONE);
   const float cf = s->ceil_f;
+  double *cur = s->cur, *suf = s->suf;
+  double pre = s->pre, env = s->env;
+  int64_t sum = s->sum, *box = s->box;
+  int j = s->j, bpos = s->bpos, dpos = s->dpos;
   size_t f;
   int c;
 
   for (f = 0; f < frames; f++, x += nc) {
-    double peak = 0.0, r, m, gain;
-    float *dl = s->delay + (size_t) s->dpos * nc;
+    double peak = 0.0, r, m, gain, up;
+    float *dl = s->delay + (size_t) dpos * nc;
     int64_t q;
     float g;
 
@@ -84,44 +90,56 @@ lim_process (MusaFx * fx, float *x, size_t frames)
       double a = fabs ((double) x[c]);
       peak = a > peak ? a : peak;
     }
-    r = peak > ceiling ? ceiling / peak : 1.0;
+    /* min (1, ceiling / peak) without a branch */
+    r = ceiling / (peak > ceiling ? peak : ceiling);
 
     /* sliding minimum over frames n-W+1 .. n */
-    while (s->dq_len > 0 && s->dq_val[(s->dq_head + s->dq_len - 1) & mask] >= r)
-      s->dq_len--;
-    s->dq_val[(s->dq_head + s->dq_len) & mask] = r;
-    s->dq_idx[(s->dq_head + s->dq_len) & mask] = s->n;
-    s->dq_len++;
-    if (s->dq_idx[s->dq_head] <= s->n - W) {
-      s->dq_head = (s->dq_head + 1) & mask;
-      s->dq_len--;
+    pre = r < pre ? r : pre;
+    cur[j] = r;
+    m = suf[j + 1] < pre ? suf[j + 1] : pre;
+    if (++j == W) {
+      int k;
+      /* block complete: its suffix minima serve the next block */
+      suf[W] = 1.0;
+      for (k = W - 1; k >= 0; k--)
+        suf[k] = cur[k] < suf[k + 1] ? cur[k] : suf[k + 1];
+      j = 0;
+      pre = 1.0;
     }
-    m = s->dq_val[s->dq_head];
-    s->n++;
 
-    if (m < s->env)
-      s->env = m;
-    else
-      s->env += (m - s->env) * (1.0 - ar);
+    /* instant attack, exponential release; env <= m always */
+    up = env + (m - env) * rel;
+    env = m < env ? m : up;
 
-    q = (int64_t) (s->env * (double) FIX_ONE);  /* env > 0: floor */
-    s->sum += q - s->box[s->bpos];
-    s->box[s->bpos] = q;
-    if (++s->bpos == W)
-      s->bpos = 0;
-    gain = (double) s->sum / ((double) W * (double) FIX_ONE);
+    q = (int64_t) (env * (double) FIX_ONE);     /* env > 0: floor */
+    sum += q - box[bpos];
+    box[bpos] = q;
+    if (++bpos == W)
+      bpos = 0;
+    gain = (double) sum *inv_sum;
     g = (float) gain;
-    if ((double) g > gain)
-      g = nextafterf (g, 0.0f);
+    {
+      /* rounded up: take the next float toward 0 (g > 0), no branch */
+      uint32_t u, up = (double) g > gain;
+      memcpy (&u, &g, 4);
+      u -= up;
+      memcpy (&g, &u, 4);
+    }
 
     for (c = 0; c < nc; c++) {
       float y = dl[c] * g;
       dl[c] = x[c];
       x[c] = y > cf ? cf : (y < -cf ? -cf : y);
     }
-    if (++s->dpos == D)
-      s->dpos = 0;
+    if (++dpos == D)
+      dpos = 0;
   }
+  s->pre = pre;
+  s->env = env;
+  s->sum = sum;
+  s->j = j;
+  s->bpos = bpos;
+  s->dpos = dpos;
 }
 
 static void
@@ -132,12 +150,15 @@ lim_reset (MusaFx * fx)
 
   memset (s->delay, 0, (size_t) s->D * fx->channels * sizeof (float));
   s->dpos = 0;
-  s->dq_head = 0;
-  s->dq_len = 0;
-  s->n = 0;
-  s->env = 1.0;
-  for (i = 0; i < s->W; i++)
+  for (i = 0; i <= s->W; i++)
+    s->suf[i] = 1.0;
+  for (i = 0; i < s->W; i++) {
+    s->cur[i] = 1.0;
     s->box[i] = FIX_ONE;
+  }
+  s->pre = 1.0;
+  s->j = 0;
+  s->env = 1.0;
   s->bpos = 0;
   s->sum = (int64_t) s->W * FIX_ONE;
 }
@@ -148,8 +169,8 @@ lim_clear (MusaFx * fx)
   Lim *s = fx->priv;
 
   free (s->delay);
-  free (s->dq_val);
-  free (s->dq_idx);
+  free (s->cur);
+  free (s->suf);
   free (s->box);
   free (s);
   fx->priv = NULL;

@@ -635,6 +635,36 @@ test_limiter (void)
       CHECK (fabs (gl - gr) < 1e-5, "frame %zu gains %f %f", i, gl, gr);
     CHECK (gl <= 1.0 + 1e-6 && gr <= 1.0 + 1e-6, "gain above 1");
   }
+  /* the same output from a brute-force model of the documented algorithm
+   * (window minimum by search, release, moving average) */
+  {
+    const int W = (int) D + 1;
+    const double rel = 1.0 - exp (-1.0 / (0.050 * RATE));
+    double env = 1.0, *r = malloc (n * sizeof (double)), worst = 0.0;
+    double *e = malloc (n * sizeof (double));
+    for (i = 0; i < n; i++) {
+      double pk2 = fmax (fabs (x[2 * i]), fabs (x[2 * i + 1])), m = 1.0, avg;
+      size_t k;
+      int c;
+      r[i] = pk2 > ceiling ? ceiling / pk2 : 1.0;
+      for (k = 0; k < (size_t) W; k++)
+        if (i >= k)
+          m = fmin (m, r[i - k]);
+      env = m < env ? m : env + (m - env) * rel;
+      e[i] = env;
+      avg = 0.0;
+      for (k = 0; k < (size_t) W; k++)
+        avg += i >= k ? e[i - k] : 1.0;
+      avg /= W;
+      for (c = 0; c < 2; c++) {
+        double ref = i >= (size_t) D ? x[2 * (i - D) + c] * avg : 0.0;
+        worst = fmax (worst, fabs (y[2 * i + c] - ref));
+      }
+    }
+    CHECK (worst < 1e-6, "limiter differs from its model by %g", worst);
+    free (r);
+    free (e);
+  }
   tp = fmax (true_peak (y, n / 4, 2, 0), true_peak (y, n / 4, 2, 1));
   printf ("# limiter: sample peak %.4f dBFS, true peak %.3f dBFS (ceiling "
       "-1 dBFS)\n", 20 * log10 (pk), 20 * log10 (tp));
