@@ -187,11 +187,17 @@ noise_process (MusaFx * fx, float *x, size_t frames)
         for (f = 0; f < len; f++) {
           float v = w[f * nc + c], o = dg * v;
           /* written out so that the state stays in registers */
-#define SECTION(k) b[k] = pl[k] * b[k] + rs[k] * v; o += b[k];
-          SECTION (0) SECTION (1) SECTION (2) SECTION (3)
-              SECTION (4) SECTION (5) SECTION (6) SECTION (7)
+#define SECTION(k) do { b[k] = pl[k] * b[k] + rs[k] * v; o += b[k]; } while (0)
+          SECTION (0);
+          SECTION (1);
+          SECTION (2);
+          SECTION (3);
+          SECTION (4);
+          SECTION (5);
+          SECTION (6);
+          SECTION (7);
 #undef SECTION
-              w[f * nc + c] = o;
+          w[f * nc + c] = o;
         }
         for (k = 0; k < MAX_SECTIONS; k++)
           s->b[c][k] = b[k];    /* driven by noise: never decays */

@@ -1020,6 +1020,24 @@ test_noise_seed_and_spectrum (void)
   for (i = 0; i < n; i++)
     same &= a[i] == b[i];
   CHECK (!same, "different seeds give the same noise");
+  /* white: zero mean, unit shape close to Gaussian (Irwin-Hall of 4 has
+   * kurtosis 2.7, a Gaussian 3) */
+  {
+    double m1 = 0, m2 = 0, m4 = 0, kurt;
+    for (i = 0; i < n; i++)
+      m1 += a[i] - 0.5;
+    m1 /= n;
+    for (i = 0; i < n; i++) {
+      double d = a[i] - 0.5 - m1;
+      m2 += d * d;
+      m4 += d * d * d * d;
+    }
+    m2 /= n;
+    m4 /= n;
+    kurt = m4 / (m2 * m2);
+    CHECK (fabs (m1) < 0.01 && fabs (kurt - 2.7) < 0.1, "white noise mean "
+        "%.4f kurtosis %.3f", m1, kurt);
+  }
 
   p.p.noise.colour = MUSA_NOISE_PINK;
   for (i = 0; i < n; i++)
