@@ -12,19 +12,6 @@ typedef struct
   float buf[BLOCK], wet[BLOCK];
 } Dist;
 
-/* a if c else b, on the bits (vectorises; no float compare-and-branch) */
-static inline float
-select_f (int32_t c, float a, float b)
-{
-  uint32_t ua, ub, m = (uint32_t) 0 - (uint32_t) c;
-
-  memcpy (&ua, &a, 4);
-  memcpy (&ub, &b, 4);
-  ua = (ua & m) | (ub & ~m);
-  memcpy (&a, &ua, 4);
-  return a;
-}
-
 /* tanh from Lambert's continued fraction (7th order rational), clamped
  * at |x| = 4.97 where it meets 1: within 1e-4 of tanh everywhere. */
 static inline float
@@ -33,16 +20,16 @@ fast_tanh (float x)
   float x2, n, d;
   int32_t hi = x > 4.97f, lo = x < -4.97f;
 
-  x = select_f (hi, 4.97f, x);
-  x = select_f (lo, -4.97f, x);
+  x = musa_fx_select_f (hi, 4.97f, x);
+  x = musa_fx_select_f (lo, -4.97f, x);
   x2 = x * x;
   n = x * (135135.0f + x2 * (17325.0f + x2 * (378.0f + x2)));
   d = 135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f));
   x = n / d;
   hi = x > 1.0f;
   lo = x < -1.0f;
-  x = select_f (hi, 1.0f, x);
-  return select_f (lo, -1.0f, x);
+  x = musa_fx_select_f (hi, 1.0f, x);
+  return musa_fx_select_f (lo, -1.0f, x);
 }
 
 static int

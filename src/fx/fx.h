@@ -75,12 +75,13 @@
  *   branching attack/release smoothing of the gain in dB with time constants
  *   attack_ms / release_ms (exp(-1/(tau rate))), then makeup. Static curve:
  *   out = in below T - W/2, T + (in - T)/R above T + W/2, quadratic between.
- * - limiter: output delayed by lookahead (latency); gain = min over the
- *   look-ahead window of min(1, ceiling / max_c |x_c|), released with
- *   release_ms, then smoothed by a moving average over the look-ahead: no
- *   output sample exceeds the ceiling (a final clamp guards float rounding).
- *   Sample peaks, not inter-sample (true) peaks: those can exceed the
- *   ceiling by a fraction of a dB on hard transients.
+ * - limiter: output delayed by lookahead + 3 frames (latency); level =
+ *   true peak (max over channels of |x| and of 4x-oversampled values, as in
+ *   ITU-R BS.1770); gain = min over the look-ahead window of
+ *   min(1, ceiling / level), released with release_ms, then smoothed by a
+ *   moving average over the look-ahead: no output sample exceeds the ceiling
+ *   (a final clamp guards float rounding); inter-sample peaks stay within
+ *   about 0.1 dB of it.
  * - distortion: wet = tanh(g x) | clamp(g x, -1, 1) | clamp(g x) quantised to
  *   `bits` bits (round to nearest of 2^(bits-1) steps per unit), g =
  *   10^(drive_db/20); out = mix wet + (1 - mix) x. tanh is a rational

@@ -159,13 +159,14 @@ noise_process (MusaFx * fx, float *x, size_t frames)
         amp[f] = p * inv_nc;
       }
     }
-    for (f = 0; f < len; f++) {
-      uint64_t n = s->n + f;
-      if (n < s->win)
-        ms += (amp[f] - ms) / (double) (n + 1);
-      else
-        ms += (amp[f] - ms) * alpha;
-      ms = musa_fx_flushd (ms);
+    /* running mean during the first window, then the exponential one */
+    for (f = 0; f < len && s->n + f < s->win; f++) {
+      ms += (amp[f] - ms) / (double) (s->n + f + 1);
+      amp[f] = (float) ms;
+    }
+    for (; f < len; f++) {
+      ms += (amp[f] - ms) * alpha;
+      ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;     /* ms >= 0 */
       amp[f] = (float) ms;
     }
     s->ms = ms;

@@ -238,6 +238,19 @@ musa_bench_fx (double seconds_of_audio)
   }
   fxb_row ("chain of all 9 effects", seconds_of_audio, best);
   printf ("  (target: chain >= 300x realtime)\n");
+  /* denormal check: the same chain on silence right after the signal
+   * (reverb/echo tails decaying to zero) must not be slower */
+  {
+    float *sil = calloc (frames * FXB_CHANNELS, sizeof (float));
+    if (sil) {
+      for (k = 0; k < MUSA_FX_N_TYPES; k++)
+        musa_fx_reset (fx[k]);
+      fxb_time (fx, MUSA_FX_N_TYPES, src, x, frames);
+      t = fxb_time (fx, MUSA_FX_N_TYPES, sil, x, frames);
+      fxb_row ("chain, silence after signal", seconds_of_audio, t);
+      free (sil);
+    }
+  }
   for (k = 0; k < MUSA_FX_N_TYPES; k++)
     musa_fx_free (fx[k]);
 
