@@ -61,7 +61,7 @@ reverb_init (MusaFx * fx, MusaError * err)
   Reverb *s = calloc (1, sizeof (Reverb));
   const MusaFxParams *p = &fx->p;
   double room = p->p.reverb.room_size, scale = 0.5 + room;
-  double rt60 = 0.2 * pow (20.0, room), fc, g2 = 0.0;
+  double rt60 = 0.2 * pow (20.0, room), fc;
   size_t maxlen = 0;
   int i;
 
@@ -98,7 +98,6 @@ reverb_init (MusaFx * fx, MusaError * err)
   for (i = 0; i < N_LINES; i++) {
     size_t n = s->len[i];
     s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
-    g2 += (double) s->g[i] * s->g[i] / N_LINES;
   }
   /* damping: loop low-pass corner from 20 kHz (damping 0) down to 625 Hz
    * (damping 1), five octaves */
@@ -107,9 +106,23 @@ reverb_init (MusaFx * fx, MusaError * err)
     fc = 0.45 * fx->rate;
   s->damp = (float) exp (-2.0 * M_PI * fc / fx->rate);
   s->in_gain = 1.0f / (float) fx->channels;
-  /* white input of power P gives about P / (1 - g^2) in the tank; each
-   * output tap sums 8 lines / sqrt(8) */
-  s->out_gain = (float) sqrt ((1.0 - g2) / N_LINES);
+  /* wet level: white input of power P puts P/8 into each line; at
+   * frequency w a line then carries (P/8) / (1 - g^2 |H(w)|^2) (H the
+   * damping low-pass), and a tap sums 8 lines with signs: out_gain makes
+   * the wet power equal P for white input */
+  {
+    double e = 0.0, dd = s->damp;
+    int k;
+    for (k = 0; k < 256; k++) {
+      double w = M_PI * (k + 0.5) / 256.0;
+      double h2 =
+          (1.0 - dd) * (1.0 - dd) / (1.0 - 2.0 * dd * cos (w) + dd * dd);
+      for (i = 0; i < N_LINES; i++)
+        e += 1.0 / (1.0 - (double) s->g[i] * s->g[i] * h2);
+    }
+    e /= 256.0 * N_LINES;
+    s->out_gain = (float) (1.0 / sqrt (e));
+  }
   musa_fx_equal_power (p->p.reverb.wet, &s->a, &s->b);
   for (i = 0; i < 8; i++) {
     int c;

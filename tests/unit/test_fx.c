@@ -792,6 +792,36 @@ test_reverb (void)
     }
   }
   free (h);
+
+  /* the wet signal is about as loud as the dry one (music, within 3 dB) */
+  {
+    const size_t m = 6 * RATE;
+    float *x = make_music (m, 2, 0.8, 23), *y = malloc (m * 2 * sizeof (float));
+    double wets[] = { 0.3, 1.0 };
+    for (k = 0; k < 5; k += 2) {
+      int wi;
+      for (wi = 0; wi < 2; wi++) {
+        MusaFxParams p;
+        MusaFx *fx;
+        double d;
+        natural_params (MUSA_FX_REVERB, &p);
+        p.p.reverb.room_size = rooms[k];
+        p.p.reverb.wet = wets[wi];
+        fx = new_fx (&p, RATE, 2);
+        if (!fx)
+          continue;
+        memcpy (y, x, m * 2 * sizeof (float));
+        musa_fx_process (fx, y, m);
+        d = rms_db (y, 2 * m) - rms_db (x, 2 * m);
+        printf ("# reverb room %.1f wet %.1f on music: level %+.2f dB\n",
+            rooms[k], wets[wi], d);
+        CHECK (fabs (d) < 3.0, "reverb level change %.2f dB", d);
+        musa_fx_free (fx);
+      }
+    }
+    free (x);
+    free (y);
+  }
 }
 
 /* ---- echo, chorus, distortion ---- */
