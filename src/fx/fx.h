@@ -14,11 +14,14 @@
  * the input ends; feed that many frames of silence (zeros) to collect it
  * (after the tail the output is below -60 dB of the signal: reverb = pre-delay
  * + RT60 + longest line; echo = until mix feedback^k < 1e-3; chorus = its
- * longest delay; limiter = its latency).
+ * longest delay; limiter = its latency; EQ = until its poles decay by
+ * 1e-3).
  * An effect with musa_fx_latency () > 0 (the limiter) outputs its input that
  * many frames later (the first latency frames are the delay line's zeros).
  *
  * Error property names are "<effect>.<param>" (e.g. "compressor.ratio").
+ * Input samples must be finite (elements sanitise NaN/Inf before: a NaN
+ * would stay in a feedback path).
  *
  * Parameter meanings, valid ranges (musa_fx_params_check) and the natural
  * ranges used for random augmentation (the defaults of musaugment's chain):
@@ -91,6 +94,7 @@
  *   the channels after pre-delay and input diffusion; RT60 = 0.2 s * 20^room
  *   (0.2 s .. 4 s) at low frequencies, damping shortens it at high ones;
  *   each channel takes an orthogonal output tap (decorrelated, centred).
+ *   r is scaled to the input's power for white noise (damping included);
  *   out = (a x + b r) with a = (1-wet)/n, b = wet/n,
  *   n = sqrt((1-wet)^2 + wet^2) (equal power for uncorrelated dry/wet).
  * - echo: e[t] = x[t-D] + feedback e[t-D], D = round(delay_ms rate / 1000)
@@ -226,7 +230,7 @@ void musa_fx_reset (MusaFx * fx);
 int64_t musa_fx_latency (const MusaFx * fx);
 
 /* Frames of output still to come after input ends (reverb/echo/chorus/
- * limiter), for draining: process that many frames of zeros. */
+ * limiter/EQ), for draining: process that many frames of zeros. */
 int64_t musa_fx_tail (const MusaFx * fx);
 
 /* "compressor(threshold_db=-18.0,ratio=3.0,...)" for provenance; snprintf

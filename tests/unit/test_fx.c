@@ -1164,11 +1164,11 @@ static void
 test_tail (void)
 {
   static const MusaFxType types[] = { MUSA_FX_REVERB, MUSA_FX_ECHO,
-    MUSA_FX_CHORUS, MUSA_FX_LIMITER
+    MUSA_FX_CHORUS, MUSA_FX_LIMITER, MUSA_FX_EQ
   };
   int k;
 
-  for (k = 0; k < 4; k++) {
+  for (k = 0; k < 5; k++) {
     MusaFxParams p;
     MusaFx *fx;
     size_t n = RATE / 2, tail, i, total;
