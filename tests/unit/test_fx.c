@@ -248,49 +248,64 @@ test_identity (void)
 }
 
 /* 1, 7, 512, 4096-frame chunks (and reset + rerun) give identical bytes. */
+/* 1, 7, 512, 4096-frame chunks and random ones (and reset + rerun) give
+ * identical bytes, on music followed by silence (the flush paths), for
+ * stereo, mono and 6 channels at three rates. */
 static void
 test_chunk_invariance (void)
 {
-  const size_t n = 3 * RATE;
-  static const size_t chunks[] = { 1, 7, 512, 4096 };
-  float *x = make_music (n, 2, 1.2, 5);
-  float *ref = malloc (n * 2 * sizeof (float));
-  float *y = malloc (n * 2 * sizeof (float));
-  int t, k, mode;
+  static const struct
+  {
+    int nc, rate;
+  } cfg[] = { {2, 44100}, {1, 48000}, {6, 22050} };
+  static const size_t chunks[] = { 1, 7, 512, 4096, 0 /* random */  };
+  int ci, t, k, mode;
 
-  for (t = 0; t < MUSA_FX_N_TYPES; t++) {
-    for (mode = 0; mode < (t == MUSA_FX_DISTORTION ? 3 : 1); mode++) {
-      MusaFxParams p;
-      MusaFx *fx;
-      natural_params (t, &p);
-      if (t == MUSA_FX_DISTORTION)
-        p.p.distortion.mode = mode;
-      fx = new_fx (&p, RATE, 2);
-      if (!fx)
-        continue;
-      memcpy (ref, x, n * 2 * sizeof (float));
-      musa_fx_process (fx, ref, n);
-      CHECK (memcmp (ref, x, n * 2 * sizeof (float)) != 0, "%s did nothing",
-          musa_fx_type_name (t));
-      for (k = 0; k < 4; k++) {
-        size_t done = 0;
-        musa_fx_reset (fx);
-        memcpy (y, x, n * 2 * sizeof (float));
-        while (done < n) {
-          size_t len = n - done < chunks[k] ? n - done : chunks[k];
-          musa_fx_process (fx, y + done * 2, len);
-          done += len;
+  for (ci = 0; ci < 3; ci++) {
+    const int nc = cfg[ci].nc, rate = cfg[ci].rate;
+    const size_t n = 3 * (size_t) rate, half = n / 2;
+    float *x = make_music (n, nc, 1.2, 5);
+    float *ref = malloc (n * nc * sizeof (float));
+    float *y = malloc (n * nc * sizeof (float));
+    memset (x + half * nc, 0, (n - half) * nc * sizeof (float));
+    for (t = 0; t < MUSA_FX_N_TYPES; t++) {
+      for (mode = 0; mode < (t == MUSA_FX_DISTORTION ? 3 : 1); mode++) {
+        MusaFxParams p;
+        MusaFx *fx;
+        natural_params (t, &p);
+        if (t == MUSA_FX_DISTORTION)
+          p.p.distortion.mode = mode;
+        fx = new_fx (&p, rate, nc);
+        if (!fx)
+          continue;
+        memcpy (ref, x, n * nc * sizeof (float));
+        musa_fx_process (fx, ref, n);
+        CHECK (memcmp (ref, x, n * nc * sizeof (float)) != 0,
+            "%s did nothing", musa_fx_type_name (t));
+        for (k = 0; k < 5; k++) {
+          size_t done = 0;
+          MusaRng rng;
+          musa_rng_init (&rng, 99 + k);
+          musa_fx_reset (fx);
+          memcpy (y, x, n * nc * sizeof (float));
+          while (done < n) {
+            size_t want = chunks[k] ? chunks[k] :
+                1 + (size_t) (musa_rng_uniform (&rng) * 3000);
+            size_t len = n - done < want ? n - done : want;
+            musa_fx_process (fx, y + done * nc, len);
+            done += len;
+          }
+          CHECK (memcmp (ref, y, n * nc * sizeof (float)) == 0,
+              "%s (mode %d, %d ch, %d Hz) differs with %zu-frame chunks",
+              musa_fx_type_name (t), mode, nc, rate, chunks[k]);
         }
-        CHECK (memcmp (ref, y, n * 2 * sizeof (float)) == 0,
-            "%s (mode %d) differs with %zu-frame chunks",
-            musa_fx_type_name (t), mode, chunks[k]);
+        musa_fx_free (fx);
       }
-      musa_fx_free (fx);
     }
+    free (x);
+    free (ref);
+    free (y);
   }
-  free (x);
-  free (ref);
-  free (y);
 }
 
 static void
