@@ -48,6 +48,16 @@ typedef struct
   float in[BLOCK], v[N_LINES][BLOCK], u[N_LINES][BLOCK], o[BLOCK];
 } Reverb;
 
+/* All-pass state update, flushed below 1e-20 without a branch. */
+static inline float
+in_ap (float x, float d)
+{
+  float v = x + AP_GAIN * d;
+  int32_t keep = v >= MUSA_FX_FLUSH_F, keep_neg = v <= -MUSA_FX_FLUSH_F;
+
+  return v * (float) (keep | keep_neg);
+}
+
 /* Sign of entry (r, c) of the 8x8 Sylvester-Hadamard matrix. */
 static inline float
 hsign (int r, int c)
@@ -182,29 +192,46 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
       }
     }
     if (s->pre_len > 0) {
-      size_t pos = s->pre_pos;
-      for (t = 0; t < L; t++) {
-        float d = s->pre[pos];
-        s->pre[pos] = in[t];
-        in[t] = d;
-        if (++pos == s->pre_len)
-          pos = 0;
+      /* in two contiguous runs when the block fits in the ring */
+      size_t pos = s->pre_pos, n = s->pre_len;
+      if (L <= n) {
+        size_t n1 = n - pos < L ? n - pos : L;
+        float *tmp = s->o;      /* free until the output taps */
+        memcpy (tmp, s->pre + pos, n1 * sizeof (float));
+        memcpy (tmp + n1, s->pre, (L - n1) * sizeof (float));
+        memcpy (s->pre + pos, in, n1 * sizeof (float));
+        memcpy (s->pre, in + n1, (L - n1) * sizeof (float));
+        memcpy (in, tmp, L * sizeof (float));
+        pos = (pos + L) % n;
+      } else {
+        for (t = 0; t < L; t++) {
+          float d = s->pre[pos];
+          s->pre[pos] = in[t];
+          in[t] = d;
+          if (++pos == n)
+            pos = 0;
+        }
       }
       s->pre_pos = pos;
     }
-    /* diffusion all-passes (L <= their lengths) */
+    /* diffusion all-passes (L <= their lengths: every read precedes the
+     * block's writes), in two contiguous runs */
     for (i = 0; i < N_AP; i++) {
       float *ap = s->ap[i];
-      size_t pos = s->ap_pos[i], n = s->ap_len[i];
-      for (t = 0; t < L; t++) {
-        float d = ap[pos];
-        float tv = musa_fx_flushf (in[t] + AP_GAIN * d);
-        ap[pos] = tv;
-        in[t] = d - AP_GAIN * tv;
-        if (++pos == n)
-          pos = 0;
+      size_t pos = s->ap_pos[i], n = s->ap_len[i], r;
+      size_t n1 = n - pos < L ? n - pos : L;
+      for (r = 0; r < 2; r++) {
+        float *seg = r == 0 ? ap + pos : ap;
+        float *io = r == 0 ? in : in + n1;
+        size_t m = r == 0 ? n1 : L - n1;
+        for (t = 0; t < m; t++) {
+          float d = seg[t];
+          float tv = in_ap (io[t], d);
+          seg[t] = tv;
+          io[t] = d - AP_GAIN * tv;
+        }
       }
-      s->ap_pos[i] = pos;
+      s->ap_pos[i] = (pos + L) % n;
     }
 
     /* line outputs (written at least L frames ago) */
@@ -221,11 +248,34 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
         lp[i] = s->lp[i];
         g[i] = s->g[i];
       }
-      for (t = 0; t < L; t++)
-        for (i = 0; i < N_LINES; i++) {
-          lp[i] = undamp * v[i][t] + damp * lp[i];
-          u[i][t] = lp[i] * g[i];
+      {
+        /* eight named states: they stay in registers */
+        float l0 = lp[0], l1 = lp[1], l2 = lp[2], l3 = lp[3], l4 = lp[4],
+            l5 = lp[5], l6 = lp[6], l7 = lp[7];
+        for (t = 0; t < L; t++) {
+#define LP(k) do { \
+            l##k = undamp * v[k][t] + damp * l##k; \
+            u[k][t] = l##k * g[k]; \
+          } while (0)
+          LP (0);
+          LP (1);
+          LP (2);
+          LP (3);
+          LP (4);
+          LP (5);
+          LP (6);
+          LP (7);
+#undef LP
         }
+        lp[0] = l0;
+        lp[1] = l1;
+        lp[2] = l2;
+        lp[3] = l3;
+        lp[4] = l4;
+        lp[5] = l5;
+        lp[6] = l6;
+        lp[7] = l7;
+      }
       for (i = 0; i < N_LINES; i++)
         s->lp[i] = (s->w + L) % s->block == 0 ? musa_fx_flushf (lp[i]) : lp[i];
     }
