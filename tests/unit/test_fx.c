@@ -1198,6 +1198,58 @@ test_denormals (void)
   free (y);
 }
 
+/* After a long silence the state is exactly zero (not denormal, not
+ * lingering): a probe then gives the same bytes as on a fresh object. */
+static void
+test_state_zero_after_silence (void)
+{
+  static const MusaFxType types[] = { MUSA_FX_EQ, MUSA_FX_COMPRESSOR,
+    MUSA_FX_LIMITER, MUSA_FX_REVERB, MUSA_FX_ECHO
+  };
+  const size_t sig = RATE, sil = 40 * RATE, pn = RATE / 2;
+  float *x = make_music (sig + sil, 2, 0.9, 31), *probe =
+      make_music (pn, 2, 0.9, 37);
+  float *a = malloc (pn * 2 * sizeof (float)), *b =
+      malloc (pn * 2 * sizeof (float));
+  int k;
+
+  memset (x + sig * 2, 0, sil * 2 * sizeof (float));
+  /* the probe starts with 0.1 s of silence: any state left shows there */
+  memset (probe, 0, RATE / 10 * 2 * sizeof (float));
+  for (k = 0; k < 5; k++) {
+    MusaFxParams p;
+    MusaFx *used, *fresh;
+    natural_params (types[k], &p);
+    if (types[k] == MUSA_FX_ECHO)
+      p.p.echo.feedback = 0.7;
+    if (types[k] == MUSA_FX_EQ) {
+      /* slow poles: without flushing, the state would still be ~1e-70
+       * after 40 s */
+      p.p.eq.shape = MUSA_EQ_HIGH_PASS;
+      p.p.eq.freq_hz = 20.0;
+      p.p.eq.q = 0.707;
+    }
+    used = new_fx (&p, RATE, 2);
+    fresh = new_fx (&p, RATE, 2);
+    if (!used || !fresh)
+      continue;
+    musa_fx_process (used, x, sig + sil);
+    memcpy (a, probe, pn * 2 * sizeof (float));
+    memcpy (b, probe, pn * 2 * sizeof (float));
+    musa_fx_process (used, a, pn);
+    musa_fx_process (fresh, b, pn);
+    CHECK (memcmp (a, b, pn * 2 * sizeof (float)) == 0,
+        "%s: state not back to zero after 40 s of silence",
+        musa_fx_type_name (types[k]));
+    musa_fx_free (used);
+    musa_fx_free (fresh);
+  }
+  free (x);
+  free (probe);
+  free (a);
+  free (b);
+}
+
 /* ---- draining: the tail covers the audible output ---- */
 
 static void
@@ -1286,6 +1338,7 @@ main (void)
   musa_test_run ("noise SNR", test_noise_snr);
   musa_test_run ("noise seed, colour", test_noise_seed_and_spectrum);
   musa_test_run ("denormals after silence", test_denormals);
+  musa_test_run ("state zero after silence", test_state_zero_after_silence);
   musa_test_run ("tail drains", test_tail);
   musa_test_run ("rates and channels", test_rates_channels);
   return musa_test_summary ();
