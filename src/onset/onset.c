@@ -67,8 +67,8 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->method = MUSA_ONSET_SUPERFLUX;
-  cfg->threshold = 0.5;
-  cfg->delta = 0.3;
+  cfg->threshold = 0.2;
+  cfg->delta = 0.05;
   cfg->pre_max = 0.03;
   cfg->post_max = 0.02;
   cfg->pre_avg = 0.10;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRIOR_BPM 110.0
+#define PRIOR_BPM 120.0
 #define PRIOR_OCTAVES 1.0
 #define GRID_STEP 0.25          /* frames */
 #define MIN_SECONDS 2.0
@@ -20,6 +20,7 @@ struct MusaTempo
   float *ring;
   double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
   double sum_w, sum_all, sq_w;
+  double x1, x2;                /* previous two inputs (smoothing) */
   int64_t n;
   /* scratch for estimates */
   double *r;
@@ -111,6 +112,7 @@ musa_tempo_reset (MusaTempo * t)
   memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
   memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
   t->sum_w = t->sum_all = t->sq_w = 0.0;
+  t->x1 = t->x2 = 0.0;
   t->n = 0;
 }
 
@@ -133,8 +135,20 @@ musa_tempo_push (MusaTempo * t, float value)
   int l, lmax = t->lags;
   double v = value;
 
+  /* square root: a pulse that alternates strong and weak hits (bass and
+   * snare, boom-chick) still reads as one pulse */
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;
+  else
+    v = sqrt (v);
+  /* [1 2 1] / 4 smoothing: a pulse whose period falls between two frames
+   * correlates at both neighbouring lags */
+  {
+    double s = 0.25 * v + 0.5 * t->x1 + 0.25 * t->x2;
+    t->x2 = t->x1;
+    t->x1 = v;
+    v = s;
+  }
   t->ring[n % t->ring_len] = (float) v;
   if (lmax > n)
     lmax = (int) n;
@@ -276,6 +290,17 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     return;
   /* runner-up: the best local maximum more than 4 % away */
   tau0 = tau_lo + best * GRID_STEP;
+  /* parsimony: a pulse twice as fast that is just as periodic is the beat
+   * (a click track at 200 BPM is at 200, not at 100) */
+  while (tau0 / 2.0 >= tau_lo - 0.5) {
+    double half = corr_at (t, tau0 / 2.0, 0.5 + 0.005 * tau0);
+    if (half < 0.92 || half < 0.9 * corr_at (t, tau0, 0.5 + 0.01 * tau0))
+      break;
+    tau0 /= 2.0;
+    best = (int) lround ((tau0 - tau_lo) / GRID_STEP);
+    if (best < 0)
+      best = 0;
+  }
   for (g = 0; g < t->n_grid; g++) {
     double tau = tau_lo + g * GRID_STEP;
     int is_peak = (g == 0 || t->score[g] >= t->score[g - 1]) &&
