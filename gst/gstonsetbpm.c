@@ -70,14 +70,13 @@ GST_DEBUG_CATEGORY_STATIC (onsetbpm_debug);
 #define GST_CAT_DEFAULT onsetbpm_debug
 
 #define GST_TYPE_ONSETBPM (gst_onsetbpm_get_type ())
-G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM,
-    GstMusaAnalysis)
+G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM, GstMusaAnalysis)
 #define DEFAULT_METHOD MUSA_ONSET_SUPERFLUX
 #define DEFAULT_WINDOW 10.0
 #define DEFAULT_MIN_BPM 40.0
 #define DEFAULT_MAX_BPM 240.0
-#define DEFAULT_THRESHOLD 0.2
-#define DEFAULT_DELTA 0.05
+#define DEFAULT_THRESHOLD 2.0
+#define DEFAULT_DELTA 1.0
 #define DEFAULT_COMBINE 0.03
 #define DEFAULT_POST_ONSETS FALSE
 #define DEFAULT_POST_BEATS FALSE
@@ -369,8 +368,7 @@ gst_onsetbpm_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
     return FALSE;
   self->rate = rate;
   GST_DEBUG_OBJECT (self, "configured for %d Hz, %s, %.1f frames/s", rate,
-      musa_onset_method_name (cfg.onset.method),
-      musa_onsetbpm_fps (self->ob));
+      musa_onset_method_name (cfg.onset.method), musa_onsetbpm_fps (self->ob));
   return TRUE;
 }
 

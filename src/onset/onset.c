@@ -67,8 +67,8 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->method = MUSA_ONSET_SUPERFLUX;
-  cfg->threshold = 0.2;
-  cfg->delta = 0.05;
+  cfg->threshold = 2.0;
+  cfg->delta = 1.0;
   cfg->pre_max = 0.03;
   cfg->post_max = 0.02;
   cfg->pre_avg = 0.10;
@@ -243,23 +243,24 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
     return NULL;
   }
 
-  /* floors of the running level: about what a -50 dBFS noise gives, so
-   * that quiet noise and silence do not get amplified into onsets */
+  /* floors of the running level: a little above what white noise at
+   * -60 dBFS gives (music at full scale is 10..10^4 times more), so that
+   * quiet noise and silence are not amplified into onsets */
   switch (cfg->method) {
     case MUSA_ONSET_SUPERFLUX:
-      od->floor = 0.05f * od->n_bands;
+      od->floor = 0.1f;
       break;
     case MUSA_ONSET_FLUX:
-      od->floor = 0.05f * od->n_bins;
+      od->floor = 3.0f;
       break;
     case MUSA_ONSET_HFC:
-      od->floor = 1e-4f;
+      od->floor = 2e-8f;
       break;
     case MUSA_ONSET_COMPLEX:
-      od->floor = 0.02f * od->n_bins;
+      od->floor = 0.02f;
       break;
     case MUSA_ONSET_ENERGY:
-      od->floor = 1e-4f;
+      od->floor = 4e-8f;
       break;
   }
 
@@ -459,7 +460,7 @@ emit (MusaOnset * od, float value, MusaOnsetFunc func, void *user)
   c = f.frame - od->delay;
   f.onset = pick (od, c, &f.onset_strength);
   f.onset_frame = c;
-  f.onset_time = (double) c * od->hop / od->cfg.sample_rate;
+  f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
   if (func)
     func (user, &f);
 }
@@ -472,8 +473,7 @@ typedef struct
 } FrameCtx;
 
 static void
-on_frame (void *user, int64_t index, const float *spectrum,
-    const float *frame)
+on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
 {
   FrameCtx *ctx = user;
   MusaOnset *od = ctx->od;
@@ -483,11 +483,14 @@ on_frame (void *user, int64_t index, const float *spectrum,
   (void) index;
   (void) frame;
   /* running level: plain mean over the first LEVEL_SECONDS, then an
-   * exponential average with that time constant */
+   * exponential average with that time constant, of values clipped at 3
+   * times the level (robust: the big flux of an abrupt stream start or of
+   * a few loud hits does not hold the level up for seconds) */
   a = 1.0 / (double) (od->n_frames + 1);
   if (a < 1.0 / (LEVEL_SECONDS * od->fps))
     a = 1.0 / (LEVEL_SECONDS * od->fps);
-  od->level += a * (v - od->level);
+  lvl = od->level > od->floor ? od->level : od->floor;
+  od->level += a * ((v < 3.0 * lvl ? v : 3.0 * lvl) - od->level);
   if (od->level < 1e-30)
     od->level = 0.0;            /* no denormals after long silence */
   lvl = od->level > od->floor ? od->level : od->floor;
@@ -517,7 +520,7 @@ musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
     f.frame = -1;
     f.onset = pick (od, c, &f.onset_strength);
     f.onset_frame = c;
-    f.onset_time = (double) c * od->hop / od->cfg.sample_rate;
+    f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
     if (f.onset && func)
       func (user, &f);
   }

@@ -39,75 +39,76 @@
 #include "core/musa.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-typedef enum
-{
-  MUSA_ONSET_SUPERFLUX = 0,
-  MUSA_ONSET_FLUX,
-  MUSA_ONSET_HFC,
-  MUSA_ONSET_COMPLEX,
-  MUSA_ONSET_ENERGY,
-} MusaOnsetMethod;
+  typedef enum
+  {
+    MUSA_ONSET_SUPERFLUX = 0,
+    MUSA_ONSET_FLUX,
+    MUSA_ONSET_HFC,
+    MUSA_ONSET_COMPLEX,
+    MUSA_ONSET_ENERGY,
+  } MusaOnsetMethod;
 
 /* Short name ("superflux", "flux", "hfc", "complex", "energy"). */
-const char *musa_onset_method_name (MusaOnsetMethod method);
+  const char *musa_onset_method_name (MusaOnsetMethod method);
 
-typedef struct
-{
-  int sample_rate;              /* 8000..192000 */
-  MusaOnsetMethod method;
-  double threshold;             /* minimum normalised strength, >= 0 */
-  double delta;                 /* above the local mean, >= 0 */
-  double pre_max, post_max;     /* s, maximum filter span (0..1, 0..0.1) */
-  double pre_avg, post_avg;     /* s, moving mean span (0..2, 0..0.1) */
-  double combine;               /* s, minimum gap between onsets (0..1) */
-} MusaOnsetConfig;
+  typedef struct
+  {
+    int sample_rate;            /* 8000..192000 */
+    MusaOnsetMethod method;
+    double threshold;           /* minimum normalised strength, >= 0 */
+    double delta;               /* above the local mean, >= 0 */
+    double pre_max, post_max;   /* s, maximum filter span (0..1, 0..0.1) */
+    double pre_avg, post_avg;   /* s, moving mean span (0..2, 0..0.1) */
+    double combine;             /* s, minimum gap between onsets (0..1) */
+  } MusaOnsetConfig;
 
-void musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate);
-int musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err);
+  void musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate);
+  int musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err);
 
 /* One detection function frame, handed to the callback as soon as its
  * samples are in. @onset tells whether an onset was picked; it concerns an
  * earlier frame (@onset_frame, @onset_time), the one the picker has just
  * decided about. Times in seconds from the stream start. */
-typedef struct
-{
-  int64_t frame;
-  double time;
-  float value;                  /* normalised detection function, >= 0 */
-  int onset;
-  int64_t onset_frame;
-  double onset_time;
-  float onset_strength;         /* normalised value at the onset */
-} MusaOnsetFrame;
+  typedef struct
+  {
+    int64_t frame;
+    double time;
+    float value;                /* normalised detection function, >= 0 */
+    int onset;
+    int64_t onset_frame;
+    double onset_time;
+    float onset_strength;       /* normalised value at the onset */
+  } MusaOnsetFrame;
 
-typedef void (*MusaOnsetFunc) (void *user, const MusaOnsetFrame * frame);
+  typedef void (*MusaOnsetFunc) (void *user, const MusaOnsetFrame * frame);
 
-typedef struct MusaOnset MusaOnset;
+  typedef struct MusaOnset MusaOnset;
 
-MusaOnset *musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err);
-void musa_onset_free (MusaOnset * od);
-void musa_onset_reset (MusaOnset * od);
+  MusaOnset *musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err);
+  void musa_onset_free (MusaOnset * od);
+  void musa_onset_reset (MusaOnset * od);
 /* Analyse @n mono samples; calls @func for every frame completed. No
  * allocation. Non-finite samples must have been replaced before. */
-void musa_onset_process (MusaOnset * od, const float *x, size_t n,
-    MusaOnsetFunc func, void *user);
+  void musa_onset_process (MusaOnset * od, const float *x, size_t n,
+      MusaOnsetFunc func, void *user);
 /* End of stream: the last frames (centre padding) and the pending peak
  * decisions; these last come as frames with frame = -1 (no new value, only
  * an onset). Reset before feeding samples again. */
-void musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user);
+  void musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user);
 
 /* Frames per second of the detection function (rate / hop). */
-double musa_onset_fps (const MusaOnset * od);
-int musa_onset_hop (const MusaOnset * od);
-int musa_onset_n_fft (const MusaOnset * od);
+  double musa_onset_fps (const MusaOnset * od);
+  int musa_onset_hop (const MusaOnset * od);
+  int musa_onset_n_fft (const MusaOnset * od);
 /* Frames the peak picker waits for before deciding (post window). */
-int musa_onset_delay_frames (const MusaOnset * od);
-const MusaOnsetConfig *musa_onset_config (const MusaOnset * od);
+  int musa_onset_delay_frames (const MusaOnset * od);
+  const MusaOnsetConfig *musa_onset_config (const MusaOnset * od);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* MUSA_ONSET_H */
+#endif                          /* MUSA_ONSET_H */

@@ -21,6 +21,9 @@ struct MusaTempo
   double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
   double sum_w, sum_all, sq_w;
   double x1, x2;                /* previous two inputs (smoothing) */
+  float *hp;                    /* last hp_len smoothed inputs */
+  int hp_len;
+  double hp_sum;
   int64_t n;
   /* scratch for estimates */
   double *r;
@@ -79,11 +82,14 @@ musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err)
   t->n_grid = (int) ((60.0 * cfg->fps / cfg->min_bpm -
           60.0 * cfg->fps / cfg->max_bpm) / GRID_STEP) + 1;
   t->ring = calloc ((size_t) t->ring_len, sizeof (float));
+  /* moving mean over two periods of the slowest tempo, subtracted */
+  t->hp_len = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm);
+  t->hp = calloc ((size_t) t->hp_len, sizeof (float));
   t->acc_w = calloc ((size_t) t->lags + 1, sizeof (double));
   t->acc_all = calloc ((size_t) t->lags + 1, sizeof (double));
   t->r = calloc ((size_t) t->lags + 1, sizeof (double));
   t->score = calloc ((size_t) t->n_grid, sizeof (double));
-  if (!t->ring || !t->acc_w || !t->acc_all || !t->r || !t->score) {
+  if (!t->ring || !t->hp || !t->acc_w || !t->acc_all || !t->r || !t->score) {
     musa_tempo_free (t);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -98,6 +104,7 @@ musa_tempo_free (MusaTempo * t)
   if (t == NULL)
     return;
   free (t->ring);
+  free (t->hp);
   free (t->acc_w);
   free (t->acc_all);
   free (t->r);
@@ -113,6 +120,8 @@ musa_tempo_reset (MusaTempo * t)
   memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
   t->sum_w = t->sum_all = t->sq_w = 0.0;
   t->x1 = t->x2 = 0.0;
+  memset (t->hp, 0, sizeof (float) * (size_t) t->hp_len);
+  t->hp_sum = 0.0;
   t->n = 0;
 }
 
@@ -148,6 +157,20 @@ musa_tempo_push (MusaTempo * t, float value)
     t->x2 = t->x1;
     t->x1 = v;
     v = s;
+  }
+  /* minus the moving mean of the last hp_len frames: slow swells of
+   * loudness are no periodicity (exact sum recomputed once per turn) */
+  {
+    int slot = (int) (n % t->hp_len), i;
+    float f = (float) v;
+    t->hp_sum += f - t->hp[slot];
+    t->hp[slot] = f;
+    if (slot == t->hp_len - 1) {
+      t->hp_sum = 0.0;
+      for (i = 0; i < t->hp_len; i++)
+        t->hp_sum += t->hp[i];
+    }
+    v = f - t->hp_sum / (n + 1 < t->hp_len ? n + 1 : t->hp_len);
   }
   t->ring[n % t->ring_len] = (float) v;
   if (lmax > n)
@@ -249,7 +272,7 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   int64_t n = t->n, used;
   const double *acc = whole ? t->acc_all : t->acc_w;
   double mean, var, fps = t->cfg.fps, noise, c0, tau0, tau_lo, tau_hi;
-  int l, g, best = -1, second = -1;
+  int l, g, best = -1, second = -1, top;
 
   memset (out, 0, sizeof (*out));
   used = whole ? n : (n < t->win ? n : t->win);
@@ -288,6 +311,7 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
       best = g;
   if (t->score[best] <= 0.0)
     return;
+  top = best;
   /* runner-up: the best local maximum more than 4 % away */
   tau0 = tau_lo + best * GRID_STEP;
   /* parsimony: a pulse twice as fast that is just as periodic is the beat
@@ -316,17 +340,17 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   out->candidates[0] = 60.0 * fps / tau0;
   out->strengths[0] = 1.0;
   if (second >= 0 && t->score[second] > 0.0) {
-    double s0 = t->score[best], s1 = t->score[second];
+    double s0 = t->score[top], s1 = t->score[second];
     out->candidates[1] = 60.0 * fps / refine (t, tau_lo + second * GRID_STEP);
     out->strengths[0] = s0 / (s0 + s1);
     out->strengths[1] = s1 / (s0 + s1);
   }
 
   /* confidence: the correlation at the period against what the same
-   * number of frames of noise reaches (frames overlap: about 4 per
+   * number of frames of noise reaches at most (frames overlap: about 6 per
    * independent value), and a ramp over the first seconds */
   c0 = corr_at (t, tau0, 1.0);
-  noise = 3.0 * sqrt (4.0 / (double) used);
+  noise = 4.0 * sqrt (6.0 / (double) used);
   out->confidence = (c0 - noise) / 0.3;
   if (out->confidence > 1.0)
     out->confidence = 1.0;
@@ -488,7 +512,7 @@ musa_beat_push (MusaBeat * b, float value, double period, int64_t * beat_frame)
 /* The dynamic programme on env[0..n) into the given work arrays. */
 static size_t
 track (const float *env, size_t n, double period, double tightness,
-    float *local, double *cum, int32_t *back, double *out, size_t max)
+    float *local, double *cum, int32_t * back, double *out, size_t max)
 {
   double sd = 0.0, mean = 0.0, sigma = period / 32.0, rms = 0.0, thr;
   double med_sum = 0.0;

@@ -33,75 +33,75 @@
 #include "core/musa.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-typedef struct
-{
-  double fps;                   /* detection function frames per second */
-  double window;                /* s, sliding window (2..120) */
-  double min_bpm, max_bpm;      /* 20 <= min < max <= 400, max >= 1.5 min */
-} MusaTempoConfig;
+  typedef struct
+  {
+    double fps;                 /* detection function frames per second */
+    double window;              /* s, sliding window (2..120) */
+    double min_bpm, max_bpm;    /* 20 <= min < max <= 400, max >= 1.5 min */
+  } MusaTempoConfig;
 
-void musa_tempo_config_default (MusaTempoConfig * cfg, double fps);
-int musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err);
+  void musa_tempo_config_default (MusaTempoConfig * cfg, double fps);
+  int musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err);
 
-typedef struct
-{
-  double bpm;                   /* best tempo, 0 when confidence is 0 */
-  double candidates[2];         /* best and runner-up tempi (BPM) */
-  double strengths[2];          /* their relative strengths, sum 1 */
-  double confidence;            /* 0..1 */
-  double period;                /* frames per beat (0 when unknown) */
-  double seconds;               /* signal length the estimate used */
-} MusaTempoResult;
+  typedef struct
+  {
+    double bpm;                 /* best tempo, 0 when confidence is 0 */
+    double candidates[2];       /* best and runner-up tempi (BPM) */
+    double strengths[2];        /* their relative strengths, sum 1 */
+    double confidence;          /* 0..1 */
+    double period;              /* frames per beat (0 when unknown) */
+    double seconds;             /* signal length the estimate used */
+  } MusaTempoResult;
 
-typedef struct MusaTempo MusaTempo;
+  typedef struct MusaTempo MusaTempo;
 
-MusaTempo *musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err);
-void musa_tempo_free (MusaTempo * t);
-void musa_tempo_reset (MusaTempo * t);
+  MusaTempo *musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err);
+  void musa_tempo_free (MusaTempo * t);
+  void musa_tempo_reset (MusaTempo * t);
 /* One frame of the onset strength function (>= 0). No allocation. */
-void musa_tempo_push (MusaTempo * t, float value);
+  void musa_tempo_push (MusaTempo * t, float value);
 /* Estimate over the sliding window (@whole = 0) or the whole stream since
  * the last reset (@whole = 1). No allocation. */
-void musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out);
-int64_t musa_tempo_frames (const MusaTempo * t);
+  void musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out);
+  int64_t musa_tempo_frames (const MusaTempo * t);
 
 /* ---- beats ---- */
-typedef struct
-{
-  double fps;
-  double tightness;             /* penalty weight of off-period gaps (100) */
-  double history;               /* s of function kept for the offline pass */
-} MusaBeatConfig;
+  typedef struct
+  {
+    double fps;
+    double tightness;           /* penalty weight of off-period gaps (100) */
+    double history;             /* s of function kept for the offline pass */
+  } MusaBeatConfig;
 
-void musa_beat_config_default (MusaBeatConfig * cfg, double fps);
+  void musa_beat_config_default (MusaBeatConfig * cfg, double fps);
 
-typedef struct MusaBeat MusaBeat;
+  typedef struct MusaBeat MusaBeat;
 
-MusaBeat *musa_beat_new (const MusaBeatConfig * cfg, MusaError * err);
-void musa_beat_free (MusaBeat * b);
-void musa_beat_reset (MusaBeat * b);
+  MusaBeat *musa_beat_new (const MusaBeatConfig * cfg, MusaError * err);
+  void musa_beat_free (MusaBeat * b);
+  void musa_beat_reset (MusaBeat * b);
 /* One frame of onset strength and the current period (frames per beat, 0
  * when unknown: no live beats then). Returns 1 and sets *@beat_frame when a
  * live beat is decided (it lies in the past: the decision waits a quarter
  * period). No allocation. */
-int musa_beat_push (MusaBeat * b, float value, double period,
-    int64_t * beat_frame);
+  int musa_beat_push (MusaBeat * b, float value, double period,
+      int64_t * beat_frame);
 /* Offline pass over the stored function (the last `history` seconds) with
  * a fixed period: writes up to @max beat frames (ascending, fractional
  * frames from the stream start) to @out and returns how many. Uses buffers
  * allocated at creation. */
-size_t musa_beat_track (MusaBeat * b, double period, double *out,
-    size_t max);
+  size_t musa_beat_track (MusaBeat * b, double period, double *out, size_t max);
 
 /* The same dynamic programme on a caller's array (allocates; for tests and
  * tools): beat frames of @env (n frames) for @period. */
-size_t musa_beat_track_array (const float *env, size_t n, double period,
-    double tightness, double *out, size_t max);
+  size_t musa_beat_track_array (const float *env, size_t n, double period,
+      double tightness, double *out, size_t max);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* MUSA_TEMPO_H */
+#endif                          /* MUSA_TEMPO_H */
