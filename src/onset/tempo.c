@@ -145,11 +145,13 @@ musa_tempo_push (MusaTempo * t, float value)
   double v = value;
 
   /* square root: a pulse that alternates strong and weak hits (bass and
-   * snare, boom-chick) still reads as one pulse */
+   * snare, boom-chick) still reads as one pulse; clipped at 30 times the
+   * running level first, so that the huge flux of a stream starting from
+   * silence does not dominate the correlation for the window */
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;
   else
-    v = sqrt (v);
+    v = sqrt (value < 30.0f ? value : 30.0f);
   /* [1 2 1] / 4 smoothing: a pulse whose period falls between two frames
    * correlates at both neighbouring lags */
   {
