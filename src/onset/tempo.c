@@ -20,7 +20,7 @@ struct MusaTempo
   float *ring;
   double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
   double sum_w, sum_all, sq_w;
-  double x1, x2;                /* previous two inputs (smoothing) */
+  double xs[4];                 /* previous inputs (smoothing) */
   float *hp;                    /* last hp_len smoothed inputs */
   int hp_len;
   double hp_sum;
@@ -119,7 +119,7 @@ musa_tempo_reset (MusaTempo * t)
   memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
   memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
   t->sum_w = t->sum_all = t->sq_w = 0.0;
-  t->x1 = t->x2 = 0.0;
+  memset (t->xs, 0, sizeof (t->xs));
   memset (t->hp, 0, sizeof (float) * (size_t) t->hp_len);
   t->hp_sum = 0.0;
   t->n = 0;
@@ -145,19 +145,24 @@ musa_tempo_push (MusaTempo * t, float value)
   double v = value;
 
   /* square root: a pulse that alternates strong and weak hits (bass and
-   * snare, boom-chick) still reads as one pulse; clipped at 30 times the
-   * running level first, so that the huge flux of a stream starting from
-   * silence does not dominate the correlation for the window */
+   * snare, boom-chick) still reads as one pulse; above 10 times the
+   * running level only logarithmic growth, so that the huge flux of a
+   * stream starting from silence does not dominate the correlation */
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;
+  else if (value > 10.0f)
+    v = sqrt (10.0 * (1.0 + log (value / 10.0)));
   else
-    v = sqrt (value < 30.0f ? value : 30.0f);
-  /* [1 2 1] / 4 smoothing: a pulse whose period falls between two frames
+    v = sqrt (value);
+  /* [1 2 3 2 1] / 9 smoothing: a pulse whose period falls between two frames
    * correlates at both neighbouring lags */
   {
-    double s = 0.25 * v + 0.5 * t->x1 + 0.25 * t->x2;
-    t->x2 = t->x1;
-    t->x1 = v;
+    double s = (v + 2.0 * t->xs[0] + 3.0 * t->xs[1] + 2.0 * t->xs[2] +
+        t->xs[3]) / 9.0;
+    t->xs[3] = t->xs[2];
+    t->xs[2] = t->xs[1];
+    t->xs[1] = t->xs[0];
+    t->xs[0] = v;
     v = s;
   }
   /* minus the moving mean of the last hp_len frames: slow swells of
