@@ -65,8 +65,7 @@ mel_frequencies (const MusaMelConfig * cfg, double fmax)
   if (f == NULL)
     return NULL;
   for (i = 0; i < cfg->n_mels + 2; i++)
-    f[i] = musa_mel_to_hz (lo + (hi - lo) * i / (cfg->n_mels + 1),
-        cfg->scale);
+    f[i] = musa_mel_to_hz (lo + (hi - lo) * i / (cfg->n_mels + 1), cfg->scale);
   return f;
 }
 
