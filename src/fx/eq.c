@@ -1,0 +1,124 @@
+/* libmusa — effects: EQ, one biquad per channel from the RBJ Audio EQ
+ * Cookbook (Robert Bristow-Johnson). Transposed direct form II in double
+ * precision (low corner frequencies at high rates stay accurate). */
+#include "fx/fx-private.h"
+
+typedef struct
+{
+  double b0, b1, b2, a1, a2;
+  double z[8][2];
+} Eq;
+
+/* Normalised cookbook coefficients (a0 = 1). */
+static void
+eq_design (const MusaFxParams * p, int rate, Eq * s)
+{
+  double w0 = 2.0 * M_PI * p->p.eq.freq_hz / rate;
+  double cw = cos (w0), sw = sin (w0);
+  double alpha = sw / (2.0 * p->p.eq.q);
+  double A = pow (10.0, p->p.eq.gain_db / 40.0);
+  double sa = 2.0 * sqrt (A) * alpha;
+  double b0, b1, b2, a0, a1, a2;
+
+  switch (p->p.eq.shape) {
+    case MUSA_EQ_LOW_SHELF:
+      b0 = A * ((A + 1) - (A - 1) * cw + sa);
+      b1 = 2 * A * ((A - 1) - (A + 1) * cw);
+      b2 = A * ((A + 1) - (A - 1) * cw - sa);
+      a0 = (A + 1) + (A - 1) * cw + sa;
+      a1 = -2 * ((A - 1) + (A + 1) * cw);
+      a2 = (A + 1) + (A - 1) * cw - sa;
+      break;
+    case MUSA_EQ_HIGH_SHELF:
+      b0 = A * ((A + 1) + (A - 1) * cw + sa);
+      b1 = -2 * A * ((A - 1) + (A + 1) * cw);
+      b2 = A * ((A + 1) + (A - 1) * cw - sa);
+      a0 = (A + 1) - (A - 1) * cw + sa;
+      a1 = 2 * ((A - 1) - (A + 1) * cw);
+      a2 = (A + 1) - (A - 1) * cw - sa;
+      break;
+    case MUSA_EQ_PEAK:
+      b0 = 1 + alpha * A;
+      b1 = -2 * cw;
+      b2 = 1 - alpha * A;
+      a0 = 1 + alpha / A;
+      a1 = -2 * cw;
+      a2 = 1 - alpha / A;
+      break;
+    case MUSA_EQ_HIGH_PASS:
+      b0 = (1 + cw) / 2;
+      b1 = -(1 + cw);
+      b2 = (1 + cw) / 2;
+      a0 = 1 + alpha;
+      a1 = -2 * cw;
+      a2 = 1 - alpha;
+      break;
+    case MUSA_EQ_LOW_PASS:
+    default:
+      b0 = (1 - cw) / 2;
+      b1 = 1 - cw;
+      b2 = (1 - cw) / 2;
+      a0 = 1 + alpha;
+      a1 = -2 * cw;
+      a2 = 1 - alpha;
+      break;
+  }
+  s->b0 = b0 / a0;
+  s->b1 = b1 / a0;
+  s->b2 = b2 / a0;
+  s->a1 = a1 / a0;
+  s->a2 = a2 / a0;
+}
+
+static int
+eq_init (MusaFx * fx, MusaError * err)
+{
+  Eq *s = calloc (1, sizeof (Eq));
+
+  if (s == NULL)
+    return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
+  eq_design (&fx->p, fx->rate, s);
+  fx->priv = s;
+  return MUSA_OK;
+}
+
+static void
+eq_process (MusaFx * fx, float *x, size_t frames)
+{
+  Eq *s = fx->priv;
+  const double b0 = s->b0, b1 = s->b1, b2 = s->b2, a1 = s->a1, a2 = s->a2;
+  int nc = fx->channels, c;
+  size_t f;
+
+  for (c = 0; c < nc; c++) {
+    double z1 = s->z[c][0], z2 = s->z[c][1];
+    float *p = x + c;
+    for (f = 0; f < frames; f++, p += nc) {
+      double in = *p, y = b0 * in + z1;
+      z1 = musa_fx_flushd (b1 * in - a1 * y + z2);
+      z2 = musa_fx_flushd (b2 * in - a2 * y);
+      *p = (float) y;
+    }
+    s->z[c][0] = z1;
+    s->z[c][1] = z2;
+  }
+}
+
+static void
+eq_reset (MusaFx * fx)
+{
+  Eq *s = fx->priv;
+
+  memset (s->z, 0, sizeof s->z);
+}
+
+static void
+eq_clear (MusaFx * fx)
+{
+  free (fx->priv);
+  fx->priv = NULL;
+}
+
+const MusaFxClass musa_fx_eq_class = {
+  eq_init, eq_process, eq_reset, eq_clear
+};
