@@ -222,11 +222,15 @@ musa_bench_stretch (void)
       STRETCH_BENCH_SECONDS, STRETCH_BENCH_SR);
   for (i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
     double rate = cases[i].rate, semis = cases[i].semis, tm, t;
-    size_t on;
+    size_t on = 0;
     char arg[32], cents[32];
     int pitch = semis != 0.0;
 
     tm = stretch_bench_musa (x, frames, rate, semis, &on);
+    if (tm <= 0.0) {
+      printf ("  musa: cannot create the stretcher\n");
+      continue;
+    }
     if (pitch)
       printf ("pitch shift %+g semitones\n", semis);
     else
