@@ -39,7 +39,9 @@
  * 1 / rate (unknown (-1) in segment mode when the chain can stretch).
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
  * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
- * processing (same draw for the same stream).
+ * processing (same draw for the same stream); so does a DISCONT buffer whose
+ * timestamp jumps, after the running processing is drained. GAP buffers are
+ * processed as silence (GAP events pass unchanged).
  *
  * Each draw posts a `musaugment` element message (when
  * #GstMusaugment:post-messages is TRUE) and pushes a tag event downstream:
@@ -639,6 +641,27 @@ gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   if (!self->have_info) {
     gst_buffer_unref (in);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  /* a discontinuity (timestamp jump without flush): end what ran, restart
+   * the draw's processing on the new timeline */
+  if (self->session && GST_BUFFER_IS_DISCONT (in) && self->in_frames > 0
+      && GST_BUFFER_PTS_IS_VALID (in)
+      && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
+    GstClockTime expect = self->draw_pts + frames_to_time (self,
+        self->in_frames);
+    GstClockTimeDiff jump = GST_CLOCK_DIFF (expect, GST_BUFFER_PTS (in));
+
+    if (ABS (jump) > (GstClockTimeDiff) frames_to_time (self, 1)) {
+      GstFlowReturn ret;
+
+      GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
+          GST_STIME_ARGS (jump));
+      ret = drain (self);
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (in);
+        return ret;
+      }
+    }
   }
   if (self->session == NULL && !start_session (self, in)) {
     gst_buffer_unref (in);

@@ -321,6 +321,44 @@ GST_START_TEST (test_stretch_timestamps)
 
 GST_END_TEST;
 
+/* a timestamp jump: the first part is drained, output restarts on the new
+ * (stretched) timeline */
+GST_START_TEST (test_discont)
+{
+  GstHarness *h = new_harness ("stretch:1(rate=1.25)", 1.0, 1, "F32LE", "d",
+      NULL);
+  const gsize n = 8192;
+  gfloat *x = make_music (n);
+  GstBuffer *b;
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  gboolean seen = FALSE;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  b = f32_buffer (x, n, 10 * RATE);
+  GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_DISCONT);
+  gst_harness_push (h, b);
+  gst_harness_push (h, f32_buffer (x, n, 10 * RATE + n));
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    if (GST_BUFFER_IS_DISCONT (b) && GST_BUFFER_PTS (b) > 0) {
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (b), 8 * GST_SECOND);
+      seen = TRUE;
+    } else if (!seen) {
+      /* the first part, drained in full before the jump */
+      o.n_buffers++;
+      g_byte_array_set_size (o.bytes, o.bytes->len + gst_buffer_get_size (b));
+    }
+    gst_buffer_unref (b);
+  }
+  fail_unless (seen, "no output restarted at 8 s");
+  fail_unless (ABS ((gint64) (o.bytes->len / 8) - (gint64) llround (n /
+              1.25)) <= 1, "%u frames before the jump", o.bytes->len / 8);
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_tail)
 {
   const gsize n = RATE;
@@ -552,6 +590,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_s16_gain);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stretch_timestamps);
+  tcase_add_test (tc, test_discont);
   tcase_add_test (tc, test_tail);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
