@@ -674,6 +674,16 @@ musa_augment_chain_min_rate (const MusaAugmentChain * chain)
   return 1.0;
 }
 
+static int
+depends_on_choice (int kind, const char *name)
+{
+  if (kind == MUSA_FX_EQ)
+    return strcmp (name, "shape") != 0;
+  if (kind == MUSA_FX_DISTORTION)
+    return strcmp (name, "drive") == 0 || strcmp (name, "bits") == 0;
+  return 0;
+}
+
 int
 musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
     size_t len)
@@ -688,13 +698,19 @@ musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
   for (i = 0; i < chain->n; i++) {
     const ChainItem *it = &chain->items[i];
 
+    int n = 0;
+
     out_printf (&o, "%s%s:", i ? "," : "", it->desc->name);
     out_num (&o, it->prob);
     out_printf (&o, "(");
     for (j = 0; j < it->desc->n_params; j++) {
       const ParamDesc *pd = &it->desc->params[j];
 
-      out_printf (&o, "%s%s=", j ? "," : "", pd->name);
+      /* natural ranges that depend on a choice (EQ shape, distortion
+       * mode) stay implicit so that the spec re-parses to the same chain */
+      if (!it->ps[j].set && depends_on_choice (it->desc->kind, pd->name))
+        continue;
+      out_printf (&o, "%s%s=", n++ ? "," : "", pd->name);
       if (pd->type == PT_ENUM) {
         unsigned mask = it->ps[j].set ? it->ps[j].choice_mask
             : (1u << pd->n_choices) - 1;

@@ -75,7 +75,9 @@ extern "C"
   int musa_augment_chain_n_items (const MusaAugmentChain * chain);
 /* Smallest time-stretch rate the chain can draw (1 if no stretch). */
   double musa_augment_chain_min_rate (const MusaAugmentChain * chain);
-/* Canonical spec with every range spelt out (re-parses to the same chain). */
+/* Canonical spec with every range spelt out, except the natural ranges that
+ * depend on a choice (EQ freq/gain/q on the shape, distortion drive/bits on
+ * the mode); re-parses to a chain that makes the same draws. */
   int musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
       size_t len);
 

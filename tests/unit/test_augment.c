@@ -67,11 +67,34 @@ test_parse (void)
   musa_augment_chain_free (c);
   musa_augment_chain_free (c2);
 
+  /* the default chain spelt out makes the same draws */
+  c = parse_ok ("default");
+  musa_augment_chain_to_string (c, a, sizeof (a));
+  c2 = parse_ok (a);
+  CHECK (strncmp (a, "gain:0.5(db=-6..6),eq:0.5(shape=lowshelf|highshelf|"
+          "peak|highpass|lowpass),", 62) == 0, "canonical default: %s", a);
+  {
+    MusaAugmentDraw d1, d2;
+    char s1[2048], s2[2048];
+    int k;
+
+    for (k = 0; k < 200; k++) {
+      musa_augment_draw (c, 1.0, 4, 5, k, 44100, &d1, NULL);
+      musa_augment_draw (c2, 1.0, 4, 5, k, 44100, &d2, NULL);
+      musa_augment_draw_describe (&d1, s1, sizeof (s1));
+      musa_augment_draw_describe (&d2, s2, sizeof (s2));
+      CHECK (strcmp (s1, s2) == 0, "canonical spec draws differ:\n%s\n%s",
+          s1, s2);
+    }
+  }
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (c2);
+
   /* stretch/pitch go last; whitespace, aliases, choices, exponents */
   c = parse_ok (" pitch : 1 ( semitones = 3 ) , eq:1(shape=peak|lowshelf;"
       " freq_hz=1e3, gain_db=-3)");
   musa_augment_chain_to_string (c, a, sizeof (a));
-  CHECK (strncmp (a, "eq:1(shape=lowshelf|peak,freq=1000,gain=-3,", 43) == 0,
+  CHECK (strncmp (a, "eq:1(shape=lowshelf|peak,freq=1000,gain=-3)", 43) == 0,
       "canonical: %s", a);
   CHECK (strstr (a, ",pitch:1(semitones=3)") != NULL, "pitch last: %s", a);
   musa_augment_chain_free (c);
