@@ -4,8 +4,8 @@
  *
  * Time bases.  Let p = 2^(semitones/12) and rv = rate / p (the vocoder's own
  * rate).  Synthesis frame k is centred at vocoder-output sample k * hs (hs
- * integer); its analysis frame is centred at input sample
- * a_k = llround (k * hs * rv).  Output frame m is read from the vocoder output
+ * integer); its analysis frame is centred at input sample a_k, nominally
+ * k * hs * rv (see Transients).  Output frame m is read from the vocoder output
  * at time m * p, i.e. input time m * p * rv = m * rate, so the stream stays
  * aligned with its input and the algorithm's delay never shows in the output.
  *
@@ -17,10 +17,17 @@
  * a scaled or inverted copy of another stays so.
  *
  * Transients.  A detection function (the share of bins whose power rose by
- * more than 3 dB over about a quarter window, Duxbury/Bonada style) is
- * peak-picked with one frame of look-ahead; on a detected transient the peaks
- * that rose are reset to their analysis phase (Röbel-style per-peak reset),
- * which keeps attacks sharp, while steady partials go on unaltered. */
+ * more than 3 dB over about 3/16 of a window) rising through a threshold
+ * flags an attack.  Its peaks that rose are reset to their analysis phase
+ * (per-peak reset, steady partials go on unaltered), the attack is located to
+ * n/64 samples in the time domain, and the next frames are analysed on a grid
+ * with hop = synthesis hop anchored so that the attack maps to its exact
+ * output time: the frames that hold the attack overlap-add as they were.
+ * Between attacks the analysis hop tracks the nominal grid k * hs * rv again,
+ * within +-dev_max samples, which bounds the latency.
+ *
+ * The analysis position of frame k+1 depends only on frames <= k, so the
+ * output does not depend on how the input is chunked. */
 #include "stretch/stretch.h"
 
 #include "core/fft.h"
@@ -816,7 +823,9 @@ push_input (MusaStretch * st, const float *in, size_t frames)
         const float *x = in + (done * C) + c;
         for (i = 0; i < take; i++) {
           float v = x[i * C];
-          b[i] = isfinite (v) ? v : 0.0f;
+          /* NaN/inf would poison the phase state for good; values below
+           * -500 dBFS become 0 so that FFTs never see denormals */
+          b[i] = (isfinite (v) && fabsf (v) > 1e-25f) ? v : 0.0f;
         }
       }
     }
