@@ -141,7 +141,8 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
        GstClockTime hop_time;
      };
 
-G_DEFINE_TYPE (GstMelspec, gst_melspec, GST_TYPE_MUSA_ANALYSIS);
+G_DEFINE_TYPE_WITH_CODE (GstMelspec, gst_melspec, GST_TYPE_MUSA_ANALYSIS,
+    G_IMPLEMENT_INTERFACE (GST_TYPE_PRESET, NULL));
 GST_ELEMENT_REGISTER_DEFINE (melspec, "melspec", GST_RANK_NONE,
     GST_TYPE_MELSPEC);
 
@@ -629,9 +630,10 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
     gchar *dims = g_strdup_printf ("%d:%u", n_mels, frames);
     gst_structure_set (out, "dimensions", G_TYPE_STRING, dims, NULL);
     /* buffers per second = rate / (hop * step) */
-    gst_structure_fixate_field_nearest_fraction (out, "framerate", rate,
-        hop * (gint) step);
-    if (!gst_structure_has_field (out, "framerate"))
+    if (gst_structure_has_field (out, "framerate"))
+      gst_structure_fixate_field_nearest_fraction (out, "framerate", rate,
+          hop * (gint) step);
+    else
       gst_structure_set (out, "framerate", GST_TYPE_FRACTION, rate,
           hop * (gint) step, NULL);
     g_free (dims);
@@ -717,11 +719,17 @@ post_block (GstMelspec * self, guint64 start, guint64 end)
   GstStructure *s;
   GstBuffer *frames;
 
-  if (n_frames == 0 || !musa_analysis_get_post_messages (base)) {
+  /* an interval shorter than the hop may hold no frame: it is posted all the
+   * same, so that messages stay contiguous in time */
+  if (!musa_analysis_get_post_messages (base)) {
     g_byte_array_set_size (self->block, 0);
     return;
   }
-  frames = gst_buffer_new_memdup (self->block->data, self->block->len);
+  if (n_frames == 0)
+    self->block_first = (guint64) musa_stft_frames (musa_melspec_stft
+        (self->ms));
+  frames = n_frames ? gst_buffer_new_memdup (self->block->data,
+      self->block->len) : gst_buffer_new ();
   s = musa_analysis_new_message (base, start, end - start);
   gst_structure_set (s, "frames", GST_TYPE_BUFFER, frames,
       "n-frames", G_TYPE_INT, (gint) n_frames,
@@ -862,9 +870,17 @@ gst_melspec_finish (GstMusaAnalysis * base, guint64 pos)
     /* called before EOS goes downstream: send what is left first */
     push_queued (self);
   } else {
-    post_block (self, musa_analysis_interval_boundary (base,
-            self->interval_k), MAX (pos, musa_analysis_interval_boundary
-            (base, self->interval_k)));
+    /* the intervals that ended with the stream, then the partial last one */
+    guint64 start = musa_analysis_interval_boundary (base, self->interval_k);
+    guint64 end = musa_analysis_interval_boundary (base, self->interval_k + 1);
+    while (end <= pos) {
+      post_block (self, start, end);
+      self->interval_k++;
+      start = end;
+      end = musa_analysis_interval_boundary (base, self->interval_k + 1);
+    }
+    if (pos > start || self->block->len > 0)
+      post_block (self, start, MAX (pos, start));
   }
 }
 

@@ -107,8 +107,8 @@ musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
     if (!nonzero)
       status = musa_error_set (err, MUSA_ERR_INVALID, "n-mels",
           "n-mels %d is too many for n-fft %d between %g and %g Hz: "
-          "mel filter %d covers no FFT bin", cfg->n_mels, cfg->n_fft,
-          cfg->fmin, fmax, m);
+          "mel filter %d covers no FFT bin (raise n-fft or lower n-mels)",
+          cfg->n_mels, cfg->n_fft, cfg->fmin, fmax, m);
   }
   free (mel_f);
   return status;

@@ -4,11 +4,15 @@
  * knee gain computer, branching (attack/release) smoothing of the gain. */
 #include "fx/fx-private.h"
 
+/* 20 log10 (2) and its inverse */
+#define DB_PER_LOG2 6.020599913279624
+#define LOG2_PER_DB 0.16609640474436813
+
 typedef struct
 {
   double T, R, W, makeup;
   double alpha_a, alpha_r;
-  double below;                 /* linear level under which the gain is 0 dB */
+  double slope, inv_2w;         /* 1/R - 1, 1/(2W) (0 without a knee) */
   double gs;                    /* smoothed gain reduction in dB (<= 0) */
 } Comp;
 
@@ -26,55 +30,94 @@ comp_init (MusaFx * fx, MusaError * err)
   s->makeup = p->p.compressor.makeup_db;
   s->alpha_a = exp (-1.0 / (p->p.compressor.attack_ms * 1e-3 * fx->rate));
   s->alpha_r = exp (-1.0 / (p->p.compressor.release_ms * 1e-3 * fx->rate));
-  s->below = musa_fx_db_to_lin (s->T - s->W / 2.0);
+  s->slope = 1.0 / s->R - 1.0;
+  s->inv_2w = s->W > 0.0 ? 1.0 / (2.0 * s->W) : 0.0;
   fx->priv = s;
   return MUSA_OK;
 }
 
-/* Static gain reduction (dB, <= 0) for an input level xdb. */
-static inline double
-gain_computer (const Comp * s, double xdb)
-{
-  double d = xdb - s->T;
+#define BLOCK 256
 
-  if (2.0 * d < -s->W)
-    return 0.0;
-  if (2.0 * d <= s->W) {
-    double k = d + s->W / 2.0;
-    return (1.0 / s->R - 1.0) * k * k / (2.0 * s->W);
-  }
-  return (1.0 / s->R - 1.0) * d;
-}
-
+/* Three passes per block of frames: level and static gain (vectorised, no
+ * state), the attack/release recursion (the only loop-carried part), then
+ * the linear gain (vectorised). The gain computer is written with selects:
+ * levels cross the knee all the time. */
 static void
 comp_process (MusaFx * fx, float *x, size_t frames)
 {
   Comp *s = fx->priv;
   const int nc = fx->channels;
-  const double aa = s->alpha_a, ar = s->alpha_r, below = s->below;
-  const double makeup = s->makeup;
-  const float unity = (float) musa_fx_db_to_lin (makeup);
+  const double aa = s->alpha_a, ar = s->alpha_r;
+  const float T = (float) s->T, W = (float) s->W, hw = 0.5f * (float) s->W;
+  const float slope = (float) s->slope, inv_2w = (float) s->inv_2w;
+  const float makeup = (float) s->makeup;
+  float gc[BLOCK], gl[BLOCK];
   double gs = s->gs;
-  size_t f;
-  int c;
+  size_t done;
 
-  for (f = 0; f < frames; f++, x += nc) {
-    double peak = 0.0, gc;
-    float g;
-    for (c = 0; c < nc; c++) {
-      double a = fabs ((double) x[c]);
-      peak = a > peak ? a : peak;
+  for (done = 0; done < frames; done += BLOCK) {
+    size_t len = frames - done < BLOCK ? frames - done : BLOCK, f, n8;
+    float *y = x + done * nc;
+    int c;
+
+    /* trip counts in multiples of 8 (padded with silence) let the
+     * compiler vectorise at -O2 */
+    n8 = (len + 7) & ~(size_t) 7;
+    if (nc == 2) {
+      for (f = 0; f < len; f++) {
+        float a = fabsf (y[2 * f]), b = fabsf (y[2 * f + 1]);
+        gc[f] = a > b ? a : b;
+      }
+    } else {
+      for (f = 0; f < len; f++) {
+        float peak = fabsf (y[f * nc]);
+        for (c = 1; c < nc; c++) {
+          float a = fabsf (y[f * nc + c]);
+          peak = a > peak ? a : peak;
+        }
+        gc[f] = peak;
+      }
     }
-    gc = peak > below ? gain_computer (s, 20.0 * log10 (peak)) : 0.0;
-    if (gc < gs)
-      gs = aa * gs + (1.0 - aa) * gc;
-    else
-      gs = ar * gs + (1.0 - ar) * gc;
-    if (gs > -1e-9)
-      gs = 0.0;
-    g = gs == 0.0 ? unity : (float) pow (10.0, (gs + makeup) / 20.0);
-    for (c = 0; c < nc; c++)
-      x[c] *= g;
+    for (f = len; f < n8; f++)
+      gc[f] = 0.0f;
+    for (f = 0; f < n8; f++) {
+      /* log2 (0) comes out near -127: far below any threshold */
+      float d = (float) DB_PER_LOG2 * musa_fx_log2f (gc[f]) - T, k, knee,
+          above, r;
+      int32_t in_knee, active;
+      k = d + hw;
+      knee = slope * k * k * inv_2w;
+      above = slope * d;
+      /* selects as arithmetic on 0/1 ints (vectorises without
+       * -ffast-math, unlike ?: on floats) */
+      in_knee = 2.0f * d <= W;
+      active = 2.0f * d >= -W;
+      r = above + (float) in_knee *(knee - above);
+      gc[f] = r * (float) active;
+    }
+    for (f = 0; f < len; f++) {
+      double al = gc[f] < gs ? aa : ar;
+      gs = al * gs + (1.0 - al) * gc[f];
+      gs = gs > -1e-9 ? 0.0 : gs;
+      /* >= -700 dB keeps exp2f's argument in range even for absurd input
+       * levels (float audio peaks at 770 dBFS) */
+      gs = gs < -700.0 ? -700.0 : gs;
+      gl[f] = (float) gs;
+    }
+    for (f = len; f < n8; f++)
+      gl[f] = 0.0f;
+    for (f = 0; f < n8; f++)
+      gl[f] = musa_fx_exp2f ((gl[f] + makeup) * (float) LOG2_PER_DB);
+    if (nc == 2) {
+      for (f = 0; f < len; f++) {
+        y[2 * f] *= gl[f];
+        y[2 * f + 1] *= gl[f];
+      }
+    } else {
+      for (f = 0; f < len; f++)
+        for (c = 0; c < nc; c++)
+          y[f * nc + c] *= gl[f];
+    }
   }
   s->gs = gs;
 }

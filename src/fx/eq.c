@@ -7,6 +7,7 @@ typedef struct
 {
   double b0, b1, b2, a1, a2;
   double z[8][2];
+  uint64_t n;                   /* frames done */
 } Eq;
 
 /* Normalised cookbook coefficients (a0 = 1). */
@@ -82,25 +83,64 @@ eq_init (MusaFx * fx, MusaError * err)
   return MUSA_OK;
 }
 
+/* Flush the states to zero (if tiny) every FLUSH_EVERY frames of the stream
+ * (counted from the start, so chunk-invariant): off the per-sample path,
+ * and too rarely to matter, but often enough that no state ever decays
+ * into denormals. */
+#define FLUSH_EVERY 64
+
 static void
 eq_process (MusaFx * fx, float *x, size_t frames)
 {
   Eq *s = fx->priv;
   const double b0 = s->b0, b1 = s->b1, b2 = s->b2, a1 = s->a1, a2 = s->a2;
-  int nc = fx->channels, c;
-  size_t f;
+  const int nc = fx->channels;
+  size_t done = 0;
+  int c;
 
-  for (c = 0; c < nc; c++) {
-    double z1 = s->z[c][0], z2 = s->z[c][1];
-    float *p = x + c;
-    for (f = 0; f < frames; f++, p += nc) {
-      double in = *p, y = b0 * in + z1;
-      z1 = musa_fx_flushd (b1 * in - a1 * y + z2);
-      z2 = musa_fx_flushd (b2 * in - a2 * y);
-      *p = (float) y;
+  while (done < frames) {
+    size_t len = FLUSH_EVERY - (size_t) (s->n % FLUSH_EVERY), f;
+    float *y = x + done * nc;
+    if (len > frames - done)
+      len = frames - done;
+    if (nc == 2) {
+      /* both channels in one loop: two independent recursions */
+      double l1 = s->z[0][0], l2 = s->z[0][1], r1 = s->z[1][0], r2 = s->z[1][1];
+      for (f = 0; f < len; f++) {
+        double il = y[2 * f], ir = y[2 * f + 1];
+        double yl = b0 * il + l1, yr = b0 * ir + r1;
+        l1 = b1 * il - a1 * yl + l2;
+        r1 = b1 * ir - a1 * yr + r2;
+        l2 = b2 * il - a2 * yl;
+        r2 = b2 * ir - a2 * yr;
+        y[2 * f] = (float) yl;
+        y[2 * f + 1] = (float) yr;
+      }
+      s->z[0][0] = l1;
+      s->z[0][1] = l2;
+      s->z[1][0] = r1;
+      s->z[1][1] = r2;
+    } else {
+      for (c = 0; c < nc; c++) {
+        double z1 = s->z[c][0], z2 = s->z[c][1];
+        float *p = y + c;
+        for (f = 0; f < len; f++, p += nc) {
+          double in = *p, o = b0 * in + z1;
+          z1 = b1 * in - a1 * o + z2;
+          z2 = b2 * in - a2 * o;
+          *p = (float) o;
+        }
+        s->z[c][0] = z1;
+        s->z[c][1] = z2;
+      }
     }
-    s->z[c][0] = z1;
-    s->z[c][1] = z2;
+    s->n += len;
+    done += len;
+    if (s->n % FLUSH_EVERY == 0)
+      for (c = 0; c < nc; c++) {
+        s->z[c][0] = musa_fx_flushd (s->z[c][0]);
+        s->z[c][1] = musa_fx_flushd (s->z[c][1]);
+      }
   }
 }
 
@@ -110,6 +150,7 @@ eq_reset (MusaFx * fx)
   Eq *s = fx->priv;
 
   memset (s->z, 0, sizeof s->z);
+  s->n = 0;
 }
 
 static void

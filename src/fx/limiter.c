@@ -104,7 +104,7 @@ lim_process (MusaFx * fx, float *x, size_t frames)
     else
       s->env += (m - s->env) * (1.0 - ar);
 
-    q = (int64_t) floor (s->env * (double) FIX_ONE);
+    q = (int64_t) (s->env * (double) FIX_ONE);  /* env > 0: floor */
     s->sum += q - s->box[s->bpos];
     s->box[s->bpos] = q;
     if (++s->bpos == W)

@@ -4,17 +4,20 @@
  * running mean over the first second, then an exponential average with a
  * 1 s time constant. Noise of that power / 10^(snr/10) is added to each
  * channel, independently per channel. Draws come from core/rng.h keyed by
- * (seed): sample (frame n, channel c) uses counter n * channels + c, so the
- * output does not depend on buffer sizes. White: the sum of the four 16-bit
- * fields of one 64-bit draw, centred and scaled to unit variance (Irwin-Hall,
- * near Gaussian). Pink: white through a cascade of first-order pole/zero
- * sections (poles 2 octaves apart from 20 Hz, zeros an octave above each
- * pole: -3 dB/octave), scaled to unit power from its impulse response. */
+ * (seed): sample i = n * channels + c (frame n, channel c) uses half
+ * i % 2 of draw number i / 2, so the output does not depend on buffer
+ * sizes. White: the sum of the four bytes of that 32-bit half, centred and
+ * scaled to unit variance (Irwin-Hall of 4: near Gaussian, bounded at
+ * +-3.46 sigma). Pink: white through first-order pole/zero pairs (poles
+ * 2 octaves apart from 20 Hz, zeros an octave above each pole: -3
+ * dB/octave), run as the equivalent parallel sum of one-pole filters
+ * (partial fractions: independent recursions, no long serial chain), scaled
+ * to unit power from its impulse response. */
 #include "fx/fx-private.h"
 
 #include "core/rng.h"
 
-#define MAX_SECTIONS 8
+#define MAX_SECTIONS 8          /* written out in noise_process */
 
 typedef struct
 {
@@ -23,44 +26,45 @@ typedef struct
   double ms;                    /* tracked mean square */
   uint64_t win;                 /* window (frames) */
   double k_amp;                 /* 10^(-snr/20) */
-  int pink, n_sec;
-  float pole[MAX_SECTIONS], zero[MAX_SECTIONS], pink_gain;
-  float st[8][MAX_SECTIONS];    /* per channel, per section: input-1 state */
-  float so[8][MAX_SECTIONS];    /* output-1 state */
+  int pink;
+  /* pink = direct * w + sum_k b_k, b_k = pole_k b_k + res_k w (unused
+   * sections have pole = res = 0); gains include the normalisation */
+  float pole[MAX_SECTIONS], res[MAX_SECTIONS], direct;
+  float b[8][MAX_SECTIONS];     /* per channel state */
 } Noise;
 
-/* 1 / sqrt (4 (65536^2 - 1) / 12) */
-#define WHITE_NORM 2.6429618e-05f
+/* 1 / sqrt (4 (256^2 - 1) / 12) */
+#define WHITE_NORM 0.0067658739f
 
 static inline float
-white (uint64_t key, uint64_t counter)
+white_half (uint32_t h)
 {
-  MusaRng r;
-  uint64_t u;
-  int32_t s;
+  int32_t v = (int32_t) (h & 0xff) + (int32_t) ((h >> 8) & 0xff)
+      + (int32_t) ((h >> 16) & 0xff) + (int32_t) (h >> 24) - 510;
 
-  r.key = key;
-  r.counter = counter;
-  u = musa_rng_next (&r);
-  s = (int32_t) (u & 0xffff) + (int32_t) ((u >> 16) & 0xffff)
-      + (int32_t) ((u >> 32) & 0xffff) + (int32_t) (u >> 48) - 131070;
-  /* centre is 4 * 32767.5 = 131070 */
-  return (float) s *WHITE_NORM;
+  /* centre 4 * 127.5 = 510 */
+  return (float) v *WHITE_NORM;
 }
 
-static inline float
-pink_step (Noise * s, int c, float v)
+/* w[j] = white value of sample index first + j, j < n */
+static void
+white_fill (uint64_t key, uint64_t first, float *w, size_t n)
 {
-  int k;
+  MusaRng r;
+  size_t j = 0;
 
-  for (k = 0; k < s->n_sec; k++) {
-    /* y = x - z x[-1] + p y[-1] */
-    float y = v - s->zero[k] * s->st[c][k] + s->pole[k] * s->so[c][k];
-    s->st[c][k] = v;
-    s->so[c][k] = y;
-    v = y;
+  r.key = key;
+  r.counter = first >> 1;
+  if (n > 0 && (first & 1)) {
+    w[j++] = white_half ((uint32_t) (musa_rng_next (&r) >> 32));
   }
-  return v * s->pink_gain;
+  for (; j + 1 < n; j += 2) {
+    uint64_t u = musa_rng_next (&r);
+    w[j] = white_half ((uint32_t) u);
+    w[j + 1] = white_half ((uint32_t) (u >> 32));
+  }
+  if (j < n)
+    w[j] = white_half ((uint32_t) musa_rng_next (&r));
 }
 
 static int
@@ -77,65 +81,132 @@ noise_init (MusaFx * fx, MusaError * err)
   s->k_amp = pow (10.0, -p->p.noise.snr_db / 20.0);
   s->pink = p->p.noise.colour == MUSA_NOISE_PINK;
   if (s->pink) {
-    double fp = 20.0, energy = 0.0, y[MAX_SECTIONS] = { 0 },
-        xprev[MAX_SECTIONS] = { 0 };
+    double pole[MAX_SECTIONS], zero[MAX_SECTIONS], res[MAX_SECTIONS],
+        b[MAX_SECTIONS] = { 0 }, fp = 20.0, direct = 1.0, energy = 0.0;
     long n, len;
-    int k;
-    while (s->n_sec < MAX_SECTIONS && fp < 0.45 * fx->rate) {
-      double fz = 2.0 * fp;
-      s->pole[s->n_sec] = (float) exp (-2.0 * M_PI * fp / fx->rate);
-      s->zero[s->n_sec] = (float) exp (-2.0 * M_PI * fz / fx->rate);
-      s->n_sec++;
-      fp *= 4.0;
+    int k, j, m = 0;
+    /* pole/zero pairs up to 0.45 rate (at most 8: 20 Hz * 4^7 = 328 kHz) */
+    for (k = 0; k < MAX_SECTIONS && fp < 0.45 * fx->rate; k++, fp *= 4.0) {
+      pole[m] = exp (-2.0 * M_PI * fp / fx->rate);
+      zero[m] = exp (-2.0 * M_PI * 2.0 * fp / fx->rate);
+      m++;
     }
-    /* unit-power normalisation from the impulse response (in double,
-     * until the slowest pole has decayed by 1e-9 in amplitude) */
-    len = (long) ceil (log (1e-9) / log (s->pole[0])) + 16;
-    for (n = 0; n < len; n++) {
-      double v = n == 0 ? 1.0 : 0.0;
-      for (k = 0; k < s->n_sec; k++) {
-        double o = v - s->zero[k] * xprev[k] + s->pole[k] * y[k];
-        xprev[k] = v;
-        y[k] = o;
-        v = o;
+    /* prod (1 - z_j q) / prod (1 - p_j q) = D + sum_k r_k / (1 - p_k q),
+     * D = prod z_j / p_j, r_k = prod_j (1 - z_j / p_k) /
+     * prod_(j != k) (1 - p_j / p_k) */
+    for (k = 0; k < m; k++) {
+      double num = 1.0, den = 1.0;
+      direct *= zero[k] / pole[k];
+      for (j = 0; j < m; j++) {
+        num *= 1.0 - zero[j] / pole[k];
+        if (j != k)
+          den *= 1.0 - pole[j] / pole[k];
       }
-      energy += v * v;
+      res[k] = num / den;
     }
-    s->pink_gain = (float) (1.0 / sqrt (energy));
+    /* unit power from the impulse response (in double, until the slowest
+     * pole has decayed by 1e-9 in amplitude) */
+    len = (long) ceil (log (1e-9) / log (pole[0])) + 16;
+    for (n = 0; n < len; n++) {
+      double w = n == 0 ? 1.0 : 0.0, y = direct * w;
+      for (k = 0; k < m; k++) {
+        b[k] = pole[k] * b[k] + res[k] * w;
+        y += b[k];
+      }
+      energy += y * y;
+    }
+    energy = 1.0 / sqrt (energy);
+    s->direct = (float) (direct * energy);
+    for (k = 0; k < m; k++) {
+      s->pole[k] = (float) pole[k];
+      s->res[k] = (float) (res[k] * energy);
+    }
   }
   return MUSA_OK;
 }
 
+#define BLOCK 256
+
+/* Per block: the level (mean square per frame, then the sequential running
+ * average), the white draws, the pink filters channel by channel with
+ * their state in registers, then the mix. */
 static void
 noise_process (MusaFx * fx, float *x, size_t frames)
 {
   Noise *s = fx->priv;
   const int nc = fx->channels;
-  const double inv_nc = 1.0 / nc, alpha = 1.0 / (double) s->win;
-  const double k_amp = s->k_amp;
-  size_t f;
-  int c;
+  const double alpha = 1.0 / (double) s->win;
+  const float inv_nc = 1.0f / (float) nc, k_amp = (float) s->k_amp;
+  float amp[BLOCK], w[BLOCK * 8];
+  size_t done;
 
-  for (f = 0; f < frames; f++, x += nc) {
-    double p = 0.0;
+  for (done = 0; done < frames; done += BLOCK) {
+    size_t len = frames - done < BLOCK ? frames - done : BLOCK, f;
+    float *y = x + done * nc;
     uint64_t base = s->n * (uint64_t) nc;
-    float amp;
+    double ms = s->ms;
+    int c, k;
 
-    for (c = 0; c < nc; c++)
-      p += (double) x[c] * x[c];
-    p *= inv_nc;
-    if (s->n < s->win)
-      s->ms += (p - s->ms) / (double) (s->n + 1);
-    else
-      s->ms += (p - s->ms) * alpha;
-    s->ms = musa_fx_flushd (s->ms);
-    s->n++;
-    amp = (float) (sqrt (s->ms) * k_amp);
-    for (c = 0; c < nc; c++) {
-      float w = white (s->key, base + c);
-      if (s->pink)
-        w = pink_step (s, c, w);
-      x[c] += amp * w;
+    /* amp[] holds the frames' mean squares first */
+    if (nc == 2) {
+      for (f = 0; f < len; f++)
+        amp[f] = (y[2 * f] * y[2 * f] + y[2 * f + 1] * y[2 * f + 1]) * 0.5f;
+    } else {
+      for (f = 0; f < len; f++) {
+        float p = 0.0f;
+        for (c = 0; c < nc; c++)
+          p += y[f * nc + c] * y[f * nc + c];
+        amp[f] = p * inv_nc;
+      }
+    }
+    for (f = 0; f < len; f++) {
+      uint64_t n = s->n + f;
+      if (n < s->win)
+        ms += (amp[f] - ms) / (double) (n + 1);
+      else
+        ms += (amp[f] - ms) * alpha;
+      ms = musa_fx_flushd (ms);
+      amp[f] = (float) ms;
+    }
+    s->ms = ms;
+    s->n += len;
+    for (f = 0; f < len; f++)
+      amp[f] = sqrtf (amp[f]) * k_amp;
+
+    white_fill (s->key, base, w, len * nc);
+
+    if (s->pink) {
+      const float dg = s->direct;
+      for (c = 0; c < nc; c++) {
+        float b[MAX_SECTIONS], pl[MAX_SECTIONS], rs[MAX_SECTIONS];
+        for (k = 0; k < MAX_SECTIONS; k++) {
+          b[k] = s->b[c][k];
+          pl[k] = s->pole[k];
+          rs[k] = s->res[k];
+        }
+        for (f = 0; f < len; f++) {
+          float v = w[f * nc + c], o = dg * v;
+          /* written out so that the state stays in registers */
+#define SECTION(k) b[k] = pl[k] * b[k] + rs[k] * v; o += b[k];
+          SECTION (0) SECTION (1) SECTION (2) SECTION (3)
+              SECTION (4) SECTION (5) SECTION (6) SECTION (7)
+#undef SECTION
+              w[f * nc + c] = o;
+        }
+        for (k = 0; k < MAX_SECTIONS; k++)
+          s->b[c][k] = b[k];    /* driven by noise: never decays */
+      }
+    }
+
+    if (nc == 2) {
+      for (f = 0; f < len; f++) {
+        y[2 * f] += amp[f] * w[2 * f];
+        y[2 * f + 1] += amp[f] * w[2 * f + 1];
+      }
+    } else {
+      for (f = 0; f < len; f++)
+        for (c = 0; c < nc; c++)
+          y[f * nc + c] += amp[f] * w[f * nc + c];
     }
   }
 }
@@ -147,8 +218,7 @@ noise_reset (MusaFx * fx)
 
   s->n = 0;
   s->ms = 0.0;
-  memset (s->st, 0, sizeof s->st);
-  memset (s->so, 0, sizeof s->so);
+  memset (s->b, 0, sizeof s->b);
 }
 
 static void

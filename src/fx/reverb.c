@@ -6,11 +6,12 @@
  * RT60 = 0.2 s * 20^room_size, mixed by an 8x8 Hadamard matrix / sqrt(8)
  * (orthogonal, lossless). Output channel c taps the lines with row c+1 of
  * the Hadamard matrix (orthogonal rows: decorrelated channels, none
- * favoured). Stored values below 1e-20 are flushed to 0 (no denormals). */
+ * favoured). */
 #include "fx/fx-private.h"
 
 #define N_LINES 8
 #define N_AP 2
+#define BLOCK 64                /* a multiple of 4 */
 
 /* ms at room_size 0.5 (scaled by 0.5 + room_size) */
 static const double line_ms[N_LINES] = {
@@ -30,8 +31,9 @@ typedef struct
   float *ap[N_AP];
   size_t ap_len[N_AP], ap_pos[N_AP];
   /* tank */
-  float *line[N_LINES];
-  size_t len[N_LINES], mask[N_LINES];
+  float *lines;                 /* N_LINES rings of size, one block */
+  size_t size, mask;
+  size_t len[N_LINES];
   size_t w;                     /* write counter */
   float g[N_LINES];
   float lp[N_LINES];
@@ -40,6 +42,10 @@ typedef struct
   float out_gain;               /* wet normalisation */
   float a, b;                   /* dry / wet weights */
   float tap[8][N_LINES];        /* output signs per channel */
+  size_t block;                 /* <= BLOCK, every line and all-pass length */
+  /* block work space (finite values beyond the block's end are harmless:
+   * loops run to a multiple of 4 so that they vectorise) */
+  float in[BLOCK], v[N_LINES][BLOCK], u[N_LINES][BLOCK], o[BLOCK];
 } Reverb;
 
 /* Sign of entry (r, c) of the 8x8 Sylvester-Hadamard matrix. */
@@ -81,14 +87,18 @@ reverb_init (MusaFx * fx, MusaError * err)
     if (n < 2)
       n = 2;
     s->len[i] = n;
-    s->mask[i] = musa_fx_pow2 (n + 1) - 1;
-    s->line[i] = calloc (s->mask[i] + 1, sizeof (float));
-    if (!s->line[i])
-      return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
-    s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
-    g2 += (double) s->g[i] * s->g[i] / N_LINES;
     if (n > maxlen)
       maxlen = n;
+  }
+  s->size = musa_fx_pow2 (maxlen + 1);
+  s->mask = s->size - 1;
+  s->lines = calloc (s->size * N_LINES, sizeof (float));
+  if (!s->lines)
+    return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
+  for (i = 0; i < N_LINES; i++) {
+    size_t n = s->len[i];
+    s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
+    g2 += (double) s->g[i] * s->g[i] / N_LINES;
   }
   /* damping: loop low-pass corner from 20 kHz (damping 0) down to 625 Hz
    * (damping 1), five octaves */
@@ -106,79 +116,152 @@ reverb_init (MusaFx * fx, MusaError * err)
     for (c = 0; c < N_LINES; c++)
       s->tap[i][c] = hsign ((i + 1) & (N_LINES - 1), c);
   }
+  s->block = BLOCK;
+  for (i = 0; i < N_LINES; i++)
+    s->block = s->len[i] < s->block ? s->len[i] : s->block;
+  for (i = 0; i < N_AP; i++)
+    s->block = s->ap_len[i] < s->block ? s->ap_len[i] : s->block;
   fx->tail = (int64_t) s->pre_len + s->ap_len[0] + s->ap_len[1]
       + (int64_t) ceil (rt60 * fx->rate) + (int64_t) maxlen;
   return MUSA_OK;
 }
 
+/* Processed in blocks no longer than any delay line or all-pass: within a
+ * block every value read from a ring was written before the block, so the
+ * reads, the Hadamard mixing, the writes and the output taps run across the
+ * block (vectorised); only the damping low-passes recur sample by sample.
+ * Values stored in the rings are flushed below 1e-20 (the low-pass states
+ * then fall to exactly 0 in a few samples of silence). */
 static void
 reverb_process (MusaFx * fx, float *x, size_t frames)
 {
   Reverb *s = fx->priv;
   const int nc = fx->channels;
-  const float damp = s->damp, a = s->a, b = s->b * s->out_gain;
+  const float damp = s->damp, undamp = 1.0f - s->damp;
+  const float a = s->a, b = s->b * s->out_gain, in_gain = s->in_gain;
   const float hs = 0.35355339059327373f;        /* 1/sqrt(8) */
-  size_t f;
-  int c, i;
+  const size_t mask = s->mask, size = s->size;
+  float *lines = s->lines;
+  float *in = s->in, (*v)[BLOCK] = s->v, (*u)[BLOCK] = s->u, *o = s->o;
+  size_t done = 0;
 
-  for (f = 0; f < frames; f++, x += nc) {
-    float in = 0.0f, v[N_LINES], u[N_LINES];
+  while (done < frames) {
+    /* blocks end at multiples of s->block frames of the stream (the
+     * low-pass flush below happens at the same frames whatever the
+     * buffer sizes) */
+    size_t L = s->block - s->w % s->block, t, L4;
+    float *y = x + done * nc;
+    int c, i;
 
-    for (c = 0; c < nc; c++)
-      in += x[c];
-    in *= s->in_gain;
-
+    if (L > frames - done)
+      L = frames - done;
+    L4 = (L + 3) & ~(size_t) 3;
+    /* mono input, pre-delay */
+    if (nc == 2) {
+      for (t = 0; t < L; t++)
+        in[t] = (y[2 * t] + y[2 * t + 1]) * in_gain;
+    } else {
+      for (t = 0; t < L; t++) {
+        float m = 0.0f;
+        for (c = 0; c < nc; c++)
+          m += y[t * nc + c];
+        in[t] = m * in_gain;
+      }
+    }
     if (s->pre_len > 0) {
-      float d = s->pre[s->pre_pos];
-      s->pre[s->pre_pos] = in;
-      if (++s->pre_pos == s->pre_len)
-        s->pre_pos = 0;
-      in = d;
+      size_t pos = s->pre_pos;
+      for (t = 0; t < L; t++) {
+        float d = s->pre[pos];
+        s->pre[pos] = in[t];
+        in[t] = d;
+        if (++pos == s->pre_len)
+          pos = 0;
+      }
+      s->pre_pos = pos;
     }
+    /* diffusion all-passes (L <= their lengths) */
     for (i = 0; i < N_AP; i++) {
-      float d = s->ap[i][s->ap_pos[i]];
-      float t = musa_fx_flushf (in + AP_GAIN * d);
-      s->ap[i][s->ap_pos[i]] = t;
-      if (++s->ap_pos[i] == s->ap_len[i])
-        s->ap_pos[i] = 0;
-      in = d - AP_GAIN * t;
+      float *ap = s->ap[i];
+      size_t pos = s->ap_pos[i], n = s->ap_len[i];
+      for (t = 0; t < L; t++) {
+        float d = ap[pos];
+        float tv = musa_fx_flushf (in[t] + AP_GAIN * d);
+        ap[pos] = tv;
+        in[t] = d - AP_GAIN * tv;
+        if (++pos == n)
+          pos = 0;
+      }
+      s->ap_pos[i] = pos;
     }
 
+    /* line outputs (written at least L frames ago) */
     for (i = 0; i < N_LINES; i++) {
-      float r = s->line[i][(s->w - s->len[i]) & s->mask[i]];
-      v[i] = r;
-      s->lp[i] = musa_fx_flushf (r + damp * (s->lp[i] - r));
-      u[i] = s->lp[i] * s->g[i];
+      const float *ln = lines + i * size;
+      size_t r = (s->w - s->len[i]) & mask, n1 = size - r < L ? size - r : L;
+      memcpy (v[i], ln + r, n1 * sizeof (float));
+      memcpy (v[i] + n1, ln, (L - n1) * sizeof (float));
     }
-    /* fast Walsh-Hadamard transform, natural (Sylvester) order */
-    for (i = 0; i < N_LINES; i += 2) {
-      float p0 = u[i], p1 = u[i + 1];
-      u[i] = p0 + p1;
-      u[i + 1] = p0 - p1;
-    }
-    for (i = 0; i < N_LINES; i += 4) {
-      float p0 = u[i], p1 = u[i + 1], p2 = u[i + 2], p3 = u[i + 3];
-      u[i] = p0 + p2;
-      u[i + 1] = p1 + p3;
-      u[i + 2] = p0 - p2;
-      u[i + 3] = p1 - p3;
-    }
-    for (i = 0; i < 4; i++) {
-      float p0 = u[i], p1 = u[i + 4];
-      u[i] = p0 + p1;
-      u[i + 4] = p0 - p1;
-    }
-    for (i = 0; i < N_LINES; i++)
-      s->line[i][s->w & s->mask[i]] = musa_fx_flushf (u[i] * hs + in * hs);
-    s->w++;
-
-    for (c = 0; c < nc; c++) {
-      const float *t = s->tap[c];
-      float o = 0.0f;
+    /* damping low-passes and decay gains: the only recursion */
+    {
+      float lp[N_LINES], g[N_LINES];
+      for (i = 0; i < N_LINES; i++) {
+        lp[i] = s->lp[i];
+        g[i] = s->g[i];
+      }
+      for (t = 0; t < L; t++)
+        for (i = 0; i < N_LINES; i++) {
+          lp[i] = undamp * v[i][t] + damp * lp[i];
+          u[i][t] = lp[i] * g[i];
+        }
       for (i = 0; i < N_LINES; i++)
-        o += t[i] * v[i];
-      x[c] = a * x[c] + b * o;
+        s->lp[i] = (s->w + L) % s->block == 0 ? musa_fx_flushf (lp[i]) : lp[i];
     }
+    /* Hadamard mixing (fast Walsh-Hadamard, Sylvester order) / sqrt(8),
+     * plus the input, across the block */
+    for (t = 0; t < L4; t++) {
+      float p0 = u[0][t] + u[1][t], p1 = u[0][t] - u[1][t];
+      float p2 = u[2][t] + u[3][t], p3 = u[2][t] - u[3][t];
+      float p4 = u[4][t] + u[5][t], p5 = u[4][t] - u[5][t];
+      float p6 = u[6][t] + u[7][t], p7 = u[6][t] - u[7][t];
+      float q0 = p0 + p2, q1 = p1 + p3, q2 = p0 - p2, q3 = p1 - p3;
+      float q4 = p4 + p6, q5 = p5 + p7, q6 = p4 - p6, q7 = p5 - p7;
+      float e = in[t] * hs;
+      u[0][t] = (q0 + q4) * hs + e;
+      u[1][t] = (q1 + q5) * hs + e;
+      u[2][t] = (q2 + q6) * hs + e;
+      u[3][t] = (q3 + q7) * hs + e;
+      u[4][t] = (q0 - q4) * hs + e;
+      u[5][t] = (q1 - q5) * hs + e;
+      u[6][t] = (q2 - q6) * hs + e;
+      u[7][t] = (q3 - q7) * hs + e;
+    }
+    for (i = 0; i < N_LINES; i++) {
+      float *ln = lines + i * size;
+      size_t wp = s->w & mask, n1 = size - wp < L ? size - wp : L;
+      for (t = 0; t < L4; t++) {
+        float z = u[i][t];
+        int32_t keep = z >= MUSA_FX_FLUSH_F;
+        int32_t keep_neg = z <= -MUSA_FX_FLUSH_F;
+        u[i][t] = z * (float) (keep | keep_neg);
+      }
+      memcpy (ln + wp, u[i], n1 * sizeof (float));
+      memcpy (ln, u[i] + n1, (L - n1) * sizeof (float));
+    }
+    s->w += L;
+
+    /* output taps: orthogonal sign rows per channel */
+    for (c = 0; c < nc; c++) {
+      const float t0 = s->tap[c][0], t1 = s->tap[c][1], t2 = s->tap[c][2],
+          t3 = s->tap[c][3], t4 = s->tap[c][4], t5 = s->tap[c][5],
+          t6 = s->tap[c][6], t7 = s->tap[c][7];
+      for (t = 0; t < L4; t++)
+        o[t] = b * (t0 * v[0][t] + t1 * v[1][t] + t2 * v[2][t]
+            + t3 * v[3][t] + t4 * v[4][t] + t5 * v[5][t]
+            + t6 * v[6][t] + t7 * v[7][t]);
+      for (t = 0; t < L; t++)
+        y[t * nc + c] = a * y[t * nc + c] + o[t];
+    }
+    done += L;
   }
 }
 
@@ -195,10 +278,9 @@ reverb_reset_fx (MusaFx * fx)
     memset (s->ap[i], 0, s->ap_len[i] * sizeof (float));
     s->ap_pos[i] = 0;
   }
-  for (i = 0; i < N_LINES; i++) {
-    memset (s->line[i], 0, (s->mask[i] + 1) * sizeof (float));
+  memset (s->lines, 0, s->size * N_LINES * sizeof (float));
+  for (i = 0; i < N_LINES; i++)
     s->lp[i] = 0.0f;
-  }
   s->w = 0;
 }
 
@@ -211,8 +293,7 @@ reverb_clear (MusaFx * fx)
   free (s->pre);
   for (i = 0; i < N_AP; i++)
     free (s->ap[i]);
-  for (i = 0; i < N_LINES; i++)
-    free (s->line[i]);
+  free (s->lines);
   free (s);
   fx->priv = NULL;
 }

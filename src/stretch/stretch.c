@@ -4,8 +4,8 @@
  *
  * Time bases.  Let p = 2^(semitones/12) and rv = rate / p (the vocoder's own
  * rate).  Synthesis frame k is centred at vocoder-output sample k * hs (hs
- * integer); its analysis frame is centred at input sample
- * a_k = llround (k * hs * rv).  Output frame m is read from the vocoder output
+ * integer); its analysis frame is centred at input sample a_k, nominally
+ * k * hs * rv (see Transients).  Output frame m is read from the vocoder output
  * at time m * p, i.e. input time m * p * rv = m * rate, so the stream stays
  * aligned with its input and the algorithm's delay never shows in the output.
  *
@@ -17,10 +17,17 @@
  * a scaled or inverted copy of another stays so.
  *
  * Transients.  A detection function (the share of bins whose power rose by
- * more than 3 dB over about a quarter window, Duxbury/Bonada style) is
- * peak-picked with one frame of look-ahead; on a detected transient the peaks
- * that rose are reset to their analysis phase (Röbel-style per-peak reset),
- * which keeps attacks sharp, while steady partials go on unaltered. */
+ * more than 3 dB over about 3/16 of a window) rising through a threshold
+ * flags an attack.  Its peaks that rose are reset to their analysis phase
+ * (per-peak reset, steady partials go on unaltered), the attack is located to
+ * n/64 samples in the time domain, and the next frames are analysed on a grid
+ * with hop = synthesis hop anchored so that the attack maps to its exact
+ * output time: the frames that hold the attack overlap-add as they were.
+ * Between attacks the analysis hop tracks the nominal grid k * hs * rv again,
+ * within +-dev_max samples, which bounds the latency.
+ *
+ * The analysis position of frame k+1 depends only on frames <= k, so the
+ * output does not depend on how the input is chunked. */
 #include "stretch/stretch.h"
 
 #include "core/fft.h"
@@ -72,8 +79,13 @@ struct MusaStretch
   float *theta;                 /* nb: rotation of each bin, last frame */
   float *rot;                   /* nb * 2 */
   int *peaks;                   /* nb */
-  int64_t k_synth;              /* next frame to synthesise */
-  int64_t last_reset;           /* frame of the last transient reset */
+  int64_t a_next;               /* input position of frame k_next */
+  double nom;                   /* nominal analysis hop hs * rv */
+  int hop_lo, hop_hi;           /* analysis hop limits outside a lock */
+  int locking;                  /* frames follow the lock grid */
+  double lock_onset;            /* input position of the locked attack */
+  int64_t lock_end;             /* first frame after the lock */
+  int64_t dev_max;              /* bound of |a_k - k * nom| */
 
   /* overlap-add */
   float *acc;                   /* channels * n */
@@ -166,10 +178,11 @@ fill_rs_table (MusaStretch * st)
   }
 }
 
-static int64_t
-frame_pos (const MusaStretch * st, int64_t k)
+/* where frame k would be analysed at a constant hop */
+static double
+target_pos (const MusaStretch * st, int64_t k)
 {
-  return llround ((double) k * st->hs * st->rv);
+  return (double) k *st->nom;
 }
 
 void
@@ -186,10 +199,10 @@ musa_stretch_reset (MusaStretch * st)
   if (st->identity)
     return;
   st->k_next = st->kmin;
-  st->k_synth = st->kmin;
-  st->last_reset = st->kmin - 100;
+  st->locking = 0;
+  st->a_next = llround (target_pos (st, st->kmin));
   /* the input before sample 0 is silence */
-  st->in_start = frame_pos (st, st->kmin) - st->n / 2;
+  st->in_start = st->a_next - st->n / 2;
   st->in_len = (size_t) (-st->in_start);
   memset (st->inbuf, 0, sizeof (float) * st->incap * st->channels);
   memset (st->theta, 0, sizeof (float) * st->nb);
@@ -268,6 +281,15 @@ musa_stretch_new (const MusaStretchConfig * cfg, MusaError * err)
   else
     hs_d = floor (n / (4.0 * st->rv) + 0.5);
   st->hs = (int) hs_d;
+  st->nom = st->hs * st->rv;
+  st->hop_lo = (int) ceil (0.5 * st->nom);
+  if (st->hop_lo < 1)
+    st->hop_lo = 1;
+  st->hop_hi = (int) floor (1.5 * st->nom);
+  if (st->hop_hi < st->hop_lo)
+    st->hop_hi = st->hop_lo;
+  st->dev_max = (int64_t) ceil ((n / 2 + 2 * st->hs) * fabs (1.0 - st->rv))
+      + 2;
   st->kmin = -(int64_t) ((n / 2) / st->hs);
   if ((int64_t) st->kmin * st->hs <= -(n / 2))
     st->kmin++;
@@ -279,9 +301,8 @@ musa_stretch_new (const MusaStretchConfig * cfg, MusaError * err)
   }
   st->win = malloc (sizeof (float) * n);
   st->norm = malloc (sizeof (float) * st->hs);
-  st->incap = (size_t) n + (size_t) ceil (st->hs * st->rv) + 4
-      + (size_t) (n / 2) + (size_t) (-st->kmin) * (size_t) ceil (st->hs *
-      st->rv);
+  st->incap = (size_t) n + (size_t) st->hop_hi + (size_t) st->hs + 4
+      + (size_t) (n / 2) + (size_t) (-st->kmin) * (size_t) ceil (st->nom);
   st->inbuf = malloc (sizeof (float) * st->incap * st->channels);
   for (i = 0; i < 3; i++) {
     st->spec[i] = malloc (sizeof (float) * 2 * st->nb * st->channels);
@@ -332,13 +353,15 @@ musa_stretch_new (const MusaStretchConfig * cfg, MusaError * err)
 size_t
 musa_stretch_max_output (const MusaStretch * st, size_t in_frames)
 {
-  double r, extra;
+  double frames;
+  int hmin;
 
   if (st->identity)
     return in_frames;
-  r = st->cfg.rate;
-  extra = (double) (in_frames + (size_t) st->n) / r + 4.0 * st->hs / st->p;
-  return (size_t) ceil (extra) + 16;
+  /* frames analysed per call, each finishing hs vocoder samples */
+  hmin = st->hs < st->hop_lo ? st->hs : st->hop_lo;
+  frames = (double) (in_frames + 2 * (size_t) st->n) / hmin + 4.0;
+  return (size_t) ceil (frames * st->hs / st->p) + 16;
 }
 
 int64_t
@@ -348,7 +371,8 @@ musa_stretch_latency (const MusaStretch * st)
 
   if (st->identity)
     return 0;
-  l = (st->rs_half + 1 + st->n / 2 + st->hs) * st->rv + st->n / 2 + 1;
+  l = ((st->use_rs ? st->rs_half + 1 : 0) + st->n / 2) * st->rv
+      + (double) st->dev_max + st->n / 2 + 2;
   return (int64_t) ceil (l);
 }
 
@@ -484,7 +508,7 @@ static void
 analyse (MusaStretch * st)
 {
   int C = st->channels, nb = st->nb, n = st->n, c, b;
-  int64_t k = st->k_next, a = frame_pos (st, k);
+  int64_t k = st->k_next, a = st->a_next;
   int slot = (int) (((k % 3) + 3) % 3);
   int pslot = (int) (((k % N_POW_RING) + N_POW_RING) % N_POW_RING);
   float *pw = st->pring[pslot];
@@ -539,15 +563,51 @@ analyse (MusaStretch * st)
   st->k_next++;
 }
 
-/* Synthesise frame st->k_synth (its successor is analysed, or the stream
- * ended) and overlap-add it; emit the hs finished vocoder samples. */
+/* Input position of the attack in the frame at @a: the block of n / 64
+ * samples whose high-passed energy (first difference, summed over channels)
+ * rises most over the four blocks before it, searched from a - n / 4 on. */
+static int64_t
+onset_position (const MusaStretch * st, int64_t a)
+{
+  int n = st->n, blk = n / 64, nblk = 64, C = st->channels, b, c, i;
+  size_t off = (size_t) (a - n / 2 - st->in_start);
+  double e[64], best = -1.0, emax = 0.0;
+  int bb = nblk / 2;
+
+  for (b = 0; b < nblk; b++) {
+    double s = 0.0;
+    for (c = 0; c < C; c++) {
+      const float *x = st->inbuf + (size_t) c * st->incap + off
+          + (size_t) b * blk;
+      for (i = (b == 0 ? 1 : 0); i < blk; i++) {
+        double dd = (double) x[i] - x[i - 1];
+        s += dd * dd;
+      }
+    }
+    e[b] = s;
+    if (s > emax)
+      emax = s;
+  }
+  for (b = nblk / 4; b < nblk; b++) {
+    double before = (e[b - 1] + e[b - 2] + e[b - 3] + e[b - 4]) / 4.0;
+    double score = e[b] / (before + 1e-3 * emax + 1e-30);
+    if (e[b] >= 0.1 * emax && score > best) {
+      best = score;
+      bb = b;
+    }
+  }
+  return a - n / 2 + (int64_t) bb *blk;
+}
+
+/* Synthesise the frame just analysed, overlap-add it, emit the hs finished
+ * vocoder samples; then place the next analysis frame. */
 static void
-synthesise (MusaStretch * st, int have_next)
+synthesise (MusaStretch * st)
 {
   int C = st->channels, nb = st->nb, n = st->n, hs = st->hs, c, b, i;
-  int64_t k = st->k_synth;
+  int64_t k = st->k_next - 1;
   int slot = (int) (((k % 3) + 3) % 3);
-  int prev = (slot + 2) % 3, next = (slot + 1) % 3;
+  int prev = (slot + 2) % 3;
   int pslot = (int) (((k % N_POW_RING) + N_POW_RING) % N_POW_RING);
   const float *P = st->pring[pslot];
   const float *Pref = st->ref_slot[slot] >= 0 ?
@@ -560,11 +620,10 @@ synthesise (MusaStretch * st, int have_next)
   float *Y = musa_fft_complex (st->fft);
   const float *src[8];
 
-  if (!first && d >= TRANSIENT_THRESHOLD && d > st->df[prev]
-      && (!have_next || d >= st->df[next]) && k - st->last_reset > 1)
+  /* a transient: the detection function crosses the threshold rising,
+   * outside a lock */
+  if (!first && d >= TRANSIENT_THRESHOLD && d > st->df[prev] && !st->locking)
     transient = 1;
-  if (transient)
-    st->last_reset = k;
 
   /* peaks of the summed power (two neighbours each side) */
   for (b = 2; b < nb - 2; b++) {
@@ -663,26 +722,68 @@ synthesise (MusaStretch * st, int have_next)
     memmove (acc, acc + hs, sizeof (float) * (n - hs));
     memset (acc + n - hs, 0, sizeof (float) * hs);
   }
-  st->k_synth++;
+
+  /* Next analysis position.  Around an attack at input o the frames
+   * follow the lock grid a_i = o - o / rv + i hs: hop = synthesis hop, so
+   * the frames holding the attack overlap-add as they were (phase reset +
+   * no stretch = the input itself), and o lands at output o / rv, where it
+   * belongs.  Elsewhere the hop tracks the nominal grid i * nom, paying back
+   * what the lock took.  |a_i - i * nom| <= dev_max always. */
+  if (transient) {
+    st->lock_onset = (double) onset_position (st, st->apos[slot]);
+    st->lock_end = (int64_t) floor ((st->lock_onset / st->rv + n / 2) / hs)
+        + 1;
+    st->locking = 1;
+  }
+  if (st->locking && k + 1 >= st->lock_end)
+    st->locking = 0;
+  {
+    int64_t a = st->apos[slot], lo, hi, want;
+    double target = target_pos (st, k + 1);
+    int hop_hi = st->hop_hi;
+
+    if (st->locking) {
+      want = llround (st->lock_onset - st->lock_onset / st->rv
+          + (double) (k + 1) * hs);
+      if (hop_hi < hs)
+        hop_hi = hs;
+    } else {
+      want = a + llround (0.75 * st->nom + 0.25 * (target - (double) a));
+    }
+    lo = a + st->hop_lo;
+    hi = a + hop_hi;
+    if (lo < (int64_t) ceil (target - (double) st->dev_max))
+      lo = (int64_t) ceil (target - (double) st->dev_max);
+    if (hi > (int64_t) floor (target + (double) st->dev_max))
+      hi = (int64_t) floor (target + (double) st->dev_max);
+    if (hi < lo)
+      hi = lo;
+    if (lo <= a)
+      lo = a + 1;
+    if (want < lo)
+      want = lo;
+    if (want > hi)
+      want = hi;
+    st->a_next = want;
+  }
 }
 
-/* Frames ready in the input buffer: analyse, synthesise the one before. */
+/* Frames ready in the input buffer: analyse and synthesise them. */
 static void
 run_frames (MusaStretch * st)
 {
   int C = st->channels, c;
 
   for (;;) {
-    int64_t a = frame_pos (st, st->k_next);
+    int64_t a = st->a_next;
     int64_t end = st->in_start + (int64_t) st->in_len;
     int64_t keep, drop;
 
     if (a + st->n / 2 > end)
       break;
     analyse (st);
-    if (st->k_synth < st->k_next - 1)
-      synthesise (st, 1);
-    keep = frame_pos (st, st->k_next) - st->n / 2;
+    synthesise (st);
+    keep = st->a_next - st->n / 2;
     drop = keep - st->in_start;
     if (drop > (int64_t) st->in_len)
       drop = (int64_t) st->in_len;
@@ -707,7 +808,7 @@ push_input (MusaStretch * st, const float *in, size_t frames)
   while (done < frames) {
     size_t room = st->incap - st->in_len, take = frames - done, i;
     int64_t end = st->in_start + (int64_t) st->in_len;
-    int64_t need = frame_pos (st, st->k_next) + st->n / 2 - end;
+    int64_t need = st->a_next + st->n / 2 - end;
 
     /* never read more than the next frame needs: keeps the buffer small */
     if (need > 0 && (int64_t) take > need)
@@ -722,7 +823,9 @@ push_input (MusaStretch * st, const float *in, size_t frames)
         const float *x = in + (done * C) + c;
         for (i = 0; i < take; i++) {
           float v = x[i * C];
-          b[i] = isfinite (v) ? v : 0.0f;
+          /* NaN/inf would poison the phase state for good; values below
+           * -500 dBFS become 0 so that FFTs never see denormals */
+          b[i] = (isfinite (v) && fabsf (v) > 1e-25f) ? v : 0.0f;
         }
       }
     }

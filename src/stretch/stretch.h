@@ -1,10 +1,15 @@
 /* libmusa — time stretch and pitch shift for musaugment.
  *
- * A phase vocoder with identity phase locking (Laroche & Dolson 1999) and a
- * phase reset on detected transients; channels share the peak picking and the
- * transient decisions (computed on their sum), so the stereo image is kept.
- * Pitch shift = time stretch by 2^(semitones/12) inside the vocoder, then a
- * band-limited (windowed-sinc, polyphase) resampler by the inverse ratio.
+ * A phase vocoder (46 ms Hann windows, 4x overlap) with identity phase
+ * locking (Laroche & Dolson 1999) and transient handling: on a detected
+ * attack the rising peaks get their analysis phase back (phase reset) and the
+ * frames holding the attack are analysed at the synthesis hop, on a grid
+ * anchored at the attack, so attacks come out sharp and on time; the stretch
+ * is made up between attacks. Channels share the peak picking, the phase
+ * rotation of each region and the transient decisions, so the stereo image is
+ * kept exactly. Pitch shift = time stretch by 2^(semitones/12) inside the
+ * vocoder, then a band-limited (Kaiser-windowed sinc, polyphase) resampler by
+ * the inverse ratio.
  *
  * Streaming, deterministic and chunk-invariant: the output bytes do not
  * depend on how the input is cut into process calls. No allocation and no

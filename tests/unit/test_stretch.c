@@ -382,8 +382,9 @@ test_click_tempo (void)
      * rates; slowing down to 0.5 leaves a pre-echo of a few ms) */
     CHECK (fabs (align) < (r >= 0.8 ? 3.0 : 10.0), "rate %g %+g st: onsets "
         "%.2f ms late", r, cases[j][1], align);
-    /* attacks stay sharp: most of each click's energy within 20 ms of its
-     * onset (a smeared / flanged click spreads over the 46 ms window) */
+    /* attacks stay sharp: nearly all of each click's energy within 5 ms
+     * of its onset (a smeared / flanged click spreads over the 46 ms
+     * window) */
     if (cnt == want) {
       double near = 0.0, all = 0.0;
       for (i = 0; i < cnt - 1; i++) {
@@ -393,11 +394,13 @@ test_click_tempo (void)
         for (s = a; s < b - SR / 200; s++) {
           double e = (double) y[s] * y[s];
           all += e;
-          if (s < (size_t) t[i] + SR / 50)
+          if (s < (size_t) t[i] + SR / 200)
             near += e;
         }
       }
-      CHECK (near / all > 0.8, "rate %g %+g st: only %.1f %% of click energy "
+      printf ("# rate %g %+g st: %.1f %% of click energy within 5 ms\n", r,
+          cases[j][1], 100 * near / all);
+      CHECK (near / all > 0.97, "rate %g %+g st: only %.1f %% of click energy "
           "near onsets", r, cases[j][1], 100 * near / all);
     }
     free (y);
@@ -565,7 +568,7 @@ test_reset_latency (void)
   }
   CHECK (worst <= (double) lat, "output lags input by %.1f > latency %ld",
       worst, (long) lat);
-  CHECK (worst > 0.9 * (double) lat, "latency %ld overstated (lag %.1f)",
+  CHECK (worst > 0.8 * (double) lat, "latency %ld overstated (lag %.1f)",
       (long) lat, worst);
   CHECK (lat > 0 && lat < SR / 5, "latency %ld", (long) lat);
   /* after a reset, the same stream gives the same bytes */
