@@ -1,0 +1,557 @@
+/* libmusa — onset detection function and peak picking. */
+#include "onset/onset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audio.h"
+#include "core/stft.h"
+
+#define BANDS_PER_OCTAVE 24
+#define FB_FMIN 30.0
+#define FB_FMAX 17000.0
+#define LEVEL_SECONDS 4.0
+/* ring of detection function values kept for the picker (frames) */
+#define PICK_RING 256
+
+struct MusaOnset
+{
+  MusaOnsetConfig cfg;
+  MusaStft *stft;
+  int n_fft, hop, n_bins;
+  double fps;
+  float mag_scale;              /* |X| -> magnitude of a 2048-point frame */
+
+  /* filterbank: band b covers bins [fb_start[b], fb_start[b] + fb_len[b])
+   * with weights fb_w[fb_off[b] ...] */
+  int n_bands;
+  int *fb_start, *fb_len, *fb_off;
+  float *fb_w;
+
+  float *mag;                   /* n_bins */
+  float *cur, *prev, *maxf;     /* n_bands or n_bins log magnitudes */
+  float *cplx1, *cplx2;         /* previous two complex spectra (COMPLEX) */
+  double prev_scalar;           /* previous energy / HFC */
+  int64_t n_frames;             /* frames analysed */
+  double level;                 /* running level of the raw function */
+  float floor;
+
+  /* peak picker */
+  int pre_max, post_max, pre_avg, post_avg, combine, delay;
+  float ring[PICK_RING];
+  int64_t last_onset;
+};
+
+const char *
+musa_onset_method_name (MusaOnsetMethod method)
+{
+  switch (method) {
+    case MUSA_ONSET_SUPERFLUX:
+      return "superflux";
+    case MUSA_ONSET_FLUX:
+      return "flux";
+    case MUSA_ONSET_HFC:
+      return "hfc";
+    case MUSA_ONSET_COMPLEX:
+      return "complex";
+    case MUSA_ONSET_ENERGY:
+      return "energy";
+  }
+  return "unknown";
+}
+
+void
+musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
+{
+  memset (cfg, 0, sizeof (*cfg));
+  cfg->sample_rate = sample_rate;
+  cfg->method = MUSA_ONSET_SUPERFLUX;
+  cfg->threshold = 2.0;
+  cfg->delta = 1.0;
+  cfg->pre_max = 0.03;
+  cfg->post_max = 0.02;
+  cfg->pre_avg = 0.10;
+  cfg->post_avg = 0.02;
+  cfg->combine = 0.03;
+}
+
+int
+musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err)
+{
+  if (cfg->sample_rate < 8000 || cfg->sample_rate > 192000)
+    return musa_error_set (err, MUSA_ERR_INVALID, "rate",
+        "sample rate must be in 8000..192000 Hz, got %d", cfg->sample_rate);
+  if ((int) cfg->method < 0 || cfg->method > MUSA_ONSET_ENERGY)
+    return musa_error_set (err, MUSA_ERR_INVALID, "method",
+        "unknown onset method %d", (int) cfg->method);
+  if (!(cfg->threshold >= 0.0 && cfg->threshold <= 1000.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "threshold",
+        "threshold must be in 0..1000, got %g", cfg->threshold);
+  if (!(cfg->delta >= 0.0 && cfg->delta <= 1000.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "delta",
+        "delta must be in 0..1000, got %g", cfg->delta);
+  if (!(cfg->pre_max >= 0.0 && cfg->pre_max <= 1.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "pre-max",
+        "pre-max must be in 0..1 s, got %g", cfg->pre_max);
+  if (!(cfg->post_max >= 0.0 && cfg->post_max <= 0.1))
+    return musa_error_set (err, MUSA_ERR_INVALID, "post-max",
+        "post-max must be in 0..0.1 s, got %g", cfg->post_max);
+  if (!(cfg->pre_avg >= 0.0 && cfg->pre_avg <= 2.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "pre-avg",
+        "pre-avg must be in 0..2 s, got %g", cfg->pre_avg);
+  if (!(cfg->post_avg >= 0.0 && cfg->post_avg <= 0.1))
+    return musa_error_set (err, MUSA_ERR_INVALID, "post-avg",
+        "post-avg must be in 0..0.1 s, got %g", cfg->post_avg);
+  if (!(cfg->combine >= 0.0 && cfg->combine <= 1.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "combine",
+        "combine must be in 0..1 s, got %g", cfg->combine);
+  return MUSA_OK;
+}
+
+/* Power of two nearest (in log scale) to @x. */
+static int
+nearest_pow2 (double x)
+{
+  int n = 16;
+  while (n < (1 << 20) && (double) n * 1.41421356 < x)
+    n *= 2;
+  return n;
+}
+
+static int
+build_filterbank (MusaOnset * od)
+{
+  int nb = od->n_bins, n_centres = 0, i, b, total = 0;
+  double df = (double) od->cfg.sample_rate / od->n_fft;
+  double fmax = FB_FMAX < 0.45 * od->cfg.sample_rate ?
+      FB_FMAX : 0.45 * od->cfg.sample_rate;
+  int *bins;
+  int max_centres = (int) (BANDS_PER_OCTAVE * log2 (fmax / FB_FMIN)) + 3;
+
+  bins = malloc (sizeof (int) * (size_t) max_centres);
+  if (bins == NULL)
+    return -1;
+  /* centre frequencies on a 24-per-octave grid through 440 Hz, rounded to
+   * bins; duplicates dropped (low bands are one bin wide) */
+  for (i = (int) floor (BANDS_PER_OCTAVE * log2 (FB_FMIN / 440.0));; i++) {
+    double f = 440.0 * pow (2.0, (double) i / BANDS_PER_OCTAVE);
+    int k;
+    if (f < FB_FMIN)
+      continue;
+    if (f > fmax || n_centres >= max_centres)
+      break;
+    k = (int) lround (f / df);
+    if (k < 1)
+      k = 1;
+    if (k >= nb)
+      k = nb - 1;
+    if (n_centres == 0 || bins[n_centres - 1] < k)
+      bins[n_centres++] = k;
+  }
+  if (n_centres < 3) {
+    free (bins);
+    return -1;
+  }
+  /* a triangular filter between the neighbouring centres */
+  od->n_bands = n_centres - 2;
+  od->fb_start = malloc (sizeof (int) * (size_t) od->n_bands);
+  od->fb_len = malloc (sizeof (int) * (size_t) od->n_bands);
+  od->fb_off = malloc (sizeof (int) * (size_t) od->n_bands);
+  for (b = 0; b < od->n_bands; b++)
+    total += bins[b + 2] - bins[b];
+  od->fb_w = malloc (sizeof (float) * (size_t) (total + od->n_bands));
+  if (!od->fb_start || !od->fb_len || !od->fb_off || !od->fb_w) {
+    free (bins);
+    return -1;
+  }
+  total = 0;
+  for (b = 0; b < od->n_bands; b++) {
+    int lo = bins[b], c = bins[b + 1], hi = bins[b + 2], k;
+    double sum = 0.0;
+    od->fb_off[b] = total;
+    od->fb_start[b] = lo;
+    od->fb_len[b] = hi - lo;
+    for (k = lo; k < hi; k++) {
+      double w = k < c ? (double) (k - lo) / (c - lo) :
+          1.0 - (double) (k - c) / (hi - c);
+      if (k == lo && c == lo)
+        w = 1.0;
+      od->fb_w[total + k - lo] = (float) w;
+      sum += w;
+    }
+    if (sum <= 0.0) {
+      od->fb_w[total] = 1.0f;
+      sum = 1.0;
+    }
+    for (k = lo; k < hi; k++)
+      od->fb_w[total + k - lo] = (float) (od->fb_w[total + k - lo] / sum);
+    total += hi - lo;
+  }
+  free (bins);
+  return 0;
+}
+
+static int
+secs_to_frames (double s, double fps)
+{
+  return (int) floor (s * fps + 0.5);
+}
+
+MusaOnset *
+musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
+{
+  MusaOnset *od;
+  MusaStftConfig sc;
+  int n;
+
+  if (musa_onset_config_check (cfg, err) != MUSA_OK)
+    return NULL;
+  od = calloc (1, sizeof (*od));
+  if (od == NULL) {
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  od->cfg = *cfg;
+  od->n_fft = nearest_pow2 (0.046 * cfg->sample_rate);
+  od->hop = (int) lround (cfg->sample_rate / 100.0);
+  od->n_bins = od->n_fft / 2 + 1;
+  od->fps = (double) cfg->sample_rate / od->hop;
+  od->mag_scale = 2048.0f / (float) od->n_fft;
+
+  memset (&sc, 0, sizeof (sc));
+  sc.n_fft = od->n_fft;
+  sc.hop = od->hop;
+  sc.window = MUSA_WINDOW_HANN;
+  sc.center = 1;
+  od->stft = musa_stft_new (&sc, err);
+  if (od->stft == NULL) {
+    free (od);
+    return NULL;
+  }
+  n = od->n_bins;
+  od->mag = malloc (sizeof (float) * (size_t) n);
+  od->cur = calloc ((size_t) n, sizeof (float));
+  od->prev = calloc ((size_t) n, sizeof (float));
+  od->maxf = calloc ((size_t) n, sizeof (float));
+  od->cplx1 = calloc ((size_t) n * 2, sizeof (float));
+  od->cplx2 = calloc ((size_t) n * 2, sizeof (float));
+  if (!od->mag || !od->cur || !od->prev || !od->maxf || !od->cplx1
+      || !od->cplx2 || build_filterbank (od) != 0) {
+    musa_onset_free (od);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+
+  /* floors of the running level: a little above what white noise at
+   * -60 dBFS gives (music at full scale is 10..10^4 times more), so that
+   * quiet noise and silence are not amplified into onsets */
+  switch (cfg->method) {
+    case MUSA_ONSET_SUPERFLUX:
+      od->floor = 0.1f;
+      break;
+    case MUSA_ONSET_FLUX:
+      od->floor = 3.0f;
+      break;
+    case MUSA_ONSET_HFC:
+      od->floor = 2e-8f;
+      break;
+    case MUSA_ONSET_COMPLEX:
+      od->floor = 0.02f;
+      break;
+    case MUSA_ONSET_ENERGY:
+      od->floor = 4e-8f;
+      break;
+  }
+
+  od->pre_max = secs_to_frames (cfg->pre_max, od->fps);
+  od->post_max = secs_to_frames (cfg->post_max, od->fps);
+  od->pre_avg = secs_to_frames (cfg->pre_avg, od->fps);
+  od->post_avg = secs_to_frames (cfg->post_avg, od->fps);
+  od->combine = secs_to_frames (cfg->combine, od->fps);
+  od->delay = od->post_max > od->post_avg ? od->post_max : od->post_avg;
+  musa_onset_reset (od);
+  return od;
+}
+
+void
+musa_onset_free (MusaOnset * od)
+{
+  if (od == NULL)
+    return;
+  musa_stft_free (od->stft);
+  free (od->mag);
+  free (od->cur);
+  free (od->prev);
+  free (od->maxf);
+  free (od->cplx1);
+  free (od->cplx2);
+  free (od->fb_start);
+  free (od->fb_len);
+  free (od->fb_off);
+  free (od->fb_w);
+  free (od);
+}
+
+void
+musa_onset_reset (MusaOnset * od)
+{
+  musa_stft_reset (od->stft);
+  memset (od->prev, 0, sizeof (float) * (size_t) od->n_bins);
+  memset (od->cplx1, 0, sizeof (float) * (size_t) od->n_bins * 2);
+  memset (od->cplx2, 0, sizeof (float) * (size_t) od->n_bins * 2);
+  memset (od->ring, 0, sizeof (od->ring));
+  od->prev_scalar = 0.0;
+  od->n_frames = 0;
+  od->level = 0.0;
+  od->last_onset = INT64_MIN / 2;
+}
+
+/* Raw detection function of the frame whose spectrum is @spec. */
+static double
+detect (MusaOnset * od, const float *spec)
+{
+  int k, b, nb = od->n_bins;
+  float *tmp;
+  double v = 0.0;
+
+  musa_power_spectrum (spec, od->mag, nb, 1.0f);
+  switch (od->cfg.method) {
+    case MUSA_ONSET_SUPERFLUX:
+      for (b = 0; b < od->n_bands; b++) {
+        const float *w = od->fb_w + od->fb_off[b];
+        const float *m = od->mag + od->fb_start[b];
+        float s = 0.0f;
+        for (k = 0; k < od->fb_len[b]; k++)
+          s += w[k] * m[k];
+        od->cur[b] = log10f (1.0f + s * od->mag_scale);
+      }
+      /* maximum filter over 3 bands of the previous frame */
+      for (b = 0; b < od->n_bands; b++) {
+        float m = od->prev[b];
+        if (b > 0 && od->prev[b - 1] > m)
+          m = od->prev[b - 1];
+        if (b + 1 < od->n_bands && od->prev[b + 1] > m)
+          m = od->prev[b + 1];
+        od->maxf[b] = m;
+      }
+      for (b = 0; b < od->n_bands; b++) {
+        float d = od->cur[b] - od->maxf[b];
+        if (d > 0.0f)
+          v += d;
+      }
+      tmp = od->prev;
+      od->prev = od->cur;
+      od->cur = tmp;
+      break;
+    case MUSA_ONSET_FLUX:
+      for (k = 0; k < nb; k++) {
+        float c = log10f (1.0f + od->mag[k] * od->mag_scale);
+        float d = c - od->prev[k];
+        if (d > 0.0f)
+          v += d;
+        od->prev[k] = c;
+      }
+      break;
+    case MUSA_ONSET_HFC:{
+      double h = 0.0, g = od->mag_scale / 1024.0;
+      for (k = 0; k < nb; k++) {
+        double m = od->mag[k] * g;
+        h += (double) k / nb * m * m;
+      }
+      v = h - od->prev_scalar;
+      od->prev_scalar = h;
+      if (v < 0.0)
+        v = 0.0;
+      break;
+    }
+    case MUSA_ONSET_ENERGY:{
+      double e = 0.0, g = od->mag_scale / 1024.0;
+      for (k = 0; k < nb; k++) {
+        double m = od->mag[k] * g;
+        e += m * m;
+      }
+      v = e - od->prev_scalar;
+      od->prev_scalar = e;
+      if (v < 0.0)
+        v = 0.0;
+      break;
+    }
+    case MUSA_ONSET_COMPLEX:{
+      /* prediction: |X1| with phase 2 phi1 - phi2, i.e.
+       * |X1| * u1 * u1 * conj (u2) with u = X / |X| */
+      float g = od->mag_scale / 1024.0f;
+      for (k = 0; k < nb; k++) {
+        float xr = spec[2 * k] * g, xi = spec[2 * k + 1] * g;
+        float ar = od->cplx1[2 * k], ai = od->cplx1[2 * k + 1];
+        float br = od->cplx2[2 * k], bi = od->cplx2[2 * k + 1];
+        float ma = sqrtf (ar * ar + ai * ai), mb = sqrtf (br * br + bi * bi);
+        float mx = od->mag[k] * g;
+        if (mx >= ma) {
+          float pr, pi;
+          if (ma > 1e-12f && mb > 1e-12f) {
+            /* u1^2 conj(u2) * |X1| = a^2 conj(b) / (|a| |b|) */
+            float sr = ar * ar - ai * ai, si = 2.0f * ar * ai;
+            pr = (sr * br + si * bi) / (ma * mb);
+            pi = (si * br - sr * bi) / (ma * mb);
+          } else {
+            pr = ar;
+            pi = ai;
+          }
+          pr -= xr;
+          pi -= xi;
+          v += sqrtf (pr * pr + pi * pi);
+        }
+        od->cplx2[2 * k] = ar;
+        od->cplx2[2 * k + 1] = ai;
+        od->cplx1[2 * k] = xr;
+        od->cplx1[2 * k + 1] = xi;
+      }
+      break;
+    }
+  }
+  return v;
+}
+
+static inline float
+ring_at (const MusaOnset * od, int64_t i)
+{
+  if (i < 0 || i >= od->n_frames)
+    return 0.0f;
+  return od->ring[i % PICK_RING];
+}
+
+/* Decide about frame c (all frames up to c + delay are in the ring, or the
+ * stream ended: frames past the end count as 0). */
+static int
+pick (MusaOnset * od, int64_t c, float *strength)
+{
+  float v = ring_at (od, c), mean = 0.0f;
+  int64_t i;
+
+  *strength = v;
+  if (c < 0 || v <= 0.0f || v < od->cfg.threshold)
+    return 0;
+  for (i = c - od->pre_max; i <= c + od->post_max; i++)
+    if (ring_at (od, i) > v)
+      return 0;
+  for (i = c - od->pre_avg; i <= c + od->post_avg; i++)
+    mean += ring_at (od, i);
+  mean /= (float) (od->pre_avg + od->post_avg + 1);
+  if (v < mean + od->cfg.delta)
+    return 0;
+  if (c - od->last_onset <= od->combine)
+    return 0;
+  od->last_onset = c;
+  return 1;
+}
+
+static void
+emit (MusaOnset * od, float value, MusaOnsetFunc func, void *user)
+{
+  MusaOnsetFrame f;
+  int64_t c;
+
+  f.frame = od->n_frames;
+  f.time = (double) f.frame * od->hop / od->cfg.sample_rate;
+  f.value = value;
+  od->ring[od->n_frames % PICK_RING] = value;
+  od->n_frames++;
+  c = f.frame - od->delay;
+  f.onset = pick (od, c, &f.onset_strength);
+  f.onset_frame = c;
+  f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
+  if (func)
+    func (user, &f);
+}
+
+typedef struct
+{
+  MusaOnset *od;
+  MusaOnsetFunc func;
+  void *user;
+} FrameCtx;
+
+static void
+on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
+{
+  FrameCtx *ctx = user;
+  MusaOnset *od = ctx->od;
+  double v = detect (od, spectrum);
+  double a, lvl;
+
+  (void) index;
+  (void) frame;
+  /* running level: plain mean over the first LEVEL_SECONDS, then an
+   * exponential average with that time constant, of values clipped at 3
+   * times the level (robust: the big flux of an abrupt stream start or of
+   * a few loud hits does not hold the level up for seconds) */
+  a = 1.0 / (double) (od->n_frames + 1);
+  if (a < 1.0 / (LEVEL_SECONDS * od->fps))
+    a = 1.0 / (LEVEL_SECONDS * od->fps);
+  lvl = od->level > od->floor ? od->level : od->floor;
+  od->level += a * ((v < 3.0 * lvl ? v : 3.0 * lvl) - od->level);
+  if (od->level < 1e-30)
+    od->level = 0.0;            /* no denormals after long silence */
+  lvl = od->level > od->floor ? od->level : od->floor;
+  emit (od, (float) (v / lvl), ctx->func, ctx->user);
+}
+
+void
+musa_onset_process (MusaOnset * od, const float *x, size_t n,
+    MusaOnsetFunc func, void *user)
+{
+  FrameCtx ctx = { od, func, user };
+  musa_stft_process (od->stft, x, n, on_frame, &ctx);
+}
+
+void
+musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
+{
+  FrameCtx ctx = { od, func, user };
+  int i;
+
+  musa_stft_finish (od->stft, on_frame, &ctx);
+  /* the picker's pending decisions: frames past the end count as 0 */
+  for (i = 0; i < od->delay; i++) {
+    MusaOnsetFrame f;
+    int64_t c = od->n_frames - od->delay + i;
+    memset (&f, 0, sizeof (f));
+    f.frame = -1;
+    f.onset = pick (od, c, &f.onset_strength);
+    f.onset_frame = c;
+    f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
+    if (f.onset && func)
+      func (user, &f);
+  }
+}
+
+double
+musa_onset_fps (const MusaOnset * od)
+{
+  return od->fps;
+}
+
+int
+musa_onset_hop (const MusaOnset * od)
+{
+  return od->hop;
+}
+
+int
+musa_onset_n_fft (const MusaOnset * od)
+{
+  return od->n_fft;
+}
+
+int
+musa_onset_delay_frames (const MusaOnset * od)
+{
+  return od->delay;
+}
+
+const MusaOnsetConfig *
+musa_onset_config (const MusaOnset * od)
+{
+  return &od->cfg;
+}

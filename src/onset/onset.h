@@ -1,0 +1,114 @@
+/* libmusa — onset detection: onset strength (detection function) and
+ * adaptive peak picking, streaming.
+ *
+ * Framing: a centred STFT (core/stft.h) with a periodic Hann window of
+ * about 46 ms (the power of two nearest 0.046 * rate: 2048 at 44.1/48 kHz)
+ * and a hop of rate/100 samples rounded (441 at 44.1 kHz): 100 detection
+ * function frames per second, frame i centred on sample i * hop. 10 ms is
+ * the resolution onset evaluation works at (50 ms windows) and enough for
+ * the tempo and beat trackers that read the same function.
+ *
+ * Methods (the detection function of one frame):
+ *  - SUPERFLUX (default, Böck & Widmer 2013): log10 (1 + |X|) on a
+ *    logarithmic filterbank (24 bands per octave, 30 Hz .. 17 kHz, triangular
+ *    filters of unit area), minus the previous frame after a maximum filter
+ *    over 3 neighbouring bands, half-wave rectified and summed: vibrato and
+ *    slow glides do not fire, new notes do;
+ *  - FLUX: the same without the filterbank and the maximum filter
+ *    (rectified difference of log10 (1 + |X|) over linear bins);
+ *  - HFC: high-frequency content, sum of k |X_k|^2, rectified difference;
+ *  - COMPLEX: rectified complex-domain deviation (Duxbury / Dixon): distance
+ *    between X_k and its prediction from the two previous frames, counted
+ *    where the magnitude grows;
+ *  - ENERGY: rectified difference of the frame energy.
+ *
+ * The value handed out is normalised by a slow running level of the
+ * function itself (time constant 4 s, with a floor so that silence stays at
+ * 0), so thresholds mean the same thing for every method and loudness.
+ *
+ * Peak picking (madmom's rules): frame n is an onset when its value is the
+ * maximum over [n - pre_max, n + post_max], at least the mean over
+ * [n - pre_avg, n + post_avg] plus delta, at least threshold, and at least
+ * combine seconds after the previous onset. The decision for frame n is
+ * taken when frame n + max (post_max, post_avg) arrives: with the defaults
+ * an onset is reported when 20 ms of audio after it (plus half a window,
+ * 23 ms at 44.1 kHz) have been analysed. */
+#ifndef MUSA_ONSET_H
+#define MUSA_ONSET_H
+
+#include "core/musa.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+  typedef enum
+  {
+    MUSA_ONSET_SUPERFLUX = 0,
+    MUSA_ONSET_FLUX,
+    MUSA_ONSET_HFC,
+    MUSA_ONSET_COMPLEX,
+    MUSA_ONSET_ENERGY,
+  } MusaOnsetMethod;
+
+/* Short name ("superflux", "flux", "hfc", "complex", "energy"). */
+  const char *musa_onset_method_name (MusaOnsetMethod method);
+
+  typedef struct
+  {
+    int sample_rate;            /* 8000..192000 */
+    MusaOnsetMethod method;
+    double threshold;           /* minimum normalised strength, >= 0 */
+    double delta;               /* above the local mean, >= 0 */
+    double pre_max, post_max;   /* s, maximum filter span (0..1, 0..0.1) */
+    double pre_avg, post_avg;   /* s, moving mean span (0..2, 0..0.1) */
+    double combine;             /* s, minimum gap between onsets (0..1) */
+  } MusaOnsetConfig;
+
+  void musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate);
+  int musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err);
+
+/* One detection function frame, handed to the callback as soon as its
+ * samples are in. @onset tells whether an onset was picked; it concerns an
+ * earlier frame (@onset_frame, @onset_time), the one the picker has just
+ * decided about. Times in seconds from the stream start. */
+  typedef struct
+  {
+    int64_t frame;
+    double time;
+    float value;                /* normalised detection function, >= 0 */
+    int onset;
+    int64_t onset_frame;
+    double onset_time;
+    float onset_strength;       /* normalised value at the onset */
+  } MusaOnsetFrame;
+
+  typedef void (*MusaOnsetFunc) (void *user, const MusaOnsetFrame * frame);
+
+  typedef struct MusaOnset MusaOnset;
+
+  MusaOnset *musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err);
+  void musa_onset_free (MusaOnset * od);
+  void musa_onset_reset (MusaOnset * od);
+/* Analyse @n mono samples; calls @func for every frame completed. No
+ * allocation. Non-finite samples must have been replaced before. */
+  void musa_onset_process (MusaOnset * od, const float *x, size_t n,
+      MusaOnsetFunc func, void *user);
+/* End of stream: the last frames (centre padding) and the pending peak
+ * decisions; these last come as frames with frame = -1 (no new value, only
+ * an onset). Reset before feeding samples again. */
+  void musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user);
+
+/* Frames per second of the detection function (rate / hop). */
+  double musa_onset_fps (const MusaOnset * od);
+  int musa_onset_hop (const MusaOnset * od);
+  int musa_onset_n_fft (const MusaOnset * od);
+/* Frames the peak picker waits for before deciding (post window). */
+  int musa_onset_delay_frames (const MusaOnset * od);
+  const MusaOnsetConfig *musa_onset_config (const MusaOnset * od);
+
+#ifdef __cplusplus
+}
+#endif
+#endif                          /* MUSA_ONSET_H */

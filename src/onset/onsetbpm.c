@@ -1,0 +1,249 @@
+/* libmusa — onsets, tempo and beats of a stream. */
+#include "onset/onsetbpm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct MusaOnsetBpm
+{
+  MusaOnsetBpmConfig cfg;
+  MusaOnset *onset;
+  MusaTempo *tempo;
+  MusaBeat *beat;
+  double fps;
+  int hop;
+  int64_t samples;
+  int64_t frames;
+  double live_period;
+  int64_t live_beats;
+  double last_beat;
+  size_t max_beats, n_beats;
+  double *beats;
+  /* the callback of the process call in progress */
+  MusaOnsetBpmFunc func;
+  void *user;
+};
+
+void
+musa_onsetbpm_config_default (MusaOnsetBpmConfig * cfg, int sample_rate)
+{
+  memset (cfg, 0, sizeof (*cfg));
+  musa_onset_config_default (&cfg->onset, sample_rate);
+  cfg->window = 10.0;
+  cfg->min_bpm = 40.0;
+  cfg->max_bpm = 240.0;
+  cfg->history = 3600.0;
+}
+
+MusaOnsetBpm *
+musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
+{
+  MusaOnsetBpm *ob;
+  MusaTempoConfig tc;
+  MusaBeatConfig bc;
+
+  ob = calloc (1, sizeof (*ob));
+  if (ob == NULL) {
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  ob->cfg = *cfg;
+  ob->onset = musa_onset_new (&cfg->onset, err);
+  if (ob->onset == NULL) {
+    free (ob);
+    return NULL;
+  }
+  ob->fps = musa_onset_fps (ob->onset);
+  ob->hop = musa_onset_hop (ob->onset);
+  musa_tempo_config_default (&tc, ob->fps);
+  tc.window = cfg->window;
+  tc.min_bpm = cfg->min_bpm;
+  tc.max_bpm = cfg->max_bpm;
+  ob->tempo = musa_tempo_new (&tc, err);
+  if (ob->tempo == NULL) {
+    musa_onsetbpm_free (ob);
+    return NULL;
+  }
+  musa_beat_config_default (&bc, ob->fps);
+  bc.history = cfg->history;
+  ob->beat = musa_beat_new (&bc, err);
+  if (ob->beat == NULL) {
+    musa_onsetbpm_free (ob);
+    return NULL;
+  }
+  /* at most one beat per half period of the fastest tempo */
+  ob->max_beats = (size_t) ceil (cfg->history * cfg->max_bpm / 30.0) + 16;
+  ob->beats = malloc (sizeof (double) * ob->max_beats);
+  if (ob->beats == NULL) {
+    musa_onsetbpm_free (ob);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  musa_onsetbpm_reset (ob);
+  return ob;
+}
+
+void
+musa_onsetbpm_free (MusaOnsetBpm * ob)
+{
+  if (ob == NULL)
+    return;
+  musa_onset_free (ob->onset);
+  musa_tempo_free (ob->tempo);
+  musa_beat_free (ob->beat);
+  free (ob->beats);
+  free (ob);
+}
+
+void
+musa_onsetbpm_reset (MusaOnsetBpm * ob)
+{
+  musa_onset_reset (ob->onset);
+  musa_tempo_reset (ob->tempo);
+  musa_beat_reset (ob->beat);
+  ob->samples = 0;
+  ob->frames = 0;
+  ob->live_period = 0.0;
+  ob->live_beats = 0;
+  ob->last_beat = -1.0;
+  ob->n_beats = 0;
+}
+
+static void
+on_frame (void *user, const MusaOnsetFrame * f)
+{
+  MusaOnsetBpm *ob = user;
+  MusaOnsetBpmEvent ev;
+  int64_t bf;
+
+  if (f->onset && ob->func) {
+    memset (&ev, 0, sizeof (ev));
+    ev.type = MUSA_ONSETBPM_ONSET;
+    ev.sample = f->onset_frame * ob->hop;
+    ev.time = f->onset_time;
+    ev.strength = f->onset_strength;
+    ob->func (ob->user, &ev);
+  }
+  if (f->frame < 0)
+    return;                     /* end of stream: a pending onset only */
+  musa_tempo_push (ob->tempo, f->value);
+  if (musa_beat_push (ob->beat, f->value, ob->live_period, &bf)) {
+    ob->last_beat = bf / ob->fps;
+    if (ob->func) {
+      memset (&ev, 0, sizeof (ev));
+      ev.type = MUSA_ONSETBPM_BEAT;
+      ev.sample = bf * ob->hop;
+      ev.time = ob->last_beat;
+      ev.index = ob->live_beats;
+      ob->func (ob->user, &ev);
+    }
+    ob->live_beats++;
+  }
+  ob->frames++;
+  /* the live beat tracker's period: the sliding estimate, once a second */
+  if (ob->frames % (int64_t) lround (ob->fps) == 0) {
+    MusaTempoResult r;
+    musa_tempo_estimate (ob->tempo, 0, &r);
+    ob->live_period = r.confidence > 0.0 ? r.period : 0.0;
+  }
+}
+
+void
+musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
+    MusaOnsetBpmFunc func, void *user)
+{
+  ob->func = func;
+  ob->user = user;
+  musa_onset_process (ob->onset, x, n, on_frame, ob);
+  ob->samples += (int64_t) n;
+  ob->func = NULL;
+  ob->user = NULL;
+}
+
+void
+musa_onsetbpm_tempo (MusaOnsetBpm * ob, MusaTempoResult * out)
+{
+  musa_tempo_estimate (ob->tempo, 0, out);
+}
+
+double
+musa_onsetbpm_last_beat (const MusaOnsetBpm * ob)
+{
+  return ob->last_beat;
+}
+
+/* Least-squares beat period (frames) of beats[lo..hi) against their index,
+ * and the residual spread. */
+static double
+fit_period (const double *b, size_t n, double *spread)
+{
+  double mi = 0.0, mb = 0.0, sxy = 0.0, sxx = 0.0, slope, res = 0.0;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    mi += (double) i;
+    mb += b[i];
+  }
+  mi /= (double) n;
+  mb /= (double) n;
+  for (i = 0; i < n; i++) {
+    sxy += (i - mi) * (b[i] - mb);
+    sxx += (i - mi) * (i - mi);
+  }
+  slope = sxy / sxx;
+  for (i = 0; i < n; i++) {
+    double e = b[i] - (mb + slope * (i - mi));
+    res += e * e;
+  }
+  *spread = sqrt (res / (double) n);
+  return slope;
+}
+
+void
+musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
+    MusaTempoResult * out)
+{
+  size_t i;
+
+  ob->func = func;
+  ob->user = user;
+  musa_onset_finish (ob->onset, on_frame, ob);
+  ob->func = NULL;
+  ob->user = NULL;
+  musa_tempo_estimate (ob->tempo, 1, out);
+  ob->n_beats = 0;
+  if (out->confidence > 0.0 && out->period > 0.0) {
+    ob->n_beats = musa_beat_track (ob->beat, out->period, ob->beats,
+        ob->max_beats);
+    /* a steady beat gives the tempo more precisely than the correlation */
+    if (ob->n_beats >= 8) {
+      double spread, p = fit_period (ob->beats, ob->n_beats, &spread);
+      if (fabs (p / out->period - 1.0) < 0.03 && spread < 0.1 * p) {
+        out->period = p;
+        out->bpm = out->candidates[0] = 60.0 * ob->fps / p;
+      }
+    }
+    for (i = 0; i < ob->n_beats; i++)
+      ob->beats[i] /= ob->fps;
+  }
+}
+
+size_t
+musa_onsetbpm_beats (const MusaOnsetBpm * ob, const double **times)
+{
+  *times = ob->beats;
+  return ob->n_beats;
+}
+
+double
+musa_onsetbpm_fps (const MusaOnsetBpm * ob)
+{
+  return ob->fps;
+}
+
+int64_t
+musa_onsetbpm_samples (const MusaOnsetBpm * ob)
+{
+  return ob->samples;
+}

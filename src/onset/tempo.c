@@ -1,0 +1,643 @@
+/* libmusa — tempo estimation and beat tracking from onset strength. */
+#include "onset/tempo.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRIOR_BPM 120.0
+#define PRIOR_OCTAVES 1.0
+#define GRID_STEP 0.25          /* frames */
+#define MIN_SECONDS 2.0
+#define FULL_SECONDS 4.0
+
+struct MusaTempo
+{
+  MusaTempoConfig cfg;
+  int lags;                     /* correlation computed for 0..lags */
+  int win;                      /* window in frames */
+  int ring_len;
+  float *ring;
+  double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
+  double sum_w, sum_all, sq_w;
+  double x1, x2;                /* previous two inputs (smoothing) */
+  float *hp;                    /* last hp_len smoothed inputs */
+  int hp_len;
+  double hp_sum;
+  int64_t n;
+  /* scratch for estimates */
+  double *r;
+  int n_grid;
+  double *score;
+};
+
+void
+musa_tempo_config_default (MusaTempoConfig * cfg, double fps)
+{
+  cfg->fps = fps;
+  cfg->window = 10.0;
+  cfg->min_bpm = 40.0;
+  cfg->max_bpm = 240.0;
+}
+
+int
+musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err)
+{
+  if (!(cfg->fps >= 10.0 && cfg->fps <= 1000.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "fps",
+        "frame rate must be in 10..1000, got %g", cfg->fps);
+  if (!(cfg->window >= 2.0 && cfg->window <= 120.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "window",
+        "window must be in 2..120 s, got %g", cfg->window);
+  if (!(cfg->min_bpm >= 20.0 && cfg->min_bpm <= 400.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "min-bpm",
+        "min-bpm must be in 20..400, got %g", cfg->min_bpm);
+  if (!(cfg->max_bpm >= 20.0 && cfg->max_bpm <= 400.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "max-bpm",
+        "max-bpm must be in 20..400, got %g", cfg->max_bpm);
+  if (cfg->max_bpm < 1.5 * cfg->min_bpm)
+    return musa_error_set (err, MUSA_ERR_INVALID, "max-bpm",
+        "max-bpm (%g) must be at least 1.5 times min-bpm (%g)",
+        cfg->max_bpm, cfg->min_bpm);
+  return MUSA_OK;
+}
+
+MusaTempo *
+musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err)
+{
+  MusaTempo *t;
+
+  if (musa_tempo_config_check (cfg, err) != MUSA_OK)
+    return NULL;
+  t = calloc (1, sizeof (*t));
+  if (t == NULL) {
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  t->cfg = *cfg;
+  /* two periods of the slowest tempo, plus room for interpolation */
+  t->lags = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm) + 3;
+  t->win = (int) lround (cfg->window * cfg->fps);
+  t->ring_len = t->win + t->lags + 1;
+  t->n_grid = (int) ((60.0 * cfg->fps / cfg->min_bpm -
+          60.0 * cfg->fps / cfg->max_bpm) / GRID_STEP) + 1;
+  t->ring = calloc ((size_t) t->ring_len, sizeof (float));
+  /* moving mean over two periods of the slowest tempo, subtracted */
+  t->hp_len = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm);
+  t->hp = calloc ((size_t) t->hp_len, sizeof (float));
+  t->acc_w = calloc ((size_t) t->lags + 1, sizeof (double));
+  t->acc_all = calloc ((size_t) t->lags + 1, sizeof (double));
+  t->r = calloc ((size_t) t->lags + 1, sizeof (double));
+  t->score = calloc ((size_t) t->n_grid, sizeof (double));
+  if (!t->ring || !t->hp || !t->acc_w || !t->acc_all || !t->r || !t->score) {
+    musa_tempo_free (t);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  musa_tempo_reset (t);
+  return t;
+}
+
+void
+musa_tempo_free (MusaTempo * t)
+{
+  if (t == NULL)
+    return;
+  free (t->ring);
+  free (t->hp);
+  free (t->acc_w);
+  free (t->acc_all);
+  free (t->r);
+  free (t->score);
+  free (t);
+}
+
+void
+musa_tempo_reset (MusaTempo * t)
+{
+  memset (t->ring, 0, sizeof (float) * (size_t) t->ring_len);
+  memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
+  memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
+  t->sum_w = t->sum_all = t->sq_w = 0.0;
+  t->x1 = t->x2 = 0.0;
+  memset (t->hp, 0, sizeof (float) * (size_t) t->hp_len);
+  t->hp_sum = 0.0;
+  t->n = 0;
+}
+
+int64_t
+musa_tempo_frames (const MusaTempo * t)
+{
+  return t->n;
+}
+
+static inline float
+ring_get (const MusaTempo * t, int64_t m)
+{
+  return m < 0 ? 0.0f : t->ring[m % t->ring_len];
+}
+
+void
+musa_tempo_push (MusaTempo * t, float value)
+{
+  int64_t n = t->n, m;
+  int l, lmax = t->lags;
+  double v = value;
+
+  /* square root: a pulse that alternates strong and weak hits (bass and
+   * snare, boom-chick) still reads as one pulse */
+  if (!(value >= 0.0f) || !isfinite (value))
+    v = 0.0;
+  else
+    v = sqrt (v);
+  /* [1 2 1] / 4 smoothing: a pulse whose period falls between two frames
+   * correlates at both neighbouring lags */
+  {
+    double s = 0.25 * v + 0.5 * t->x1 + 0.25 * t->x2;
+    t->x2 = t->x1;
+    t->x1 = v;
+    v = s;
+  }
+  /* minus the moving mean of the last hp_len frames: slow swells of
+   * loudness are no periodicity (exact sum recomputed once per turn) */
+  {
+    int slot = (int) (n % t->hp_len), i;
+    float f = (float) v;
+    t->hp_sum += f - t->hp[slot];
+    t->hp[slot] = f;
+    if (slot == t->hp_len - 1) {
+      t->hp_sum = 0.0;
+      for (i = 0; i < t->hp_len; i++)
+        t->hp_sum += t->hp[i];
+    }
+    v = f - t->hp_sum / (n + 1 < t->hp_len ? n + 1 : t->hp_len);
+  }
+  t->ring[n % t->ring_len] = (float) v;
+  if (lmax > n)
+    lmax = (int) n;
+  for (l = 0; l <= lmax; l++) {
+    double p = v * ring_get (t, n - l);
+    t->acc_all[l] += p;
+    t->acc_w[l] += p;
+  }
+  t->sum_all += v;
+  t->sum_w += v;
+  m = n - t->win;               /* leaves the window */
+  if (m >= 0) {
+    double old = ring_get (t, m);
+    for (l = 0; l <= t->lags && m - l >= 0; l++)
+      t->acc_w[l] -= old * ring_get (t, m - l);
+    t->sum_w -= old;
+  }
+  t->n = n + 1;
+  /* exact recomputation of the window sums now and then: no drift */
+  if (t->n % t->win == 0) {
+    int64_t k;
+    memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
+    t->sum_w = 0.0;
+    for (k = t->n - t->win; k < t->n; k++) {
+      double x = ring_get (t, k);
+      t->sum_w += x;
+      for (l = 0; l <= t->lags && k - l >= 0; l++)
+        t->acc_w[l] += x * ring_get (t, k - l);
+    }
+  }
+}
+
+/* Normalised correlation around fractional lag x: the maximum of the
+ * linear interpolation over [x - tol, x + tol]. */
+static double
+corr_at (const MusaTempo * t, double x, double tol)
+{
+  int lo = (int) floor (x - tol), hi = (int) ceil (x + tol), j;
+  double best = -2.0;
+
+  if (lo < 1)
+    lo = 1;
+  if (hi > t->lags)
+    hi = t->lags;
+  for (j = lo; j <= hi; j++)
+    if (t->r[j] > best)
+      best = t->r[j];
+  if (best < -1.0)
+    best = 0.0;
+  return best;
+}
+
+static double
+prior (double bpm)
+{
+  double o = log2 (bpm / PRIOR_BPM) / PRIOR_OCTAVES;
+  return exp (-0.5 * o * o);
+}
+
+/* Refine period @tau from the correlation peaks at its multiples. */
+static double
+refine (const MusaTempo * t, double tau)
+{
+  double num = 0.0, den = 0.0;
+  int k;
+
+  for (k = 1; k <= 8; k++) {
+    double c = k * tau, tol = 1.0 + 0.02 * c, p;
+    int lo = (int) floor (c - tol), hi = (int) ceil (c + tol), j, best = -1;
+    double y0, y1, y2, d, w;
+
+    if (lo < 1)
+      lo = 1;
+    if (hi > t->lags - 1)
+      hi = t->lags - 1;
+    if (lo > hi)
+      break;
+    for (j = lo; j <= hi; j++)
+      if (best < 0 || t->r[j] > t->r[best])
+        best = j;
+    y0 = t->r[best - 1];
+    y1 = t->r[best];
+    y2 = t->r[best + 1];
+    if (y1 <= 0.0 || y1 < y0 || y1 < y2)
+      continue;                 /* no peak here (edge of the range) */
+    d = y0 - 2.0 * y1 + y2;
+    p = best + (d < 0.0 ? 0.5 * (y0 - y2) / d : 0.0);
+    w = k * y1;
+    num += w * p / k;
+    den += w;
+  }
+  return den > 0.0 ? num / den : tau;
+}
+
+void
+musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
+{
+  int64_t n = t->n, used;
+  const double *acc = whole ? t->acc_all : t->acc_w;
+  double mean, var, fps = t->cfg.fps, noise, c0, tau0, tau_lo, tau_hi;
+  int l, g, best = -1, second = -1, top;
+
+  memset (out, 0, sizeof (*out));
+  used = whole ? n : (n < t->win ? n : t->win);
+  out->seconds = used / fps;
+  if (used < 2 * t->lags / 3 || used < MIN_SECONDS * fps)
+    return;
+  mean = (whole ? t->sum_all : t->sum_w) / (double) used;
+  for (l = 0; l <= t->lags; l++) {
+    /* products summed for this lag within the span */
+    int64_t cnt = used;
+    if (n - used < l)
+      cnt -= l - (n - used);
+    t->r[l] = cnt > 0 ? acc[l] / (double) cnt - mean * mean : 0.0;
+  }
+  var = t->r[0];
+  if (!(var > 1e-9 * (mean * mean + 1e-6)) || var < 1e-12)
+    return;                     /* silence or a constant */
+  for (l = 0; l <= t->lags; l++)
+    t->r[l] /= var;
+
+  tau_lo = 60.0 * fps / t->cfg.max_bpm;
+  tau_hi = 60.0 * fps / t->cfg.min_bpm;
+  for (g = 0; g < t->n_grid; g++) {
+    double tau = tau_lo + g * GRID_STEP, s, tol = 0.5 + 0.01 * tau;
+    if (tau > tau_hi)
+      tau = tau_hi;
+    s = corr_at (t, tau, tol);
+    if (2.0 * tau + 2.0 * tol < t->lags)
+      s = (s + 0.5 * corr_at (t, 2.0 * tau, 2.0 * tol)) / 1.5;
+    if (s < 0.0)
+      s = 0.0;
+    t->score[g] = s * prior (60.0 * fps / tau);
+  }
+  for (g = 0; g < t->n_grid; g++)
+    if (best < 0 || t->score[g] > t->score[best])
+      best = g;
+  if (t->score[best] <= 0.0)
+    return;
+  top = best;
+  /* runner-up: the best local maximum more than 4 % away */
+  tau0 = tau_lo + best * GRID_STEP;
+  /* parsimony: a pulse twice as fast that is just as periodic is the beat
+   * (a click track at 200 BPM is at 200, not at 100) */
+  while (tau0 / 2.0 >= tau_lo - 0.5) {
+    double half = corr_at (t, tau0 / 2.0, 0.5 + 0.005 * tau0);
+    if (half < 0.92 || half < 0.9 * corr_at (t, tau0, 0.5 + 0.01 * tau0))
+      break;
+    tau0 /= 2.0;
+    best = (int) lround ((tau0 - tau_lo) / GRID_STEP);
+    if (best < 0)
+      best = 0;
+  }
+  for (g = 0; g < t->n_grid; g++) {
+    double tau = tau_lo + g * GRID_STEP;
+    int is_peak = (g == 0 || t->score[g] >= t->score[g - 1]) &&
+        (g == t->n_grid - 1 || t->score[g] >= t->score[g + 1]);
+    if (!is_peak || fabs (tau / tau0 - 1.0) <= 0.04)
+      continue;
+    if (second < 0 || t->score[g] > t->score[second])
+      second = g;
+  }
+
+  tau0 = refine (t, tau0);
+  out->period = tau0;
+  out->candidates[0] = 60.0 * fps / tau0;
+  out->strengths[0] = 1.0;
+  if (second >= 0 && t->score[second] > 0.0) {
+    double s0 = t->score[top], s1 = t->score[second];
+    out->candidates[1] = 60.0 * fps / refine (t, tau_lo + second * GRID_STEP);
+    out->strengths[0] = s0 / (s0 + s1);
+    out->strengths[1] = s1 / (s0 + s1);
+  }
+
+  /* confidence: the correlation at the period against what the same
+   * number of frames of noise reaches at most (frames overlap: about 6 per
+   * independent value), and a ramp over the first seconds */
+  c0 = corr_at (t, tau0, 1.0);
+  noise = 4.0 * sqrt (6.0 / (double) used);
+  out->confidence = (c0 - noise) / 0.3;
+  if (out->confidence > 1.0)
+    out->confidence = 1.0;
+  if (out->seconds < FULL_SECONDS)
+    out->confidence *= (out->seconds - MIN_SECONDS) /
+        (FULL_SECONDS - MIN_SECONDS);
+  if (!(out->confidence > 0.0)) {
+    out->confidence = 0.0;
+    out->bpm = 0.0;
+  } else {
+    out->bpm = out->candidates[0];
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* beats */
+
+#define LIVE_RING 2048
+
+struct MusaBeat
+{
+  MusaBeatConfig cfg;
+  /* live */
+  float live_o[LIVE_RING];
+  double live_c[LIVE_RING];
+  double pen_period;            /* period the penalty table was built for */
+  int pen_lo, pen_hi;
+  double penalty[LIVE_RING];
+  int64_t n, last_beat;
+  /* offline */
+  size_t hist_len;
+  float *hist;
+  float *lin, *local;
+  double *cum;
+  int32_t *back;
+};
+
+void
+musa_beat_config_default (MusaBeatConfig * cfg, double fps)
+{
+  cfg->fps = fps;
+  cfg->tightness = 100.0;
+  cfg->history = 3600.0;
+}
+
+MusaBeat *
+musa_beat_new (const MusaBeatConfig * cfg, MusaError * err)
+{
+  MusaBeat *b;
+  size_t h;
+
+  if (!(cfg->fps >= 10.0 && cfg->fps <= 1000.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "fps",
+        "frame rate must be in 10..1000, got %g", cfg->fps), NULL;
+  if (!(cfg->tightness > 0.0 && cfg->tightness <= 10000.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "tightness",
+        "tightness must be in (0, 10000], got %g", cfg->tightness), NULL;
+  if (!(cfg->history >= 1.0 && cfg->history <= 86400.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "history",
+        "history must be in 1..86400 s, got %g", cfg->history), NULL;
+  b = calloc (1, sizeof (*b));
+  if (b == NULL)
+    return musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory"), NULL;
+  b->cfg = *cfg;
+  h = (size_t) ceil (cfg->history * cfg->fps);
+  b->hist_len = h;
+  b->hist = calloc (h, sizeof (float));
+  b->lin = calloc (h, sizeof (float));
+  b->local = calloc (h, sizeof (float));
+  b->cum = calloc (h, sizeof (double));
+  b->back = calloc (h, sizeof (int32_t));
+  if (!b->hist || !b->lin || !b->local || !b->cum || !b->back) {
+    musa_beat_free (b);
+    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+    return NULL;
+  }
+  musa_beat_reset (b);
+  return b;
+}
+
+void
+musa_beat_free (MusaBeat * b)
+{
+  if (b == NULL)
+    return;
+  free (b->hist);
+  free (b->lin);
+  free (b->local);
+  free (b->cum);
+  free (b->back);
+  free (b);
+}
+
+void
+musa_beat_reset (MusaBeat * b)
+{
+  memset (b->live_o, 0, sizeof (b->live_o));
+  memset (b->live_c, 0, sizeof (b->live_c));
+  b->pen_period = 0.0;
+  b->n = 0;
+  b->last_beat = INT64_MIN / 2;
+}
+
+int
+musa_beat_push (MusaBeat * b, float value, double period, int64_t * beat_frame)
+{
+  int64_t n = b->n, c, m;
+  double best = 0.0;
+  int d, la, found = 0;
+  float v = value >= 0.0f && isfinite (value) ? value : 0.0f;
+
+  b->hist[n % b->hist_len] = v;
+  b->live_o[n % LIVE_RING] = v;
+  b->n = n + 1;
+  if (!(period >= 2.0) || period * 2.0 + period / 4.0 + 2.0 >= LIVE_RING) {
+    b->live_c[n % LIVE_RING] = v;
+    return 0;
+  }
+  if (fabs (period - b->pen_period) > 1e-9) {
+    b->pen_lo = (int) floor (period / 2.0);
+    if (b->pen_lo < 1)
+      b->pen_lo = 1;
+    b->pen_hi = (int) ceil (2.0 * period);
+    for (d = b->pen_lo; d <= b->pen_hi; d++) {
+      double q = log (d / period);
+      b->penalty[d] = b->cfg.tightness * q * q;
+    }
+    b->pen_period = period;
+  }
+  for (d = b->pen_lo; d <= b->pen_hi && d <= n; d++) {
+    double s = b->live_c[(n - d) % LIVE_RING] - b->penalty[d];
+    if (!found || s > best) {
+      best = s;
+      found = 1;
+    }
+  }
+  b->live_c[n % LIVE_RING] = v + (found && best > 0.0 ? best : 0.0);
+
+  /* decide about frame c = n - la */
+  la = (int) lround (period / 4.0);
+  if (la < 1)
+    la = 1;
+  c = n - la;
+  if (c < 0 || c - b->last_beat < (int64_t) lround (period / 2.0))
+    return 0;
+  if (!(b->live_o[c % LIVE_RING] > 0.2f))
+    return 0;
+  for (m = c - (int64_t) lround (period / 2.0); m <= n; m++) {
+    if (m < 0 || m == c)
+      continue;
+    if (b->live_c[m % LIVE_RING] > b->live_c[c % LIVE_RING])
+      return 0;
+  }
+  b->last_beat = c;
+  *beat_frame = c;
+  return 1;
+}
+
+/* The dynamic programme on env[0..n) into the given work arrays. */
+static size_t
+track (const float *env, size_t n, double period, double tightness,
+    float *local, double *cum, int32_t * back, double *out, size_t max)
+{
+  double sd = 0.0, mean = 0.0, sigma = period / 32.0, rms = 0.0, thr;
+  double med_sum = 0.0;
+  int half, lo, hi, j, n_max = 0;
+  size_t i, k, n_out = 0;
+  int64_t t, last = -1;
+
+  if (n < 4 || !(period >= 2.0) || period * 2.0 >= (double) n * 4.0)
+    return 0;
+  for (i = 0; i < n; i++)
+    mean += env[i];
+  mean /= (double) n;
+  for (i = 0; i < n; i++)
+    sd += (env[i] - mean) * (env[i] - mean);
+  sd = sqrt (sd / (double) n);
+  if (!(sd > 1e-9))
+    return 0;
+  /* local score: the function smoothed by a Gaussian of period/32 */
+  if (sigma < 0.5)
+    sigma = 0.5;
+  half = (int) ceil (3.0 * sigma);
+  for (i = 0; i < n; i++) {
+    double s = 0.0;
+    for (j = -half; j <= half; j++) {
+      int64_t m = (int64_t) i + j;
+      if (m >= 0 && m < (int64_t) n)
+        s += env[m] * exp (-0.5 * (j / sigma) * (j / sigma));
+    }
+    local[i] = (float) (s / sd);
+  }
+  lo = (int) floor (period / 2.0);
+  hi = (int) ceil (2.0 * period);
+  if (lo < 1)
+    lo = 1;
+  for (i = 0; i < n; i++) {
+    double best = 0.0;
+    int found = 0, arg = -1, d;
+    for (d = lo; d <= hi && (size_t) d <= i; d++) {
+      double q = log (d / period);
+      double s = cum[i - d] - tightness * q * q;
+      if (!found || s > best) {
+        best = s;
+        arg = (int) (i - d);
+        found = 1;
+      }
+    }
+    if (found && best > 0.0) {
+      cum[i] = local[i] + best;
+      back[i] = arg;
+    } else {
+      cum[i] = local[i];
+      back[i] = -1;
+    }
+  }
+  /* last beat: the last local maximum of the cumulative score above half
+   * the mean of the local maxima */
+  for (i = 1; i + 1 < n; i++)
+    if (cum[i] > cum[i - 1] && cum[i] >= cum[i + 1]) {
+      med_sum += cum[i];
+      n_max++;
+    }
+  if (n_max == 0)
+    return 0;
+  thr = 0.5 * med_sum / n_max;
+  for (i = n - 2; i >= 1; i--) {
+    if (cum[i] > cum[i - 1] && cum[i] >= cum[i + 1] && cum[i] >= thr) {
+      last = (int64_t) i;
+      break;
+    }
+  }
+  if (last < 0)
+    return 0;
+  /* trace back (into out, reversed) */
+  for (t = last; t >= 0 && n_out < max; t = back[t])
+    out[n_out++] = (double) t;
+  for (k = 0; k < n_out / 2; k++) {
+    double tmp = out[k];
+    out[k] = out[n_out - 1 - k];
+    out[n_out - 1 - k] = tmp;
+  }
+  /* trim weak beats at both ends */
+  for (k = 0; k < n_out; k++)
+    rms += (double) local[(size_t) out[k]] * local[(size_t) out[k]];
+  thr = n_out ? 0.5 * sqrt (rms / n_out) : 0.0;
+  while (n_out > 0 && local[(size_t) out[n_out - 1]] <= thr)
+    n_out--;
+  k = 0;
+  while (k < n_out && local[(size_t) out[k]] <= thr)
+    k++;
+  if (k > 0) {
+    memmove (out, out + k, sizeof (double) * (n_out - k));
+    n_out -= k;
+  }
+  return n_out;
+}
+
+size_t
+musa_beat_track (MusaBeat * b, double period, double *out, size_t max)
+{
+  size_t n = b->n < (int64_t) b->hist_len ? (size_t) b->n : b->hist_len;
+  int64_t start = b->n - (int64_t) n, m;
+  size_t i, k;
+
+  for (m = start, i = 0; m < b->n; m++, i++)
+    b->lin[i] = b->hist[m % b->hist_len];
+  k = track (b->lin, n, period, b->cfg.tightness, b->local, b->cum, b->back,
+      out, max);
+  for (i = 0; i < k; i++)
+    out[i] += (double) start;
+  return k;
+}
+
+size_t
+musa_beat_track_array (const float *env, size_t n, double period,
+    double tightness, double *out, size_t max)
+{
+  float *local = malloc (sizeof (float) * (n ? n : 1));
+  double *cum = malloc (sizeof (double) * (n ? n : 1));
+  int32_t *back = malloc (sizeof (int32_t) * (n ? n : 1));
+  size_t k = 0;
+
+  if (local && cum && back)
+    k = track (env, n, period, tightness, local, cum, back, out, max);
+  free (local);
+  free (cum);
+  free (back);
+  return k;
+}

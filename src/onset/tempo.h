@@ -1,0 +1,107 @@
+/* libmusa — tempo from the periodicity of an onset strength function, and
+ * beat tracking.
+ *
+ * MusaTempo takes one detection function value per frame (onset.h) and
+ * keeps two autocorrelations up to date, frame by frame, without
+ * allocation: over the last `window` seconds (live) and over the whole
+ * stream. An estimate (any time, cheap) turns either into a tempo:
+ *
+ *  - the autocorrelation is normalised (covariance over variance, so 1 at
+ *    lag 0, about 0 for noise);
+ *  - every period tau in min-bpm..max-bpm (0.25-frame steps) gets a
+ *    salience: the correlation at tau plus half of it at 2 tau (the pulse
+ *    must also repeat one period later), weighted by a metrical-level prior
+ *    (log-normal over the beat rate, centred on 110 BPM, one octave wide, the
+ *    range where listeners tap: Moelants & McKinney) and by how much better
+ *    tau explains the function than its neighbours tau/2 and 2 tau do;
+ *  - the best period is refined to a fraction of a frame from the peaks of
+ *    the correlation at tau, 2 tau, ... (parabolic interpolation);
+ *  - the runner-up is the best candidate more than 4 % away;
+ *  - confidence in [0, 1]: how far the correlation at the period rises
+ *    above what noise of the same length gives, and 0 for less than 2 s of
+ *    signal, silence or noise.
+ *
+ * MusaBeat tracks beats by dynamic programming (Ellis 2007): the score of a
+ * beat at frame t is the onset strength there plus the best score of a
+ * previous beat at t - d minus tightness * log (d / period)^2. Live, the
+ * recursion runs frame by frame and a beat is reported once a quarter of a
+ * period has passed without a better candidate; offline (end of stream) the
+ * best path through the stored function is traced back. */
+#ifndef MUSA_TEMPO_H
+#define MUSA_TEMPO_H
+
+#include "core/musa.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+  typedef struct
+  {
+    double fps;                 /* detection function frames per second */
+    double window;              /* s, sliding window (2..120) */
+    double min_bpm, max_bpm;    /* 20 <= min < max <= 400, max >= 1.5 min */
+  } MusaTempoConfig;
+
+  void musa_tempo_config_default (MusaTempoConfig * cfg, double fps);
+  int musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err);
+
+  typedef struct
+  {
+    double bpm;                 /* best tempo, 0 when confidence is 0 */
+    double candidates[2];       /* best and runner-up tempi (BPM) */
+    double strengths[2];        /* their relative strengths, sum 1 */
+    double confidence;          /* 0..1 */
+    double period;              /* frames per beat (0 when unknown) */
+    double seconds;             /* signal length the estimate used */
+  } MusaTempoResult;
+
+  typedef struct MusaTempo MusaTempo;
+
+  MusaTempo *musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err);
+  void musa_tempo_free (MusaTempo * t);
+  void musa_tempo_reset (MusaTempo * t);
+/* One frame of the onset strength function (>= 0). No allocation. */
+  void musa_tempo_push (MusaTempo * t, float value);
+/* Estimate over the sliding window (@whole = 0) or the whole stream since
+ * the last reset (@whole = 1). No allocation. */
+  void musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out);
+  int64_t musa_tempo_frames (const MusaTempo * t);
+
+/* ---- beats ---- */
+  typedef struct
+  {
+    double fps;
+    double tightness;           /* penalty weight of off-period gaps (100) */
+    double history;             /* s of function kept for the offline pass */
+  } MusaBeatConfig;
+
+  void musa_beat_config_default (MusaBeatConfig * cfg, double fps);
+
+  typedef struct MusaBeat MusaBeat;
+
+  MusaBeat *musa_beat_new (const MusaBeatConfig * cfg, MusaError * err);
+  void musa_beat_free (MusaBeat * b);
+  void musa_beat_reset (MusaBeat * b);
+/* One frame of onset strength and the current period (frames per beat, 0
+ * when unknown: no live beats then). Returns 1 and sets *@beat_frame when a
+ * live beat is decided (it lies in the past: the decision waits a quarter
+ * period). No allocation. */
+  int musa_beat_push (MusaBeat * b, float value, double period,
+      int64_t * beat_frame);
+/* Offline pass over the stored function (the last `history` seconds) with
+ * a fixed period: writes up to @max beat frames (ascending, fractional
+ * frames from the stream start) to @out and returns how many. Uses buffers
+ * allocated at creation. */
+  size_t musa_beat_track (MusaBeat * b, double period, double *out, size_t max);
+
+/* The same dynamic programme on a caller's array (allocates; for tests and
+ * tools): beat frames of @env (n frames) for @period. */
+  size_t musa_beat_track_array (const float *env, size_t n, double period,
+      double tightness, double *out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif                          /* MUSA_TEMPO_H */
