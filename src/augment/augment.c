@@ -1031,6 +1031,20 @@ musa_augment_draw (const MusaAugmentChain * chain, double probability,
       else
         set_field (fx, pd, v, 0);
     }
+    /* the provenance names only parameters that act: no gain for the
+     * EQ passes, no bit depth for tanh/clip distortion */
+    if ((k->kind == MUSA_FX_EQ && (fx->p.eq.shape == MUSA_EQ_HIGH_PASS
+                || fx->p.eq.shape == MUSA_EQ_LOW_PASS))
+        || (k->kind == MUSA_FX_DISTORTION
+            && fx->p.distortion.mode != MUSA_DIST_BITCRUSH)) {
+      const char *drop = k->kind == MUSA_FX_EQ ? "gain" : "bits";
+      int m = 0;
+
+      for (j = 0; j < e->n_params; j++)
+        if (strcmp (e->params[j].name, drop) != 0)
+          e->params[m++] = e->params[j];
+      e->n_params = m;
+    }
     if (k->kind == MUSA_FX_NOISE) {
       fx->p.noise.seed = musa_rng_next (&rng);
       e->params[e->n_params].name = "seed";
