@@ -93,6 +93,8 @@ def analyse(args):
 
 
 def main():
+    # wavparse's typefinding logs harmless errors at GST_DEBUG=*:1
+    os.environ["GST_DEBUG"] = "0"
     Gst.init(None)
     missing = [e for e in ("musaugment", "chromakey", "onsetbpm")
                if Gst.ElementFactory.find(e) is None]
