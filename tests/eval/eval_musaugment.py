@@ -56,7 +56,8 @@ def chain_of(cond):
 
 
 def analyse(args):
-    """(file, cond) -> (file, cond, key tuple or None, bpm or 0)."""
+    """(file, cond) -> (file, cond, (key tuple or None, bpm or 0, chroma,
+    tuning cents), error)."""
     path, cond = args
     Gst.init(None)
     desc = ('filesrc location="%s" ! wavparse ! audioconvert ! '
@@ -65,7 +66,7 @@ def analyse(args):
     pipe = Gst.parse_launch(desc)
     bus = pipe.get_bus()
     pipe.set_state(Gst.State.PLAYING)
-    key, bpm, err = None, 0.0, None
+    key, bpm, err, chroma, tuning = None, 0.0, None, None, None
     while True:
         msg = bus.timed_pop_filtered(
             600 * Gst.SECOND,
@@ -84,12 +85,14 @@ def analyse(args):
             continue
         if s.get_name() == "chromakey":
             key = parse_key(s.get_string("key"))
+            chroma = [float(v) for v in s.get_value("chroma")]
+            tuning = s.get_double("tuning-cents")[1]
         elif s.get_name() == "onsetbpm":
             ok, c = s.get_double("confidence")
             ok2, b = s.get_double("bpm")
             bpm = b if ok2 and (not ok or c > 0) else 0.0
     pipe.set_state(Gst.State.NULL)
-    return path, cond, key, bpm, err
+    return path, cond, (key, bpm, chroma, tuning), err
 
 
 def main():
@@ -121,11 +124,11 @@ def main():
     res = {}
     errors = 0
     with multiprocessing.Pool(jobs) as pool:
-        for path, cond, key, bpm, err in pool.imap_unordered(analyse, work):
+        for path, cond, r, err in pool.imap_unordered(analyse, work):
             if err:
                 errors += 1
                 print("error on %s %s: %s" % (os.path.basename(path), cond, err))
-            res[(os.path.basename(path), cond)] = (key, bpm)
+            res[(os.path.basename(path), cond)] = r
 
     # keys
     print("musaugment label preservation on %d rendered songs (make_set.py "
@@ -137,12 +140,19 @@ def main():
     fail = False
     total_ok = total_n = 0
     print("  %-16s %10s %8s" % ("pitch shift", "shifted ok", "share"))
+    key_misses = []
+    pcname = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
     for s in PITCH_SHIFTS:
         ok = 0
         for r in key_found:
             pc, mode = parse_key(r["key"])
             got = res[(r["file"], ("pitch", s))][0]
             ok += got == ((pc + s) % 12, mode)
+            if got != ((pc + s) % 12, mode):
+                key_misses.append("%s %s pitch %+d: %s -> %s (want %s %s)" % (
+                    r["file"], r["groove"], s, r["key"],
+                    "%s %s" % (pcname[got[0]], got[1]) if got else "none",
+                    pcname[(pc + s) % 12], mode))
         total_ok += ok
         total_n += len(key_found)
         share = ok / len(key_found) if key_found else 0.0
@@ -151,6 +161,30 @@ def main():
     print("  %-16s %6d/%-3d %7.1f %%   target >= 95 %%: %s" % (
         "all", total_ok, total_n, 100 * share, "PASS" if share >= 0.95 else "FAIL"))
     fail |= share < 0.95
+
+    # what the shift did to the pitch content, whatever the key decision:
+    # chroma of the shifted audio vs the original's rotated by n (cosine),
+    # and the change of the tuning estimate (cents)
+    print("  %-16s %22s %24s" % ("pitch shift", "chroma cosine (median,min)",
+                                  "|tuning change| (mean,max)"))
+    for s in PITCH_SHIFTS:
+        cos, dt = [], []
+        for r in labels:
+            o = res[(r["file"], ("orig", 0))]
+            p = res[(r["file"], ("pitch", s))]
+            if not o[2] or not p[2] or o[3] is None or p[3] is None:
+                continue
+            rot = [o[2][(k - s) % 12] for k in range(12)]
+            num = sum(a * b for a, b in zip(rot, p[2]))
+            den = (sum(a * a for a in rot) * sum(b * b for b in p[2])) ** 0.5
+            if den > 0:
+                cos.append(num / den)
+            d = abs(p[3] - o[3])
+            dt.append(min(d, 100 - d))
+        if cos:
+            cos.sort()
+            print("  %+16d %14.4f %7.4f %16.2f %7.2f" % (
+                s, cos[len(cos) // 2], cos[0], sum(dt) / len(dt), max(dt)))
 
     # tempo
     tempo_found = []
@@ -190,6 +224,8 @@ def main():
     print("  %-16s %6d/%-3d %7.1f %%   target >= 95 %%: %s" % (
         "all", total_ok, total_n, 100 * share, "PASS" if share >= 0.95 else "FAIL"))
     fail |= share < 0.95
+    if key_misses:
+        print("\nkey misses:\n  " + "\n  ".join(key_misses))
     if misses:
         print("\ntempo misses:\n  " + "\n  ".join(misses))
     if errors:
