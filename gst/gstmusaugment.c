@@ -25,6 +25,10 @@
  * settings (e.g. `gain:1(db=0)`) and streams the draw leaves alone pass
  * through bit-exact.
  *
+ * Caps: F32LE, S16LE, S32LE or F64LE interleaved, 8-192 kHz, 1-8 channels,
+ * the same caps out. Processing is in float32 (integer and F64 input are
+ * converted at the edges); channels are processed coherently.
+ *
  * #GstMusaugment:segment-duration 0 makes one draw per stream; > 0 a new draw
  * every that many seconds of input, with a 10 ms raised-cosine crossfade at
  * the joins (the previous draw's output, reverb tail included, fades out
@@ -155,7 +159,7 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
 G_DEFINE_TYPE (GstMusaugment, gst_musaugment, GST_TYPE_BASE_TRANSFORM);
 
 #define CAPS \
-  "audio/x-raw, format = (string) { F32LE, S16LE }, " \
+  "audio/x-raw, format = (string) { F32LE, S16LE, S32LE, F64LE }, " \
   "rate = (int) [ 8000, 192000 ], channels = (int) [ 1, 8 ], " \
   "layout = (string) interleaved"
 
@@ -375,11 +379,23 @@ make_output (GstMusaugment * self, gsize frames)
   out = gst_buffer_new_allocate (NULL, frames * GST_AUDIO_INFO_BPF
       (&self->info), NULL);
   gst_buffer_map (out, &map, GST_MAP_WRITE);
-  if (GST_AUDIO_INFO_FORMAT (&self->info) == GST_AUDIO_FORMAT_S16LE)
-    musa_augment_f32_to_s16 (self->out_f32, (gint16 *) map.data,
-        frames * (gsize) ch);
-  else
-    memcpy (map.data, self->out_f32, frames * (gsize) ch * sizeof (gfloat));
+  switch (GST_AUDIO_INFO_FORMAT (&self->info)) {
+    case GST_AUDIO_FORMAT_S16LE:
+      musa_augment_f32_to_s16 (self->out_f32, (gint16 *) map.data,
+          frames * (gsize) ch);
+      break;
+    case GST_AUDIO_FORMAT_S32LE:
+      musa_augment_f32_to_s32 (self->out_f32, (gint32 *) map.data,
+          frames * (gsize) ch);
+      break;
+    case GST_AUDIO_FORMAT_F64LE:
+      musa_augment_f32_to_f64 (self->out_f32, (gdouble *) map.data,
+          frames * (gsize) ch);
+      break;
+    default:
+      memcpy (map.data, self->out_f32, frames * (gsize) ch * sizeof (gfloat));
+      break;
+  }
   gst_buffer_unmap (out, &map);
 
   if (GST_CLOCK_TIME_IS_VALID (self->base_pts)) {
@@ -625,6 +641,21 @@ gst_musaugment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   return TRUE;
 }
 
+static MusaSampleFormat
+sample_format (const GstAudioInfo * info)
+{
+  switch (GST_AUDIO_INFO_FORMAT (info)) {
+    case GST_AUDIO_FORMAT_S16LE:
+      return MUSA_SAMPLE_S16;
+    case GST_AUDIO_FORMAT_S32LE:
+      return MUSA_SAMPLE_S32;
+    case GST_AUDIO_FORMAT_F64LE:
+      return MUSA_SAMPLE_F64;
+    default:
+      return MUSA_SAMPLE_F32;
+  }
+}
+
 static GstFlowReturn
 gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
 {
@@ -678,9 +709,8 @@ gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   if (GST_BUFFER_FLAG_IS_SET (in, GST_BUFFER_FLAG_GAP)) {
     memset (self->in_f32, 0, frames * (gsize) ch * sizeof (gfloat));
   } else {
-    nan = musa_audio_to_f32 (map.data, GST_AUDIO_INFO_FORMAT (&self->info) ==
-        GST_AUDIO_FORMAT_S16LE ? MUSA_SAMPLE_S16 : MUSA_SAMPLE_F32, ch, frames,
-        self->in_f32);
+    nan = musa_audio_to_f32 (map.data, sample_format (&self->info), ch,
+        frames, self->in_f32);
     if (nan > 0) {
       self->nan_count += nan;
       GST_ELEMENT_WARNING (self, STREAM, FORMAT, (NULL),

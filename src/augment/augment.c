@@ -1724,3 +1724,28 @@ musa_augment_f32_to_s16 (const float *in, int16_t * out, size_t n)
     out[i] = (int16_t) lrintf (v);
   }
 }
+
+void
+musa_augment_f32_to_s32 (const float *in, int32_t * out, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    double v = (double) in[i] * 2147483648.0;
+
+    if (!(v > -2147483648.0))   /* also NaN */
+      v = v != v ? 0.0 : -2147483648.0;
+    else if (v > 2147483647.0)
+      v = 2147483647.0;
+    out[i] = (int32_t) llrint (v);
+  }
+}
+
+void
+musa_augment_f32_to_f64 (const float *in, double *out, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    out[i] = in[i];
+}

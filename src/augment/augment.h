@@ -214,6 +214,9 @@ extern "C"
 
 /* Float to S16 with rounding and clipping (the element's output edge). */
   void musa_augment_f32_to_s16 (const float *in, int16_t * out, size_t n);
+/* Float to S32 (x 2^31, rounded, clipped) and to F64 (exact). */
+void musa_augment_f32_to_s32 (const float *in, int32_t * out, size_t n);
+void musa_augment_f32_to_f64 (const float *in, double *out, size_t n);
 
 #ifdef __cplusplus
 }

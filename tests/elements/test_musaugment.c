@@ -238,6 +238,47 @@ GST_START_TEST (test_s16_gain)
 
 GST_END_TEST;
 
+/* S32 and F64 go through float and back */
+GST_START_TEST (test_formats)
+{
+  GstHarness *h = new_harness ("gain:1(db=-6)", 1.0, 1, "S32LE", "s", NULL);
+  gint32 s[4000], *y;
+  gdouble f[4000], *z;
+  GstBuffer *out;
+  GstMapInfo map;
+  gdouble g = pow (10.0, -6.0 / 20.0);
+  int i;
+
+  for (i = 0; i < 4000; i++) {
+    s[i] = (gint32) (1.5e9 * sin (i * 0.01));
+    f[i] = 0.7 * sin (i * 0.013);
+  }
+  out = gst_harness_push_and_pull (h, gst_buffer_new_memdup (s, sizeof (s)));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, sizeof (s));
+  y = (gint32 *) map.data;
+  for (i = 0; i < 4000; i++)
+    fail_unless (fabs (y[i] - s[i] * g) <= 256.0, "%d: %d vs %g", i, y[i],
+        s[i] * g);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+
+  h = new_harness ("gain:1(db=-6)", 1.0, 1, "F64LE", "s", NULL);
+  out = gst_harness_push_and_pull (h, gst_buffer_new_memdup (f, sizeof (f)));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, sizeof (f));
+  z = (gdouble *) map.data;
+  for (i = 0; i < 4000; i++)
+    fail_unless (fabs (z[i] - f[i] * g) <= 1e-6, "%d: %g vs %g", i, z[i],
+        f[i] * g);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency)
 {
   GstBus *bus;
@@ -588,6 +629,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_reproducible);
   tcase_add_test (tc, test_identity_bit_exact);
   tcase_add_test (tc, test_s16_gain);
+  tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stretch_timestamps);
   tcase_add_test (tc, test_discont);
