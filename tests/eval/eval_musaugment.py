@@ -15,6 +15,12 @@ the original (within 4 %, mir_eval's Accuracy1 tolerance), the share where the
 tempo after stretch r equals r x the original estimate within 2 % (target
 >= 95 %).
 
+Diagnostics: the misses by name; the chroma of the shifted audio against the
+original's rotated by n (cosine) and the change of the tuning estimate (what the
+shift did to the pitch content, whatever chromakey decides); the same key test
+on `sox pitch` output as a peer (MUSA_EVAL_PEERS=0 skips it); for tempo, the
+share that scales by r at some metrical level (x 1/2, 2, 2/3, 3/2).
+
 Environment: MUSA_EVAL_N (songs, default 40), MUSA_EVAL_SEED (1), MUSA_EVAL_JOBS
 (parallel pipelines, default the number of CPUs), MUSA_SHARED (../shared).
 Needs the chromakey and onsetbpm elements in the plugin; says so and exits 0 if
@@ -23,6 +29,7 @@ they are missing. Exits 1 when a target is missed.
 import csv
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 
@@ -60,9 +67,19 @@ def analyse(args):
     tuning cents), error)."""
     path, cond = args
     Gst.init(None)
+    src = path
+    if cond[0] == "sox":
+        # the peer: sox's pitch shift of the same file, analysed the same way
+        src = "/tmp/musa-eval-augment-sox-%d.wav" % os.getpid()
+        subprocess.run(["sox", "-q", "-V1", "-G", path, src, "pitch",
+                        str(100 * cond[1])],
+                       check=True)
+        cond_chain = "none"
+    else:
+        cond_chain = chain_of(cond)
     desc = ('filesrc location="%s" ! wavparse ! audioconvert ! '
             'musaugment probability=1 chain="%s" ! chromakey ! onsetbpm ! '
-            'fakesink sync=false' % (path, chain_of(cond)))
+            'fakesink sync=false' % (src, cond_chain))
     pipe = Gst.parse_launch(desc)
     bus = pipe.get_bus()
     pipe.set_state(Gst.State.PLAYING)
@@ -92,6 +109,8 @@ def analyse(args):
             ok2, b = s.get_double("bpm")
             bpm = b if ok2 and (not ok or c > 0) else 0.0
     pipe.set_state(Gst.State.NULL)
+    if src != path:
+        os.unlink(src)
     return path, cond, (key, bpm, chroma, tuning), err
 
 
@@ -120,6 +139,10 @@ def main():
 
     conds = [("orig", 0)] + [("pitch", s) for s in PITCH_SHIFTS] + \
         [("stretch", r) for r in RATES]
+    peers = os.environ.get("MUSA_EVAL_PEERS", "1") != "0" and \
+        shutil.which("sox") is not None
+    if peers:
+        conds += [("sox", s) for s in PITCH_SHIFTS]
     work = [(os.path.join(out, row["file"]), c) for row in labels for c in conds]
     res = {}
     errors = 0
@@ -161,17 +184,32 @@ def main():
     print("  %-16s %6d/%-3d %7.1f %%   target >= 95 %%: %s" % (
         "all", total_ok, total_n, 100 * share, "PASS" if share >= 0.95 else "FAIL"))
     fail |= share < 0.95
+    if peers:
+        print("  peer, same songs: sox pitch (WSOLA)")
+        pok = pn = 0
+        for s in PITCH_SHIFTS:
+            ok = 0
+            for r in key_found:
+                pc, mode = parse_key(r["key"])
+                ok += res[(r["file"], ("sox", s))][0] == ((pc + s) % 12, mode)
+            pok += ok
+            pn += len(key_found)
+            print("  %+16d %6d/%-3d %7.1f %%" % (
+                s, ok, len(key_found), 100 * ok / max(1, len(key_found))))
+        print("  %-16s %6d/%-3d %7.1f %%" % ("all (sox)", pok, pn,
+                                             100 * pok / max(1, pn)))
 
     # what the shift did to the pitch content, whatever the key decision:
     # chroma of the shifted audio vs the original's rotated by n (cosine),
     # and the change of the tuning estimate (cents)
     print("  %-16s %22s %24s" % ("pitch shift", "chroma cosine (median,min)",
                                   "|tuning change| (mean,max)"))
-    for s in PITCH_SHIFTS:
+    for kind, s in [("pitch", s) for s in PITCH_SHIFTS] + \
+            ([("sox", s) for s in PITCH_SHIFTS] if peers else []):
         cos, dt = [], []
         for r in labels:
             o = res[(r["file"], ("orig", 0))]
-            p = res[(r["file"], ("pitch", s))]
+            p = res[(r["file"], (kind, s))]
             if not o[2] or not p[2] or o[3] is None or p[3] is None:
                 continue
             rot = [o[2][(k - s) % 12] for k in range(12)]
@@ -183,8 +221,9 @@ def main():
             dt.append(min(d, 100 - d))
         if cos:
             cos.sort()
-            print("  %+16d %14.4f %7.4f %16.2f %7.2f" % (
-                s, cos[len(cos) // 2], cos[0], sum(dt) / len(dt), max(dt)))
+            print("  %+16d %14.4f %7.4f %16.2f %7.2f%s" % (
+                s, cos[len(cos) // 2], cos[0], sum(dt) / len(dt), max(dt),
+                "   (sox)" if kind == "sox" else ""))
 
     # tempo
     tempo_found = []
