@@ -40,7 +40,8 @@
  * upstream + own). Output timestamps follow the stretched timeline: the first
  * buffer after a segment keeps `start + (pts - start) / rate`, then PTS
  * advances by the output frames; the outgoing segment's stop is scaled by
- * 1 / rate (unknown (-1) in segment mode when the chain can stretch).
+ * 1 / rate (unknown (-1) in segment mode when the chain can stretch), and
+ * so is the answer to a DURATION query.
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
  * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
  * processing (same draw for the same stream); so does a DISCONT buffer whose
@@ -146,6 +147,8 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gboolean bypass;         /* stream mode, identity draw: passthrough */
        gboolean segment_mode;
        gdouble stream_rate;     /* stream mode: the draw's stretch rate */
+       gdouble seg_rate;        /* rate applied to the outgoing segment (0:
+                                 * unknown: segment mode with stretch) */
        GstClockTime base_pts;   /* output PTS of out_frames = 0 */
        GstClockTime draw_pts;   /* input time of the current draw's start */
        guint64 in_frames, out_frames;
@@ -604,6 +607,7 @@ gst_musaugment_start (GstBaseTransform * trans)
     return FALSE;
   }
   self->have_info = FALSE;
+  self->seg_rate = 1.0;
   self->latency_frames = 0;
   self->nan_count = 0;
   return TRUE;
@@ -797,6 +801,7 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
           rate = draw.rate;
         }
         GST_OBJECT_UNLOCK (self);
+        self->seg_rate = scaled ? 0.0 : rate;
         if (scaled) {
           seg.stop = GST_CLOCK_TIME_NONE;
           seg.duration = GST_CLOCK_TIME_NONE;
@@ -856,6 +861,23 @@ gst_musaugment_query (GstBaseTransform * trans, GstPadDirection direction,
     if (GST_CLOCK_TIME_IS_VALID (max))
       max += own;
     gst_query_set_latency (query, live, min, max);
+    return TRUE;
+  }
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) ==
+      GST_QUERY_DURATION && self->seg_rate != 1.0) {
+    GstFormat fmt;
+    gint64 dur = -1;
+
+    gst_query_parse_duration (query, &fmt, NULL);
+    if (fmt != GST_FORMAT_TIME)
+      return FALSE;
+    if (self->seg_rate == 0.0)  /* segment mode with stretch: unknown */
+      return FALSE;
+    if (!gst_pad_peer_query_duration (GST_BASE_TRANSFORM_SINK_PAD (trans),
+            GST_FORMAT_TIME, &dur) || dur < 0)
+      return FALSE;
+    gst_query_set_duration (query, GST_FORMAT_TIME,
+        (gint64) (dur / self->seg_rate));
     return TRUE;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->query (trans,
@@ -945,6 +967,7 @@ gst_musaugment_init (GstMusaugment * self)
   self->base_pts = GST_CLOCK_TIME_NONE;
   self->draw_pts = GST_CLOCK_TIME_NONE;
   self->stream_rate = 1.0;
+  self->seg_rate = 1.0;
 }
 
 static void

@@ -43,3 +43,27 @@ if err=$($GL audiotestsrc num-buffers=2 ! musaugment chain="eq:2" ! fakesink 2>&
 fi
 echo "$err" | grep -q 'chain: position 3' || { echo "FAIL: error does not name chain: $err"; exit 1; }
 echo "ok: bad chain rejected"
+
+# a stretch scales the duration query by 1 / rate
+/usr/bin/python3 - "$tmp/in.wav" <<'PY'
+import sys
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+def duration(chain):
+    p = Gst.parse_launch('filesrc location="%s" ! wavparse ! audioconvert ! '
+                         'musaugment probability=1 chain="%s" name=m ! fakesink'
+                         % (sys.argv[1], chain))
+    p.set_state(Gst.State.PAUSED)
+    p.get_state(Gst.CLOCK_TIME_NONE)
+    ok, d = p.get_by_name("m").get_static_pad("src").query_duration(Gst.Format.TIME)
+    p.set_state(Gst.State.NULL)
+    return d if ok else -1
+d0 = duration("none")
+d1 = duration("stretch:1(rate=1.25)")
+if d0 <= 0 or abs(d1 - d0 / 1.25) > Gst.MSECOND:
+    print("FAIL: duration %d -> %d with rate 1.25" % (d0, d1))
+    sys.exit(1)
+print("ok: duration %.3f s -> %.3f s with rate 1.25" % (d0 / 1e9, d1 / 1e9))
+PY
