@@ -80,9 +80,16 @@ void musa_analysis_post (GstMusaAnalysis * self, GstStructure * s);
 /* Push a TAG event downstream (takes ownership of @tags). */
 void musa_analysis_push_tags (GstMusaAnalysis * self, GstTagList * tags);
 gboolean musa_analysis_get_post_messages (GstMusaAnalysis * self);
-/* interval in samples at the current rate (>= 1) */
-guint64 musa_analysis_get_interval_samples (GstMusaAnalysis * self);
 GstClockTime musa_analysis_get_interval (GstMusaAnalysis * self);
+/* Sample position of the end of the @k-th interval (k >= 1) since the last
+ * reset: round (k * interval * rate / GST_SECOND), so intervals never drift. */
+guint64 musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k);
+/* What transform_ip does with a buffer (DISCONT reset, GAP as silence,
+ * conversion, process()); for subclasses that override transform_ip or run
+ * N:M (melspec's tensor mode). */
+void musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf);
+/* Drop running state and start positions from 0 (calls reset()). */
+void musa_analysis_reset (GstMusaAnalysis * self);
 
 /* Helpers shared by every musa element (also musaugment). */
 MusaSampleFormat musa_gst_sample_format (GstAudioFormat format);

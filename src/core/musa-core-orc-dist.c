@@ -48,9 +48,26 @@ typedef unsigned long orc_uint64;
 #define ORC_UINT64_C(x) (x##UL)
 #endif
 #endif
-typedef union { orc_int16 i; orc_int8 x2[2]; } orc_union16;
-typedef union { orc_int32 i; float f; orc_int16 x2[2]; orc_int8 x4[4]; } orc_union32;
-typedef union { orc_int64 i; double f; orc_int32 x2[2]; float x2f[2]; orc_int16 x4[4]; } orc_union64;
+typedef union
+{
+  orc_int16 i;
+  orc_int8 x2[2];
+} orc_union16;
+typedef union
+{
+  orc_int32 i;
+  float f;
+  orc_int16 x2[2];
+  orc_int8 x4[4];
+} orc_union32;
+typedef union
+{
+  orc_int64 i;
+  double f;
+  orc_int32 x2[2];
+  float x2f[2];
+  orc_int16 x4[4];
+} orc_union64;
 #endif
 #ifndef ORC_RESTRICT
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
@@ -80,13 +97,20 @@ typedef union { orc_int64 i; double f; orc_int32 x2[2]; float x2f[2]; orc_int16 
 #ifndef DISABLE_ORC
 #include <orc/orc.h>
 #endif
-void musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, int n);
-void musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n);
-void musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n);
-void musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n);
-void musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n);
-void musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1, float p1, int n);
-void musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1, float p1, int n);
+void musa_orc_mul_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    const float *ORC_RESTRICT s2, int n);
+void musa_orc_scale_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    float p1, int n);
+void musa_orc_power_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n);
+void musa_orc_magnitude_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n);
+void musa_orc_downmix_stereo_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, float p1, int n);
+void musa_orc_s16_to_f32 (float *ORC_RESTRICT d1,
+    const orc_int16 * ORC_RESTRICT s1, float p1, int n);
+void musa_orc_s32_to_f32 (float *ORC_RESTRICT d1,
+    const orc_int32 * ORC_RESTRICT s1, float p1, int n);
 
 
 /* begin Orc C target preamble */
@@ -136,18 +160,20 @@ void musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRIC
 /* musa_orc_mul_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, int n){
+musa_orc_mul_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    const float *ORC_RESTRICT s2, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
-  const orc_union32 * ORC_RESTRICT ptr5;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
+  const orc_union32 *ORC_RESTRICT ptr5;
   orc_union32 var32;
   orc_union32 var33;
   orc_union32 var34;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union32 *)s1;
-  ptr5 = (orc_union32 *)s2;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union32 *) s1;
+  ptr5 = (orc_union32 *) s2;
 
 
   for (i = 0; i < n; i++) {
@@ -157,13 +183,13 @@ musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const 
     var33 = ptr5[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var32.i);
-       _src2.i = ORC_DENORMAL(var33.i);
-       _dest1.f = _src1.f * _src2.f;
-       var34.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var32.i);
+      _src2.i = ORC_DENORMAL (var33.i);
+      _dest1.f = _src1.f * _src2.f;
+      var34.i = ORC_DENORMAL (_dest1.i);
     }
     /* 3: storel */
     ptr0[i] = var34;
@@ -177,16 +203,16 @@ _backup_musa_orc_mul_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
-  const orc_union32 * ORC_RESTRICT ptr5;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
+  const orc_union32 *ORC_RESTRICT ptr5;
   orc_union32 var32;
   orc_union32 var33;
   orc_union32 var34;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union32 *)ex->arrays[4];
-  ptr5 = (orc_union32 *)ex->arrays[5];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union32 *) ex->arrays[4];
+  ptr5 = (orc_union32 *) ex->arrays[5];
 
 
   for (i = 0; i < n; i++) {
@@ -196,13 +222,13 @@ _backup_musa_orc_mul_f32 (OrcExecutor * ORC_RESTRICT ex)
     var33 = ptr5[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var32.i);
-       _src2.i = ORC_DENORMAL(var33.i);
-       _dest1.f = _src1.f * _src2.f;
-       var34.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var32.i);
+      _src2.i = ORC_DENORMAL (var33.i);
+      _dest1.f = _src1.f * _src2.f;
+      var34.i = ORC_DENORMAL (_dest1.i);
     }
     /* 3: storel */
     ptr0[i] = var34;
@@ -211,7 +237,8 @@ _backup_musa_orc_mul_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, int n)
+musa_orc_mul_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    const float *ORC_RESTRICT s2, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -225,9 +252,9 @@ musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const 
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 16, 109, 117, 115, 97, 95, 111, 114, 99, 95, 109, 117, 108, 95, 
-        102, 51, 50, 11, 4, 4, 12, 4, 4, 12, 4, 4, 202, 0, 4, 5, 
-        2, 0, 
+        1, 9, 16, 109, 117, 115, 97, 95, 111, 114, 99, 95, 109, 117, 108, 95,
+        102, 51, 50, 11, 4, 4, 12, 4, 4, 12, 4, 4, 202, 0, 4, 5,
+        2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_mul_f32);
@@ -239,7 +266,8 @@ musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const 
       orc_program_add_source (p, 4, "s1");
       orc_program_add_source (p, 4, "s2");
 
-      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_S2, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_S2,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -254,8 +282,8 @@ musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const 
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
-  ex->arrays[ORC_VAR_S2] = (void *)s2;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
+  ex->arrays[ORC_VAR_S2] = (void *) s2;
 
   func = c->exec;
   func (ex);
@@ -266,32 +294,34 @@ musa_orc_mul_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, const 
 /* musa_orc_scale_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n){
+musa_orc_scale_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    float p1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
   orc_union32 var32;
   orc_union32 var33;
   orc_union32 var34;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union32 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union32 *) s1;
 
-    /* 1: loadpl */
-    var33.f = p1;
+  /* 1: loadpl */
+  var33.f = p1;
 
   for (i = 0; i < n; i++) {
     /* 0: loadl */
     var32 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var32.i);
-       _src2.i = ORC_DENORMAL(var33.i);
-       _dest1.f = _src1.f * _src2.f;
-       var34.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var32.i);
+      _src2.i = ORC_DENORMAL (var33.i);
+      _dest1.f = _src1.f * _src2.f;
+      var34.i = ORC_DENORMAL (_dest1.i);
     }
     /* 3: storel */
     ptr0[i] = var34;
@@ -305,30 +335,30 @@ _backup_musa_orc_scale_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
   orc_union32 var32;
   orc_union32 var33;
   orc_union32 var34;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union32 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union32 *) ex->arrays[4];
 
-    /* 1: loadpl */
-    var33.i = ex->params[24];
+  /* 1: loadpl */
+  var33.i = ex->params[24];
 
   for (i = 0; i < n; i++) {
     /* 0: loadl */
     var32 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var32.i);
-       _src2.i = ORC_DENORMAL(var33.i);
-       _dest1.f = _src1.f * _src2.f;
-       var34.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var32.i);
+      _src2.i = ORC_DENORMAL (var33.i);
+      _dest1.f = _src1.f * _src2.f;
+      var34.i = ORC_DENORMAL (_dest1.i);
     }
     /* 3: storel */
     ptr0[i] = var34;
@@ -337,7 +367,8 @@ _backup_musa_orc_scale_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n)
+musa_orc_scale_f32 (float *ORC_RESTRICT d1, const float *ORC_RESTRICT s1,
+    float p1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -351,9 +382,9 @@ musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, floa
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 18, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 99, 97, 108, 
-        101, 95, 102, 51, 50, 11, 4, 4, 12, 4, 4, 17, 4, 202, 0, 4, 
-        24, 2, 0, 
+        1, 9, 18, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 99, 97, 108,
+        101, 95, 102, 51, 50, 11, 4, 4, 12, 4, 4, 17, 4, 202, 0, 4,
+        24, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_scale_f32);
@@ -365,7 +396,8 @@ musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, floa
       orc_program_add_source (p, 4, "s1");
       orc_program_add_parameter_float (p, 4, "p1");
 
-      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_P1,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -380,7 +412,7 @@ musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, floa
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
   {
     orc_union32 tmp;
     tmp.f = p1;
@@ -396,10 +428,12 @@ musa_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, floa
 /* musa_orc_power_spectrum_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n){
+musa_orc_power_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var35;
   orc_union64 var36;
   orc_union32 var37;
@@ -407,8 +441,8 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
   orc_union32 var39;
   orc_union32 var40;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union64 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union64 *) s1;
 
 
   for (i = 0; i < n; i++) {
@@ -418,39 +452,39 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
     var36 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var35.x2[0]);
-       _src2.i = ORC_DENORMAL(var36.x2[0]);
-       _dest1.f = _src1.f * _src2.f;
-       var38.x2[0] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var35.x2[0]);
+      _src2.i = ORC_DENORMAL (var36.x2[0]);
+      _dest1.f = _src1.f * _src2.f;
+      var38.x2[0] = ORC_DENORMAL (_dest1.i);
     }
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var35.x2[1]);
-       _src2.i = ORC_DENORMAL(var36.x2[1]);
-       _dest1.f = _src1.f * _src2.f;
-       var38.x2[1] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var35.x2[1]);
+      _src2.i = ORC_DENORMAL (var36.x2[1]);
+      _dest1.f = _src1.f * _src2.f;
+      var38.x2[1] = ORC_DENORMAL (_dest1.i);
     }
     /* 3: splitql */
     {
-       orc_union64 _src;
-       _src.i = var38.i;
-       var39.i = _src.x2[1];
-       var40.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var38.i;
+      var39.i = _src.x2[1];
+      var40.i = _src.x2[0];
     }
     /* 4: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var40.i);
-       _src2.i = ORC_DENORMAL(var39.i);
-       _dest1.f = _src1.f + _src2.f;
-       var37.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var40.i);
+      _src2.i = ORC_DENORMAL (var39.i);
+      _dest1.f = _src1.f + _src2.f;
+      var37.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var37;
@@ -464,8 +498,8 @@ _backup_musa_orc_power_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var35;
   orc_union64 var36;
   orc_union32 var37;
@@ -473,8 +507,8 @@ _backup_musa_orc_power_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
   orc_union32 var39;
   orc_union32 var40;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union64 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union64 *) ex->arrays[4];
 
 
   for (i = 0; i < n; i++) {
@@ -484,39 +518,39 @@ _backup_musa_orc_power_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
     var36 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var35.x2[0]);
-       _src2.i = ORC_DENORMAL(var36.x2[0]);
-       _dest1.f = _src1.f * _src2.f;
-       var38.x2[0] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var35.x2[0]);
+      _src2.i = ORC_DENORMAL (var36.x2[0]);
+      _dest1.f = _src1.f * _src2.f;
+      var38.x2[0] = ORC_DENORMAL (_dest1.i);
     }
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var35.x2[1]);
-       _src2.i = ORC_DENORMAL(var36.x2[1]);
-       _dest1.f = _src1.f * _src2.f;
-       var38.x2[1] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var35.x2[1]);
+      _src2.i = ORC_DENORMAL (var36.x2[1]);
+      _dest1.f = _src1.f * _src2.f;
+      var38.x2[1] = ORC_DENORMAL (_dest1.i);
     }
     /* 3: splitql */
     {
-       orc_union64 _src;
-       _src.i = var38.i;
-       var39.i = _src.x2[1];
-       var40.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var38.i;
+      var39.i = _src.x2[1];
+      var40.i = _src.x2[0];
     }
     /* 4: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var40.i);
-       _src2.i = ORC_DENORMAL(var39.i);
-       _dest1.f = _src1.f + _src2.f;
-       var37.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var40.i);
+      _src2.i = ORC_DENORMAL (var39.i);
+      _dest1.f = _src1.f + _src2.f;
+      var37.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var37;
@@ -525,7 +559,8 @@ _backup_musa_orc_power_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n)
+musa_orc_power_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -539,10 +574,10 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 27, 109, 117, 115, 97, 95, 111, 114, 99, 95, 112, 111, 119, 101, 
-        114, 95, 115, 112, 101, 99, 116, 114, 117, 109, 95, 102, 51, 50, 11, 4, 
-        4, 12, 8, 8, 20, 8, 20, 4, 20, 4, 21, 1, 202, 32, 4, 4, 
-        197, 34, 33, 32, 200, 0, 33, 34, 2, 0, 
+        1, 9, 27, 109, 117, 115, 97, 95, 111, 114, 99, 95, 112, 111, 119, 101,
+        114, 95, 115, 112, 101, 99, 116, 114, 117, 109, 95, 102, 51, 50, 11, 4,
+        4, 12, 8, 8, 20, 8, 20, 4, 20, 4, 21, 1, 202, 32, 4, 4,
+        197, 34, 33, 32, 200, 0, 33, 34, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_power_spectrum_f32);
@@ -556,9 +591,12 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
       orc_program_add_temporary (p, 4, "t2");
       orc_program_add_temporary (p, 4, "t3");
 
-      orc_program_append_2 (p, "mulf", 1, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_S1, ORC_VAR_D1);
-      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1);
-      orc_program_append_2 (p, "addf", 0, ORC_VAR_D1, ORC_VAR_T2, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 1, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_S1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_T1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_D1, ORC_VAR_T2, ORC_VAR_T3,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -573,7 +611,7 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
 
   func = c->exec;
   func (ex);
@@ -584,10 +622,12 @@ musa_orc_power_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 /* musa_orc_magnitude_spectrum_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n){
+musa_orc_magnitude_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var36;
   orc_union64 var37;
   orc_union32 var38;
@@ -596,8 +636,8 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
   orc_union32 var41;
   orc_union32 var42;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union64 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union64 *) s1;
 
 
   for (i = 0; i < n; i++) {
@@ -607,47 +647,47 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
     var37 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.x2[0]);
-       _src2.i = ORC_DENORMAL(var37.x2[0]);
-       _dest1.f = _src1.f * _src2.f;
-       var39.x2[0] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.x2[0]);
+      _src2.i = ORC_DENORMAL (var37.x2[0]);
+      _dest1.f = _src1.f * _src2.f;
+      var39.x2[0] = ORC_DENORMAL (_dest1.i);
     }
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.x2[1]);
-       _src2.i = ORC_DENORMAL(var37.x2[1]);
-       _dest1.f = _src1.f * _src2.f;
-       var39.x2[1] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.x2[1]);
+      _src2.i = ORC_DENORMAL (var37.x2[1]);
+      _dest1.f = _src1.f * _src2.f;
+      var39.x2[1] = ORC_DENORMAL (_dest1.i);
     }
     /* 3: splitql */
     {
-       orc_union64 _src;
-       _src.i = var39.i;
-       var40.i = _src.x2[1];
-       var41.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var39.i;
+      var40.i = _src.x2[1];
+      var41.i = _src.x2[0];
     }
     /* 4: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var41.i);
-       _src2.i = ORC_DENORMAL(var40.i);
-       _dest1.f = _src1.f + _src2.f;
-       var42.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var41.i);
+      _src2.i = ORC_DENORMAL (var40.i);
+      _dest1.f = _src1.f + _src2.f;
+      var42.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: sqrtf */
     {
-       orc_union32 _src1;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var42.i);
-       _dest1.f = sqrt(_src1.f);
-       var38.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var42.i);
+      _dest1.f = sqrt (_src1.f);
+      var38.i = ORC_DENORMAL (_dest1.i);
     }
     /* 6: storel */
     ptr0[i] = var38;
@@ -661,8 +701,8 @@ _backup_musa_orc_magnitude_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var36;
   orc_union64 var37;
   orc_union32 var38;
@@ -671,8 +711,8 @@ _backup_musa_orc_magnitude_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
   orc_union32 var41;
   orc_union32 var42;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union64 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union64 *) ex->arrays[4];
 
 
   for (i = 0; i < n; i++) {
@@ -682,47 +722,47 @@ _backup_musa_orc_magnitude_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
     var37 = ptr4[i];
     /* 2: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.x2[0]);
-       _src2.i = ORC_DENORMAL(var37.x2[0]);
-       _dest1.f = _src1.f * _src2.f;
-       var39.x2[0] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.x2[0]);
+      _src2.i = ORC_DENORMAL (var37.x2[0]);
+      _dest1.f = _src1.f * _src2.f;
+      var39.x2[0] = ORC_DENORMAL (_dest1.i);
     }
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.x2[1]);
-       _src2.i = ORC_DENORMAL(var37.x2[1]);
-       _dest1.f = _src1.f * _src2.f;
-       var39.x2[1] = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.x2[1]);
+      _src2.i = ORC_DENORMAL (var37.x2[1]);
+      _dest1.f = _src1.f * _src2.f;
+      var39.x2[1] = ORC_DENORMAL (_dest1.i);
     }
     /* 3: splitql */
     {
-       orc_union64 _src;
-       _src.i = var39.i;
-       var40.i = _src.x2[1];
-       var41.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var39.i;
+      var40.i = _src.x2[1];
+      var41.i = _src.x2[0];
     }
     /* 4: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var41.i);
-       _src2.i = ORC_DENORMAL(var40.i);
-       _dest1.f = _src1.f + _src2.f;
-       var42.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var41.i);
+      _src2.i = ORC_DENORMAL (var40.i);
+      _dest1.f = _src1.f + _src2.f;
+      var42.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: sqrtf */
     {
-       orc_union32 _src1;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var42.i);
-       _dest1.f = sqrt(_src1.f);
-       var38.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var42.i);
+      _dest1.f = sqrt (_src1.f);
+      var38.i = ORC_DENORMAL (_dest1.i);
     }
     /* 6: storel */
     ptr0[i] = var38;
@@ -731,7 +771,8 @@ _backup_musa_orc_magnitude_spectrum_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, int n)
+musa_orc_magnitude_spectrum_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -745,18 +786,21 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 31, 109, 117, 115, 97, 95, 111, 114, 99, 95, 109, 97, 103, 110, 
-        105, 116, 117, 100, 101, 95, 115, 112, 101, 99, 116, 114, 117, 109, 95, 102, 
-        51, 50, 11, 4, 4, 12, 8, 8, 20, 8, 20, 4, 20, 4, 20, 4, 
-        21, 1, 202, 32, 4, 4, 197, 34, 33, 32, 200, 35, 33, 34, 204, 0, 
-        35, 2, 0, 
+        1, 9, 31, 109, 117, 115, 97, 95, 111, 114, 99, 95, 109, 97, 103, 110,
+        105, 116, 117, 100, 101, 95, 115, 112, 101, 99, 116, 114, 117, 109, 95,
+        102,
+        51, 50, 11, 4, 4, 12, 8, 8, 20, 8, 20, 4, 20, 4, 20, 4,
+        21, 1, 202, 32, 4, 4, 197, 34, 33, 32, 200, 35, 33, 34, 204, 0,
+        35, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
-      orc_program_set_backup_function (p, _backup_musa_orc_magnitude_spectrum_f32);
+      orc_program_set_backup_function (p,
+          _backup_musa_orc_magnitude_spectrum_f32);
 #else
       p = orc_program_new ();
       orc_program_set_name (p, "musa_orc_magnitude_spectrum_f32");
-      orc_program_set_backup_function (p, _backup_musa_orc_magnitude_spectrum_f32);
+      orc_program_set_backup_function (p,
+          _backup_musa_orc_magnitude_spectrum_f32);
       orc_program_add_destination (p, 4, "d1");
       orc_program_add_source (p, 8, "s1");
       orc_program_add_temporary (p, 8, "t1");
@@ -764,10 +808,14 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
       orc_program_add_temporary (p, 4, "t3");
       orc_program_add_temporary (p, 4, "t4");
 
-      orc_program_append_2 (p, "mulf", 1, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_S1, ORC_VAR_D1);
-      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1);
-      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T2, ORC_VAR_T3, ORC_VAR_D1);
-      orc_program_append_2 (p, "sqrtf", 0, ORC_VAR_D1, ORC_VAR_T4, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 1, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_S1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_T1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T2, ORC_VAR_T3,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "sqrtf", 0, ORC_VAR_D1, ORC_VAR_T4, ORC_VAR_D1,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -782,7 +830,7 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
 
   func = c->exec;
   func (ex);
@@ -793,10 +841,12 @@ musa_orc_magnitude_spectrum_f32 (float * ORC_RESTRICT d1, const float * ORC_REST
 /* musa_orc_downmix_stereo_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n){
+musa_orc_downmix_stereo_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, float p1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var35;
   orc_union32 var36;
   orc_union32 var37;
@@ -804,41 +854,41 @@ musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
   orc_union32 var39;
   orc_union32 var40;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union64 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union64 *) s1;
 
-    /* 3: loadpl */
-    var36.f = p1;
+  /* 3: loadpl */
+  var36.f = p1;
 
   for (i = 0; i < n; i++) {
     /* 0: loadq */
     var35 = ptr4[i];
     /* 1: splitql */
     {
-       orc_union64 _src;
-       _src.i = var35.i;
-       var38.i = _src.x2[1];
-       var39.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var35.i;
+      var38.i = _src.x2[1];
+      var39.i = _src.x2[0];
     }
     /* 2: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var39.i);
-       _src2.i = ORC_DENORMAL(var38.i);
-       _dest1.f = _src1.f + _src2.f;
-       var40.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var39.i);
+      _src2.i = ORC_DENORMAL (var38.i);
+      _dest1.f = _src1.f + _src2.f;
+      var40.i = ORC_DENORMAL (_dest1.i);
     }
     /* 4: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var40.i);
-       _src2.i = ORC_DENORMAL(var36.i);
-       _dest1.f = _src1.f * _src2.f;
-       var37.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var40.i);
+      _src2.i = ORC_DENORMAL (var36.i);
+      _dest1.f = _src1.f * _src2.f;
+      var37.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var37;
@@ -852,8 +902,8 @@ _backup_musa_orc_downmix_stereo_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union64 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union64 *ORC_RESTRICT ptr4;
   orc_union64 var35;
   orc_union32 var36;
   orc_union32 var37;
@@ -861,41 +911,41 @@ _backup_musa_orc_downmix_stereo_f32 (OrcExecutor * ORC_RESTRICT ex)
   orc_union32 var39;
   orc_union32 var40;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union64 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union64 *) ex->arrays[4];
 
-    /* 3: loadpl */
-    var36.i = ex->params[24];
+  /* 3: loadpl */
+  var36.i = ex->params[24];
 
   for (i = 0; i < n; i++) {
     /* 0: loadq */
     var35 = ptr4[i];
     /* 1: splitql */
     {
-       orc_union64 _src;
-       _src.i = var35.i;
-       var38.i = _src.x2[1];
-       var39.i = _src.x2[0];
+      orc_union64 _src;
+      _src.i = var35.i;
+      var38.i = _src.x2[1];
+      var39.i = _src.x2[0];
     }
     /* 2: addf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var39.i);
-       _src2.i = ORC_DENORMAL(var38.i);
-       _dest1.f = _src1.f + _src2.f;
-       var40.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var39.i);
+      _src2.i = ORC_DENORMAL (var38.i);
+      _dest1.f = _src1.f + _src2.f;
+      var40.i = ORC_DENORMAL (_dest1.i);
     }
     /* 4: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var40.i);
-       _src2.i = ORC_DENORMAL(var36.i);
-       _dest1.f = _src1.f * _src2.f;
-       var37.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var40.i);
+      _src2.i = ORC_DENORMAL (var36.i);
+      _dest1.f = _src1.f * _src2.f;
+      var37.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var37;
@@ -904,7 +954,8 @@ _backup_musa_orc_downmix_stereo_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n)
+musa_orc_downmix_stereo_f32 (float *ORC_RESTRICT d1,
+    const float *ORC_RESTRICT s1, float p1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -918,10 +969,10 @@ musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 27, 109, 117, 115, 97, 95, 111, 114, 99, 95, 100, 111, 119, 110, 
-        109, 105, 120, 95, 115, 116, 101, 114, 101, 111, 95, 102, 51, 50, 11, 4, 
-        4, 12, 8, 8, 17, 4, 20, 4, 20, 4, 20, 4, 197, 33, 32, 4, 
-        200, 34, 32, 33, 202, 0, 34, 24, 2, 0, 
+        1, 9, 27, 109, 117, 115, 97, 95, 111, 114, 99, 95, 100, 111, 119, 110,
+        109, 105, 120, 95, 115, 116, 101, 114, 101, 111, 95, 102, 51, 50, 11, 4,
+        4, 12, 8, 8, 17, 4, 20, 4, 20, 4, 20, 4, 197, 33, 32, 4,
+        200, 34, 32, 33, 202, 0, 34, 24, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_downmix_stereo_f32);
@@ -936,9 +987,12 @@ musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
       orc_program_add_temporary (p, 4, "t2");
       orc_program_add_temporary (p, 4, "t3");
 
-      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1);
-      orc_program_append_2 (p, "addf", 0, ORC_VAR_T3, ORC_VAR_T1, ORC_VAR_T2, ORC_VAR_D1);
-      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T3, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "splitql", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_S1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T3, ORC_VAR_T1, ORC_VAR_T2,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T3, ORC_VAR_P1,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -953,7 +1007,7 @@ musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
   {
     orc_union32 tmp;
     tmp.f = p1;
@@ -969,21 +1023,23 @@ musa_orc_downmix_stereo_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT
 /* musa_orc_s16_to_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1, float p1, int n){
+musa_orc_s16_to_f32 (float *ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
+    float p1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union16 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union16 *ORC_RESTRICT ptr4;
   orc_union16 var34;
   orc_union32 var35;
   orc_union32 var36;
   orc_union32 var37;
   orc_union32 var38;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union16 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union16 *) s1;
 
-    /* 3: loadpl */
-    var35.f = p1;
+  /* 3: loadpl */
+  var35.f = p1;
 
   for (i = 0; i < n; i++) {
     /* 0: loadw */
@@ -994,13 +1050,13 @@ musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
     var38.f = var37.i;
     /* 4: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var38.i);
-       _src2.i = ORC_DENORMAL(var35.i);
-       _dest1.f = _src1.f * _src2.f;
-       var36.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var38.i);
+      _src2.i = ORC_DENORMAL (var35.i);
+      _dest1.f = _src1.f * _src2.f;
+      var36.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var36;
@@ -1014,19 +1070,19 @@ _backup_musa_orc_s16_to_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union16 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union16 *ORC_RESTRICT ptr4;
   orc_union16 var34;
   orc_union32 var35;
   orc_union32 var36;
   orc_union32 var37;
   orc_union32 var38;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union16 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union16 *) ex->arrays[4];
 
-    /* 3: loadpl */
-    var35.i = ex->params[24];
+  /* 3: loadpl */
+  var35.i = ex->params[24];
 
   for (i = 0; i < n; i++) {
     /* 0: loadw */
@@ -1037,13 +1093,13 @@ _backup_musa_orc_s16_to_f32 (OrcExecutor * ORC_RESTRICT ex)
     var38.f = var37.i;
     /* 4: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var38.i);
-       _src2.i = ORC_DENORMAL(var35.i);
-       _dest1.f = _src1.f * _src2.f;
-       var36.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var38.i);
+      _src2.i = ORC_DENORMAL (var35.i);
+      _dest1.f = _src1.f * _src2.f;
+      var36.i = ORC_DENORMAL (_dest1.i);
     }
     /* 5: storel */
     ptr0[i] = var36;
@@ -1052,7 +1108,8 @@ _backup_musa_orc_s16_to_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1, float p1, int n)
+musa_orc_s16_to_f32 (float *ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
+    float p1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -1066,9 +1123,9 @@ musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 19, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 49, 54, 95, 
-        116, 111, 95, 102, 51, 50, 11, 4, 4, 12, 2, 2, 17, 4, 20, 4, 
-        20, 4, 153, 32, 4, 211, 33, 32, 202, 0, 33, 24, 2, 0, 
+        1, 9, 19, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 49, 54, 95,
+        116, 111, 95, 102, 51, 50, 11, 4, 4, 12, 2, 2, 17, 4, 20, 4,
+        20, 4, 153, 32, 4, 211, 33, 32, 202, 0, 33, 24, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_s16_to_f32);
@@ -1082,9 +1139,12 @@ musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
       orc_program_add_temporary (p, 4, "t1");
       orc_program_add_temporary (p, 4, "t2");
 
-      orc_program_append_2 (p, "convswl", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1, ORC_VAR_D1);
-      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
-      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T2, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convswl", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T2, ORC_VAR_P1,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -1099,7 +1159,7 @@ musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
   {
     orc_union32 tmp;
     tmp.f = p1;
@@ -1115,20 +1175,22 @@ musa_orc_s16_to_f32 (float * ORC_RESTRICT d1, const orc_int16 * ORC_RESTRICT s1,
 /* musa_orc_s32_to_f32 */
 #ifdef DISABLE_ORC
 void
-musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1, float p1, int n){
+musa_orc_s32_to_f32 (float *ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
+    float p1, int n)
+{
   int i;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
   orc_union32 var33;
   orc_union32 var34;
   orc_union32 var35;
   orc_union32 var36;
 
-  ptr0 = (orc_union32 *)d1;
-  ptr4 = (orc_union32 *)s1;
+  ptr0 = (orc_union32 *) d1;
+  ptr4 = (orc_union32 *) s1;
 
-    /* 2: loadpl */
-    var34.f = p1;
+  /* 2: loadpl */
+  var34.f = p1;
 
   for (i = 0; i < n; i++) {
     /* 0: loadl */
@@ -1137,13 +1199,13 @@ musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
     var36.f = var33.i;
     /* 3: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.i);
-       _src2.i = ORC_DENORMAL(var34.i);
-       _dest1.f = _src1.f * _src2.f;
-       var35.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.i);
+      _src2.i = ORC_DENORMAL (var34.i);
+      _dest1.f = _src1.f * _src2.f;
+      var35.i = ORC_DENORMAL (_dest1.i);
     }
     /* 4: storel */
     ptr0[i] = var35;
@@ -1157,18 +1219,18 @@ _backup_musa_orc_s32_to_f32 (OrcExecutor * ORC_RESTRICT ex)
 {
   int i;
   int n = ex->n;
-  orc_union32 * ORC_RESTRICT ptr0;
-  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 *ORC_RESTRICT ptr0;
+  const orc_union32 *ORC_RESTRICT ptr4;
   orc_union32 var33;
   orc_union32 var34;
   orc_union32 var35;
   orc_union32 var36;
 
-  ptr0 = (orc_union32 *)ex->arrays[0];
-  ptr4 = (orc_union32 *)ex->arrays[4];
+  ptr0 = (orc_union32 *) ex->arrays[0];
+  ptr4 = (orc_union32 *) ex->arrays[4];
 
-    /* 2: loadpl */
-    var34.i = ex->params[24];
+  /* 2: loadpl */
+  var34.i = ex->params[24];
 
   for (i = 0; i < n; i++) {
     /* 0: loadl */
@@ -1177,13 +1239,13 @@ _backup_musa_orc_s32_to_f32 (OrcExecutor * ORC_RESTRICT ex)
     var36.f = var33.i;
     /* 3: mulf */
     {
-       orc_union32 _src1;
-       orc_union32 _src2;
-       orc_union32 _dest1;
-       _src1.i = ORC_DENORMAL(var36.i);
-       _src2.i = ORC_DENORMAL(var34.i);
-       _dest1.f = _src1.f * _src2.f;
-       var35.i = ORC_DENORMAL(_dest1.i);
+      orc_union32 _src1;
+      orc_union32 _src2;
+      orc_union32 _dest1;
+      _src1.i = ORC_DENORMAL (var36.i);
+      _src2.i = ORC_DENORMAL (var34.i);
+      _dest1.f = _src1.f * _src2.f;
+      var35.i = ORC_DENORMAL (_dest1.i);
     }
     /* 4: storel */
     ptr0[i] = var35;
@@ -1192,7 +1254,8 @@ _backup_musa_orc_s32_to_f32 (OrcExecutor * ORC_RESTRICT ex)
 }
 
 void
-musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1, float p1, int n)
+musa_orc_s32_to_f32 (float *ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
+    float p1, int n)
 {
   OrcExecutor _ex, *ex = &_ex;
   static volatile int p_inited = 0;
@@ -1206,9 +1269,9 @@ musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
 
 #if 1
       static const orc_uint8 bc[] = {
-        1, 9, 19, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 51, 50, 95, 
-        116, 111, 95, 102, 51, 50, 11, 4, 4, 12, 4, 4, 17, 4, 20, 4, 
-        211, 32, 4, 202, 0, 32, 24, 2, 0, 
+        1, 9, 19, 109, 117, 115, 97, 95, 111, 114, 99, 95, 115, 51, 50, 95,
+        116, 111, 95, 102, 51, 50, 11, 4, 4, 12, 4, 4, 17, 4, 20, 4,
+        211, 32, 4, 202, 0, 32, 24, 2, 0,
       };
       p = orc_program_new_from_static_bytecode (bc);
       orc_program_set_backup_function (p, _backup_musa_orc_s32_to_f32);
@@ -1221,8 +1284,10 @@ musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
       orc_program_add_parameter_float (p, 4, "p1");
       orc_program_add_temporary (p, 4, "t1");
 
-      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1, ORC_VAR_D1);
-      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1,
+          ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_P1,
+          ORC_VAR_D1);
 #endif
 
       orc_program_compile (p);
@@ -1237,7 +1302,7 @@ musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
 
   ex->n = n;
   ex->arrays[ORC_VAR_D1] = d1;
-  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S1] = (void *) s1;
   {
     orc_union32 tmp;
     tmp.f = p1;
@@ -1248,5 +1313,3 @@ musa_orc_s32_to_f32 (float * ORC_RESTRICT d1, const orc_int32 * ORC_RESTRICT s1,
   func (ex);
 }
 #endif
-
-

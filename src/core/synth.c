@@ -112,8 +112,7 @@ musa_synth_music (const MusaSynthConfig * cfg, float *out, size_t n,
       int notes[3] = { root, root + third, root + 7 };
       for (int c = 0; c < 3; c++)
         add_tone (out, n, start, 4 * beat_len, rate,
-            midi_hz (60 + (notes[c] % 12), cfg->tuning_cents), 0.12, 6,
-            2.5);
+            midi_hz (60 + (notes[c] % 12), cfg->tuning_cents), 0.12, 6, 2.5);
     }
   }
   for (i = 0; i < n; i++)

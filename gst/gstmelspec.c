@@ -1,0 +1,922 @@
+/* musa — melspec: (log-)mel spectrogram with librosa's conventions. */
+/**
+ * SECTION:element-melspec
+ * @title: melspec
+ *
+ * Computes a mel spectrogram of the mono downmix, numerically matching
+ * librosa.feature.melspectrogram (and librosa.power_to_db) by default:
+ * periodic Hann window, n-fft 2048, hop-length 512, centred frames with zero
+ * padding, power 2, 128 Slaney-scale Slaney-normalised mel bands from 0 Hz to
+ * Nyquist. Frame i is centred on input sample i * hop-length (center=true) or
+ * on i * hop-length + n-fft / 2 (center=false); a stream of N samples gives
+ * 1 + N / hop-length frames with center=true.
+ *
+ * Two modes, chosen by what downstream accepts:
+ *
+ * - Passthrough (src caps = sink caps): audio passes untouched and the element
+ *   posts a `melspec` element message every #GstMusaAnalysis:interval with the
+ *   frames centred in that interval (the partial last interval at EOS):
+ *   - `timestamp`, `stream-time`, `running-time`, `duration` (#guint64): the
+ *     interval, as the `level` element gives them;
+ *   - `frames` (#GstBuffer): float32 values, native endianness,
+ *     `[n-frames][n-mels]` row-major;
+ *   - `n-frames`, `n-mels` (#gint): its shape;
+ *   - `first-frame` (#guint64): index of the first frame since the stream start;
+ *   - `first-frame-time` (#guint64): running timestamp of its centre;
+ *   - `hop-time` (#guint64): time between frames (ns).
+ *
+ * - Tensor mode (downstream asks for `other/tensors`, NNStreamer's static
+ *   format): buffers of `frames-per-buffer` frames, or fixed-length snippets of
+ *   `snippet-duration` seconds every `snippet-hop` seconds, as float32
+ *   `dimensions=n_mels:n_frames` tensors with PTS = time of the first frame's
+ *   centre and duration = n_frames * hop. `last-snippet` chooses whether the
+ *   incomplete last one is dropped or padded with silence (0 for linear and
+ *   log1p values, 10*log10(amin) = -100 dB on the dB scale).
+ *
+ * The dB scale floors each frame at its maximum minus `top-db` (librosa floors
+ * at the maximum of the whole array; values above librosa's floor are equal).
+ * Presets `librosa` (the defaults) and `torchaudio` (n-fft 400, hop 200, HTK
+ * scale, no norm; note torchaudio pads the edges by reflection, melspec with
+ * zeros, so the first and last frame or two differ) load through #GstPreset.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -m filesrc location=song.flac ! decodebin ! audioconvert ! melspec log=db ! fakesink
+ * gst-launch-1.0 filesrc location=song.flac ! decodebin ! audioconvert ! audioresample ! \
+ *   audio/x-raw,rate=22050 ! melspec log=db snippet-duration=10 snippet-hop=10 ! \
+ *   other/tensors ! filesink location=snippets.f32
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "musa-config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include "gstmusaanalysis.h"
+#include "gstmusaelements.h"
+#include "core/melspec.h"
+
+GST_DEBUG_CATEGORY_STATIC (melspec_debug);
+#define GST_CAT_DEFAULT melspec_debug
+
+#define GST_TYPE_MELSPEC (gst_melspec_get_type ())
+G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
+     typedef enum
+     {
+       GST_MELSPEC_LAST_DROP = 0,
+       GST_MELSPEC_LAST_PAD,
+     } GstMelspecLast;
+
+#define DEFAULT_N_FFT 2048
+#define DEFAULT_HOP_LENGTH 512
+#define DEFAULT_WIN_LENGTH 0
+#define DEFAULT_WINDOW MUSA_WINDOW_HANN
+#define DEFAULT_CENTER TRUE
+#define DEFAULT_N_MELS 128
+#define DEFAULT_FMIN 0.0
+#define DEFAULT_FMAX 0.0
+#define DEFAULT_MEL_SCALE MUSA_MEL_SCALE_SLANEY
+#define DEFAULT_NORM MUSA_MEL_NORM_SLANEY
+#define DEFAULT_POWER 2.0
+#define DEFAULT_LOG MUSA_MEL_LOG_NONE
+#define DEFAULT_TOP_DB 80.0
+#define DEFAULT_LOG_MULT 1.0
+#define DEFAULT_FRAMES_PER_BUFFER 64
+#define DEFAULT_SNIPPET_DURATION 0.0
+#define DEFAULT_SNIPPET_HOP 0.0
+#define DEFAULT_LAST_SNIPPET GST_MELSPEC_LAST_PAD
+
+     enum
+     {
+       PROP_0,
+       PROP_N_FFT,
+       PROP_HOP_LENGTH,
+       PROP_WIN_LENGTH,
+       PROP_WINDOW,
+       PROP_CENTER,
+       PROP_N_MELS,
+       PROP_FMIN,
+       PROP_FMAX,
+       PROP_MEL_SCALE,
+       PROP_NORM,
+       PROP_POWER,
+       PROP_LOG,
+       PROP_TOP_DB,
+       PROP_LOG_MULT,
+       PROP_FRAMES_PER_BUFFER,
+       PROP_SNIPPET_DURATION,
+       PROP_SNIPPET_HOP,
+       PROP_LAST_SNIPPET,
+     };
+
+     struct _GstMelspec
+     {
+       GstMusaAnalysis parent;
+
+       /* properties (object lock) */
+       MusaMelspecConfig props;
+       guint frames_per_buffer;
+       gdouble snippet_duration, snippet_hop;
+       GstMelspecLast last_snippet;
+
+       /* streaming state (streaming thread only) */
+       MusaMelspecConfig cfg;   /* snapshot used by the running analysis */
+       MusaMelspec *ms;
+       gboolean tensor_mode;
+       gint n_mels;
+
+       /* passthrough: frames of the current interval */
+       GByteArray *block;
+       guint64 block_first;     /* frame index of the block's first frame */
+       guint64 interval_k;      /* intervals posted so far */
+
+       /* tensor mode: frames waiting to go out, and snippet geometry */
+       GByteArray *pending;     /* frames [pending_first, ...) */
+       guint64 pending_first;
+       guint64 snippet_index;
+       guint snippet_frames, snippet_step;
+       GQueue out_queue;
+       GstClockTime hop_time;
+     };
+
+G_DEFINE_TYPE_WITH_CODE (GstMelspec, gst_melspec, GST_TYPE_MUSA_ANALYSIS,
+    G_IMPLEMENT_INTERFACE (GST_TYPE_PRESET, NULL));
+GST_ELEMENT_REGISTER_DEFINE (melspec, "melspec", GST_RANK_NONE,
+    GST_TYPE_MELSPEC);
+
+#define GST_TYPE_MELSPEC_WINDOW (gst_melspec_window_get_type ())
+     static GType gst_melspec_window_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MUSA_WINDOW_HANN, "Hann (periodic)", "hann"},
+    {MUSA_WINDOW_HAMMING, "Hamming (periodic)", "hamming"},
+    {MUSA_WINDOW_BLACKMAN, "Blackman (periodic)", "blackman"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecWindow",
+            values));
+  return type;
+}
+
+#define GST_TYPE_MELSPEC_SCALE (gst_melspec_scale_get_type ())
+static GType
+gst_melspec_scale_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MUSA_MEL_SCALE_SLANEY, "Slaney (Auditory Toolbox, librosa default)",
+        "slaney"},
+    {MUSA_MEL_SCALE_HTK, "HTK (2595 log10 (1 + f / 700), torchaudio default)",
+        "htk"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecScale",
+            values));
+  return type;
+}
+
+#define GST_TYPE_MELSPEC_NORM (gst_melspec_norm_get_type ())
+static GType
+gst_melspec_norm_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MUSA_MEL_NORM_SLANEY, "Slaney area normalisation (librosa default)",
+        "slaney"},
+    {MUSA_MEL_NORM_NONE, "No normalisation (torchaudio default)", "none"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecNorm",
+            values));
+  return type;
+}
+
+#define GST_TYPE_MELSPEC_LOG (gst_melspec_log_get_type ())
+static GType
+gst_melspec_log_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MUSA_MEL_LOG_NONE, "Linear values", "none"},
+    {MUSA_MEL_LOG_DB, "Decibels, librosa.power_to_db (ref 1, amin 1e-10)",
+        "db"},
+    {MUSA_MEL_LOG_LOG1P, "log (1 + log-mult * value)", "log1p"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecLog", values));
+  return type;
+}
+
+#define GST_TYPE_MELSPEC_LAST (gst_melspec_last_get_type ())
+static GType
+gst_melspec_last_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MELSPEC_LAST_DROP, "Drop the incomplete last snippet", "drop"},
+    {GST_MELSPEC_LAST_PAD, "Pad the incomplete last snippet with silence",
+        "pad"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMelspecLastSnippet",
+            values));
+  return type;
+}
+
+#define TENSOR_CAPS "other/tensors, format = (string) static, " \
+    "num_tensors = (int) 1, types = (string) float32"
+
+static void gst_melspec_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_melspec_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_melspec_finalize (GObject * object);
+static gboolean gst_melspec_configure (GstMusaAnalysis * base, gint rate,
+    MusaError * err);
+static void gst_melspec_process (GstMusaAnalysis * base, const gfloat * mono,
+    gsize n, guint64 pos);
+static void gst_melspec_reset (GstMusaAnalysis * base);
+static void gst_melspec_finish (GstMusaAnalysis * base, guint64 pos);
+static void gst_melspec_release (GstMusaAnalysis * base);
+static GstCaps *gst_melspec_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter);
+static GstCaps *gst_melspec_fixate_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * othercaps);
+static gboolean gst_melspec_set_caps (GstBaseTransform * trans,
+    GstCaps * incaps, GstCaps * outcaps);
+static GstFlowReturn gst_melspec_generate_output (GstBaseTransform * trans,
+    GstBuffer ** outbuf);
+static gboolean gst_melspec_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
+
+static void
+gst_melspec_class_init (GstMelspecClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstMusaAnalysisClass *analysis_class = GST_MUSA_ANALYSIS_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  GstCaps *caps;
+
+  GST_DEBUG_CATEGORY_INIT (melspec_debug, "melspec", 0, "mel spectrogram");
+
+  gobject_class->set_property = gst_melspec_set_property;
+  gobject_class->get_property = gst_melspec_get_property;
+  gobject_class->finalize = gst_melspec_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_N_FFT,
+      g_param_spec_int ("n-fft", "FFT size",
+          "FFT size of each frame (in samples)", 16, 1 << 20, DEFAULT_N_FFT,
+          flags));
+  g_object_class_install_property (gobject_class, PROP_HOP_LENGTH,
+      g_param_spec_int ("hop-length", "Hop length",
+          "Distance between frame centres (in samples, at most n-fft)", 1,
+          1 << 20, DEFAULT_HOP_LENGTH, flags));
+  g_object_class_install_property (gobject_class, PROP_WIN_LENGTH,
+      g_param_spec_int ("win-length", "Window length",
+          "Length of the window centred in each frame (in samples, 0 = n-fft)",
+          0, 1 << 20, DEFAULT_WIN_LENGTH, flags));
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_enum ("window", "Window", "Analysis window function",
+          GST_TYPE_MELSPEC_WINDOW, DEFAULT_WINDOW, flags));
+  g_object_class_install_property (gobject_class, PROP_CENTER,
+      g_param_spec_boolean ("center", "Center",
+          "Centre frame i on sample i * hop-length, padding the stream "
+          "edges with n-fft / 2 zeros", DEFAULT_CENTER, flags));
+  g_object_class_install_property (gobject_class, PROP_N_MELS,
+      g_param_spec_int ("n-mels", "Mel bands", "Number of mel bands", 1,
+          4096, DEFAULT_N_MELS, flags));
+  g_object_class_install_property (gobject_class, PROP_FMIN,
+      g_param_spec_double ("fmin", "Minimum frequency",
+          "Lower edge of the lowest mel band (in Hz)", 0.0, 384000.0,
+          DEFAULT_FMIN, flags));
+  g_object_class_install_property (gobject_class, PROP_FMAX,
+      g_param_spec_double ("fmax", "Maximum frequency",
+          "Upper edge of the highest mel band (in Hz, 0 = rate / 2)", 0.0,
+          384000.0, DEFAULT_FMAX, flags));
+  g_object_class_install_property (gobject_class, PROP_MEL_SCALE,
+      g_param_spec_enum ("mel-scale", "Mel scale", "Mel frequency scale",
+          GST_TYPE_MELSPEC_SCALE, DEFAULT_MEL_SCALE, flags));
+  g_object_class_install_property (gobject_class, PROP_NORM,
+      g_param_spec_enum ("norm", "Normalisation",
+          "Normalisation of the mel filters", GST_TYPE_MELSPEC_NORM,
+          DEFAULT_NORM, flags));
+  g_object_class_install_property (gobject_class, PROP_POWER,
+      g_param_spec_double ("power", "Power",
+          "Exponent of the magnitude spectrum (1 = magnitude, 2 = power)",
+          0.01, 4.0, DEFAULT_POWER, flags));
+  g_object_class_install_property (gobject_class, PROP_LOG,
+      g_param_spec_enum ("log", "Log compression",
+          "Compression of the mel values", GST_TYPE_MELSPEC_LOG, DEFAULT_LOG,
+          flags));
+  g_object_class_install_property (gobject_class, PROP_TOP_DB,
+      g_param_spec_double ("top-db", "Top dB",
+          "With log=db, floor each frame at its maximum minus this (in dB, "
+          "0 = no floor)", 0.0, 1000.0, DEFAULT_TOP_DB, flags));
+  g_object_class_install_property (gobject_class, PROP_LOG_MULT,
+      g_param_spec_double ("log-mult", "Log multiplier",
+          "With log=log1p, the multiplier inside log (1 + log-mult * value)",
+          1e-6, 1e12, DEFAULT_LOG_MULT, flags));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_PER_BUFFER,
+      g_param_spec_uint ("frames-per-buffer", "Frames per buffer",
+          "Tensor mode without snippets: frames in each output buffer", 1,
+          1 << 16, DEFAULT_FRAMES_PER_BUFFER, flags));
+  g_object_class_install_property (gobject_class, PROP_SNIPPET_DURATION,
+      g_param_spec_double ("snippet-duration", "Snippet duration",
+          "Tensor mode: length of each fixed-length snippet (in seconds, "
+          "0 = use frames-per-buffer)", 0.0, 3600.0, DEFAULT_SNIPPET_DURATION,
+          flags));
+  g_object_class_install_property (gobject_class, PROP_SNIPPET_HOP,
+      g_param_spec_double ("snippet-hop", "Snippet hop",
+          "Tensor mode: time between snippet starts (in seconds, "
+          "0 = snippet-duration)", 0.0, 3600.0, DEFAULT_SNIPPET_HOP, flags));
+  g_object_class_install_property (gobject_class, PROP_LAST_SNIPPET,
+      g_param_spec_enum ("last-snippet", "Last snippet",
+          "Tensor mode: what to do with the incomplete last buffer at EOS",
+          GST_TYPE_MELSPEC_LAST, DEFAULT_LAST_SNIPPET, flags));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Mel spectrogram", "Filter/Analyzer/Audio",
+      "Computes (log-)mel spectrograms matching librosa, as messages or "
+      "as an other/tensors stream", "musa developers");
+
+  /* the src pad also offers other/tensors */
+  caps = gst_caps_from_string (MUSA_ANALYSIS_CAPS "; " TENSOR_CAPS);
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref (caps);
+
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_melspec_transform_caps);
+  trans_class->fixate_caps = GST_DEBUG_FUNCPTR (gst_melspec_fixate_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_melspec_set_caps);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_melspec_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_melspec_sink_event);
+
+  analysis_class->configure = GST_DEBUG_FUNCPTR (gst_melspec_configure);
+  analysis_class->process = GST_DEBUG_FUNCPTR (gst_melspec_process);
+  analysis_class->reset = GST_DEBUG_FUNCPTR (gst_melspec_reset);
+  analysis_class->finish = GST_DEBUG_FUNCPTR (gst_melspec_finish);
+  analysis_class->release = GST_DEBUG_FUNCPTR (gst_melspec_release);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_WINDOW, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_SCALE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_NORM, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_LOG, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_LAST, 0);
+}
+
+static void
+gst_melspec_init (GstMelspec * self)
+{
+  musa_melspec_config_default (&self->props, 0);
+  self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
+  self->snippet_duration = DEFAULT_SNIPPET_DURATION;
+  self->snippet_hop = DEFAULT_SNIPPET_HOP;
+  self->last_snippet = DEFAULT_LAST_SNIPPET;
+  self->block = g_byte_array_new ();
+  self->pending = g_byte_array_new ();
+  g_queue_init (&self->out_queue);
+}
+
+static void
+gst_melspec_finalize (GObject * object)
+{
+  GstMelspec *self = GST_MELSPEC (object);
+
+  musa_melspec_free (self->ms);
+  g_byte_array_unref (self->block);
+  g_byte_array_unref (self->pending);
+  g_queue_clear_full (&self->out_queue, (GDestroyNotify) gst_buffer_unref);
+  G_OBJECT_CLASS (gst_melspec_parent_class)->finalize (object);
+}
+
+static void
+gst_melspec_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMelspec *self = GST_MELSPEC (object);
+  MusaMelspecConfig *p = &self->props;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_N_FFT:
+      p->stft.n_fft = g_value_get_int (value);
+      break;
+    case PROP_HOP_LENGTH:
+      p->stft.hop = g_value_get_int (value);
+      break;
+    case PROP_WIN_LENGTH:
+      p->stft.win_length = g_value_get_int (value);
+      break;
+    case PROP_WINDOW:
+      p->stft.window = g_value_get_enum (value);
+      break;
+    case PROP_CENTER:
+      p->stft.center = g_value_get_boolean (value);
+      break;
+    case PROP_N_MELS:
+      p->n_mels = g_value_get_int (value);
+      break;
+    case PROP_FMIN:
+      p->fmin = g_value_get_double (value);
+      break;
+    case PROP_FMAX:
+      p->fmax = g_value_get_double (value);
+      break;
+    case PROP_MEL_SCALE:
+      p->scale = g_value_get_enum (value);
+      break;
+    case PROP_NORM:
+      p->norm = g_value_get_enum (value);
+      break;
+    case PROP_POWER:
+      p->power = g_value_get_double (value);
+      break;
+    case PROP_LOG:
+      p->log = g_value_get_enum (value);
+      break;
+    case PROP_TOP_DB:
+      p->top_db = g_value_get_double (value);
+      break;
+    case PROP_LOG_MULT:
+      p->log_mult = g_value_get_double (value);
+      break;
+    case PROP_FRAMES_PER_BUFFER:
+      self->frames_per_buffer = g_value_get_uint (value);
+      break;
+    case PROP_SNIPPET_DURATION:
+      self->snippet_duration = g_value_get_double (value);
+      break;
+    case PROP_SNIPPET_HOP:
+      self->snippet_hop = g_value_get_double (value);
+      break;
+    case PROP_LAST_SNIPPET:
+      self->last_snippet = g_value_get_enum (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_melspec_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstMelspec *self = GST_MELSPEC (object);
+  MusaMelspecConfig *p = &self->props;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_N_FFT:
+      g_value_set_int (value, p->stft.n_fft);
+      break;
+    case PROP_HOP_LENGTH:
+      g_value_set_int (value, p->stft.hop);
+      break;
+    case PROP_WIN_LENGTH:
+      g_value_set_int (value, p->stft.win_length);
+      break;
+    case PROP_WINDOW:
+      g_value_set_enum (value, p->stft.window);
+      break;
+    case PROP_CENTER:
+      g_value_set_boolean (value, p->stft.center);
+      break;
+    case PROP_N_MELS:
+      g_value_set_int (value, p->n_mels);
+      break;
+    case PROP_FMIN:
+      g_value_set_double (value, p->fmin);
+      break;
+    case PROP_FMAX:
+      g_value_set_double (value, p->fmax);
+      break;
+    case PROP_MEL_SCALE:
+      g_value_set_enum (value, p->scale);
+      break;
+    case PROP_NORM:
+      g_value_set_enum (value, p->norm);
+      break;
+    case PROP_POWER:
+      g_value_set_double (value, p->power);
+      break;
+    case PROP_LOG:
+      g_value_set_enum (value, p->log);
+      break;
+    case PROP_TOP_DB:
+      g_value_set_double (value, p->top_db);
+      break;
+    case PROP_LOG_MULT:
+      g_value_set_double (value, p->log_mult);
+      break;
+    case PROP_FRAMES_PER_BUFFER:
+      g_value_set_uint (value, self->frames_per_buffer);
+      break;
+    case PROP_SNIPPET_DURATION:
+      g_value_set_double (value, self->snippet_duration);
+      break;
+    case PROP_SNIPPET_HOP:
+      g_value_set_double (value, self->snippet_hop);
+      break;
+    case PROP_LAST_SNIPPET:
+      g_value_set_enum (value, self->last_snippet);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Snippet geometry in frames, from the properties (object lock held). */
+static gboolean
+snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
+    guint * step, MusaError * err)
+{
+  if (self->snippet_duration > 0.0) {
+    gdouble hop_s = self->snippet_hop > 0.0 ? self->snippet_hop :
+        self->snippet_duration;
+    gdouble f = round (self->snippet_duration * rate / hop);
+    gdouble s = round (hop_s * rate / hop);
+    if (f < 1.0 || f > (1 << 20)) {
+      musa_error_set (err, MUSA_ERR_INVALID, "snippet-duration",
+          "snippet-duration %g s gives %g frames of %d samples; it must "
+          "give 1..1048576", self->snippet_duration, f, hop);
+      return FALSE;
+    }
+    if (s < 1.0 || s > (1 << 24)) {
+      musa_error_set (err, MUSA_ERR_INVALID, "snippet-hop",
+          "snippet-hop %g s must be at least one hop (%d samples)", hop_s, hop);
+      return FALSE;
+    }
+    *frames = (guint) f;
+    *step = (guint) s;
+  } else {
+    *frames = *step = self->frames_per_buffer;
+  }
+  return TRUE;
+}
+
+static GstCaps *
+gst_melspec_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+{
+  GstCaps *res = gst_caps_new_empty ();
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+    if (gst_structure_has_name (s, "audio/x-raw")) {
+      res = gst_caps_merge_structure (res, gst_structure_copy (s));
+      if (direction == GST_PAD_SINK)
+        res = gst_caps_merge (res, gst_caps_from_string (TENSOR_CAPS));
+    } else if (direction == GST_PAD_SRC &&
+        gst_structure_has_name (s, "other/tensors")) {
+      res = gst_caps_merge (res, gst_caps_from_string (MUSA_ANALYSIS_CAPS));
+    }
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, res,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (res);
+    res = tmp;
+  }
+  return res;
+}
+
+static GstCaps *
+gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
+    GstCaps * caps, GstCaps * othercaps)
+{
+  GstMelspec *self = GST_MELSPEC (trans);
+  GstStructure *in, *out;
+  gint rate = 0, hop, n_mels;
+  guint frames = 1, step = 1;
+  gboolean ok;
+
+  othercaps = gst_caps_truncate (othercaps);
+  othercaps = gst_caps_make_writable (othercaps);
+  out = gst_caps_get_structure (othercaps, 0);
+  if (direction != GST_PAD_SINK || !gst_structure_has_name (out,
+          "other/tensors"))
+    return gst_caps_fixate (othercaps);
+
+  in = gst_caps_get_structure (caps, 0);
+  gst_structure_get_int (in, "rate", &rate);
+  GST_OBJECT_LOCK (self);
+  hop = self->props.stft.hop;
+  n_mels = self->props.n_mels;
+  ok = rate > 0 && snippet_geometry (self, rate, hop, &frames, &step, NULL);
+  GST_OBJECT_UNLOCK (self);
+  if (ok) {
+    gchar *dims = g_strdup_printf ("%d:%u", n_mels, frames);
+    gst_structure_set (out, "dimensions", G_TYPE_STRING, dims, NULL);
+    /* buffers per second = rate / (hop * step) */
+    if (gst_structure_has_field (out, "framerate"))
+      gst_structure_fixate_field_nearest_fraction (out, "framerate", rate,
+          hop * (gint) step);
+    else
+      gst_structure_set (out, "framerate", GST_TYPE_FRACTION, rate,
+          hop * (gint) step, NULL);
+    g_free (dims);
+  }
+  return gst_caps_fixate (othercaps);
+}
+
+static gboolean
+gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps)
+{
+  GstMelspec *self = GST_MELSPEC (trans);
+  GstStructure *out = gst_caps_get_structure (outcaps, 0);
+
+  self->tensor_mode = gst_structure_has_name (out, "other/tensors");
+  gst_base_transform_set_passthrough (trans, !self->tensor_mode);
+  gst_base_transform_set_in_place (trans, !self->tensor_mode);
+  /* GstAudioFilter parses the input caps and calls configure() */
+  return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->set_caps (trans,
+      incaps, outcaps);
+}
+
+static gboolean
+gst_melspec_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+  gboolean ok;
+
+  GST_OBJECT_LOCK (self);
+  self->cfg = self->props;
+  self->cfg.sample_rate = rate;
+  ok = snippet_geometry (self, rate, self->cfg.stft.hop, &self->snippet_frames,
+      &self->snippet_step, err);
+  GST_OBJECT_UNLOCK (self);
+  if (!ok)
+    return FALSE;
+  self->ms = musa_melspec_new (&self->cfg, err);
+  if (self->ms == NULL)
+    return FALSE;
+  self->n_mels = self->cfg.n_mels;
+  self->hop_time = gst_util_uint64_scale_int_round (self->cfg.stft.hop,
+      GST_SECOND, rate);
+  return TRUE;
+}
+
+static void
+gst_melspec_release (GstMusaAnalysis * base)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+
+  musa_melspec_free (self->ms);
+  self->ms = NULL;
+}
+
+static void
+gst_melspec_reset (GstMusaAnalysis * base)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+
+  musa_melspec_reset (self->ms);
+  g_byte_array_set_size (self->block, 0);
+  g_byte_array_set_size (self->pending, 0);
+  self->block_first = 0;
+  self->interval_k = 0;
+  self->pending_first = 0;
+  self->snippet_index = 0;
+}
+
+static guint64
+frame_center (GstMelspec * self, guint64 index)
+{
+  return (guint64) musa_stft_frame_center (musa_melspec_stft (self->ms),
+      (int64_t) index);
+}
+
+/* Post the block of frames collected for interval k (covering samples
+ * [start, end)). */
+static void
+post_block (GstMelspec * self, guint64 start, guint64 end)
+{
+  GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
+  guint n_frames = self->block->len / (sizeof (gfloat) * self->n_mels);
+  GstStructure *s;
+  GstBuffer *frames;
+
+  /* an interval shorter than the hop may hold no frame: it is posted all the
+   * same, so that messages stay contiguous in time */
+  if (!musa_analysis_get_post_messages (base)) {
+    g_byte_array_set_size (self->block, 0);
+    return;
+  }
+  if (n_frames == 0)
+    self->block_first = (guint64) musa_stft_frames (musa_melspec_stft
+        (self->ms));
+  frames = n_frames ? gst_buffer_new_memdup (self->block->data,
+      self->block->len) : gst_buffer_new ();
+  s = musa_analysis_new_message (base, start, end - start);
+  gst_structure_set (s, "frames", GST_TYPE_BUFFER, frames,
+      "n-frames", G_TYPE_INT, (gint) n_frames,
+      "n-mels", G_TYPE_INT, self->n_mels,
+      "first-frame", G_TYPE_UINT64, self->block_first,
+      "first-frame-time", G_TYPE_UINT64, musa_analysis_sample_time (base,
+          frame_center (self, self->block_first)),
+      "hop-time", G_TYPE_UINT64, self->hop_time, NULL);
+  gst_buffer_unref (frames);
+  g_byte_array_set_size (self->block, 0);
+  musa_analysis_post (base, s);
+}
+
+/* Queue a tensor buffer of snippet_frames frames starting at frame @first,
+ * taken from @data (may be shorter: @have frames, rest padded). */
+static void
+queue_tensor (GstMelspec * self, guint64 first, const guint8 * data, guint have)
+{
+  GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
+  gsize frame_bytes = sizeof (gfloat) * self->n_mels;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL,
+      frame_bytes * self->snippet_frames, NULL);
+  GstMapInfo map;
+  gfloat pad = self->cfg.log == MUSA_MEL_LOG_DB ?
+      (gfloat) (10.0 * log10 (self->cfg.amin)) : 0.0f;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  memcpy (map.data, data, frame_bytes * have);
+  for (i = (gsize) have * self->n_mels;
+      i < (gsize) self->snippet_frames * self->n_mels; i++)
+    ((gfloat *) map.data)[i] = pad;
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = musa_analysis_sample_time (base,
+      frame_center (self, first));
+  GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int_round
+      ((guint64) self->snippet_frames * self->cfg.stft.hop, GST_SECOND,
+      self->cfg.sample_rate);
+  GST_BUFFER_OFFSET (buf) = self->snippet_index;
+  g_queue_push_tail (&self->out_queue, buf);
+}
+
+/* Tensor mode: keep frames until snippet j = [j*step, j*step + frames) is
+ * complete, then queue it. */
+static void
+tensor_frame (GstMelspec * self, guint64 index, const gfloat * mels)
+{
+  gsize frame_bytes = sizeof (gfloat) * self->n_mels;
+
+  for (;;) {
+    guint64 first = self->snippet_index * self->snippet_step;
+    guint64 have;
+    if (index < first)
+      return;                   /* in a gap between snippets */
+    if (self->pending->len == 0)
+      self->pending_first = index;
+    if (index >= self->pending_first + self->pending->len / frame_bytes)
+      g_byte_array_append (self->pending, (const guint8 *) mels,
+          (guint) frame_bytes);
+    /* drop frames before this snippet */
+    if (self->pending_first < first) {
+      guint64 drop = MIN (first - self->pending_first,
+          self->pending->len / frame_bytes);
+      g_byte_array_remove_range (self->pending, 0, (guint) (drop *
+              frame_bytes));
+      self->pending_first += drop;
+    }
+    have = self->pending->len / frame_bytes;
+    if (self->pending_first != first || have < self->snippet_frames)
+      return;
+    queue_tensor (self, first, self->pending->data, self->snippet_frames);
+    self->snippet_index++;
+    /* overlapping snippets may already be complete from what is held */
+  }
+}
+
+static void
+on_frame (void *user, int64_t index, const float *mels, int n_mels)
+{
+  GstMelspec *self = user;
+  GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
+  guint64 center = frame_center (self, (guint64) index);
+
+  if (self->tensor_mode) {
+    tensor_frame (self, (guint64) index, mels);
+    return;
+  }
+  /* post every interval that ends at or before this frame's centre */
+  for (;;) {
+    guint64 end = musa_analysis_interval_boundary (base, self->interval_k + 1);
+    if (center < end)
+      break;
+    post_block (self, musa_analysis_interval_boundary (base,
+            self->interval_k), end);
+    self->interval_k++;
+  }
+  if (self->block->len == 0)
+    self->block_first = (guint64) index;
+  g_byte_array_append (self->block, (const guint8 *) mels,
+      (guint) (sizeof (gfloat) * n_mels));
+}
+
+static void
+gst_melspec_process (GstMusaAnalysis * base, const gfloat * mono, gsize n,
+    guint64 pos)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+
+  musa_melspec_process (self->ms, mono, n, on_frame, self);
+}
+
+static GstFlowReturn
+push_queued (GstMelspec * self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *buf;
+
+  while (ret == GST_FLOW_OK &&
+      (buf = g_queue_pop_head (&self->out_queue)) != NULL)
+    ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+  return ret;
+}
+
+static void
+gst_melspec_finish (GstMusaAnalysis * base, guint64 pos)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+  gsize frame_bytes = sizeof (gfloat) * self->n_mels;
+
+  musa_melspec_finish (self->ms, on_frame, self);
+  if (self->tensor_mode) {
+    guint64 first = self->snippet_index * self->snippet_step;
+    guint have = self->pending->len / frame_bytes;
+    if (self->last_snippet == GST_MELSPEC_LAST_PAD && have > 0 &&
+        self->pending_first == first)
+      queue_tensor (self, first, self->pending->data, have);
+    g_byte_array_set_size (self->pending, 0);
+    /* called before EOS goes downstream: send what is left first */
+    push_queued (self);
+  } else {
+    /* the intervals that ended with the stream, then the partial last one */
+    guint64 start = musa_analysis_interval_boundary (base, self->interval_k);
+    guint64 end = musa_analysis_interval_boundary (base, self->interval_k + 1);
+    while (end <= pos) {
+      post_block (self, start, end);
+      self->interval_k++;
+      start = end;
+      end = musa_analysis_interval_boundary (base, self->interval_k + 1);
+    }
+    if (pos > start || self->block->len > 0)
+      post_block (self, start, MAX (pos, start));
+  }
+}
+
+static GstFlowReturn
+gst_melspec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstMelspec *self = GST_MELSPEC (trans);
+  GstBuffer *in;
+
+  if (!self->tensor_mode)
+    return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->generate_output
+        (trans, outbuf);
+
+  *outbuf = NULL;
+  in = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (in != NULL) {
+    musa_analysis_analyse_buffer (GST_MUSA_ANALYSIS (self), in);
+    gst_buffer_unref (in);
+  }
+  *outbuf = g_queue_pop_head (&self->out_queue);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_melspec_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstMelspec *self = GST_MELSPEC (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+      g_queue_clear_full (&self->out_queue, (GDestroyNotify) gst_buffer_unref);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->sink_event
+      (trans, event);
+}

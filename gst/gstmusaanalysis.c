@@ -1,0 +1,476 @@
+/* GstMusaAnalysis — base class of musa's analysis elements. See the header. */
+#ifdef HAVE_CONFIG_H
+#include "musa-config.h"
+#endif
+
+#include "gstmusaanalysis.h"
+
+#include <math.h>
+
+GST_DEBUG_CATEGORY_STATIC (musa_analysis_debug);
+#define GST_CAT_DEFAULT musa_analysis_debug
+
+#define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_INTERVAL GST_SECOND
+
+enum
+{
+  PROP_0,
+  PROP_POST_MESSAGES,
+  PROP_INTERVAL,
+};
+
+typedef struct
+{
+  gint rate;
+  gint channels;
+  gint bpf;
+  MusaSampleFormat format;
+  gboolean configured;
+
+  gfloat *scratch;              /* MUSA_ANALYSIS_BLOCK mono samples */
+  guint64 pos;                  /* samples analysed since the last reset */
+  GstClockTime base_ts;         /* PTS of the first buffer after the reset */
+  guint64 nonfinite;            /* NaN/Inf samples in this stream */
+  gboolean warned;
+
+  /* properties, under the object lock */
+  gboolean post_messages;
+  GstClockTime interval;
+} GstMusaAnalysisPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstMusaAnalysis, gst_musa_analysis,
+    GST_TYPE_AUDIO_FILTER);
+
+#define PRIV(self) \
+  ((GstMusaAnalysisPrivate *) gst_musa_analysis_get_instance_private (self))
+
+static void gst_musa_analysis_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_musa_analysis_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_musa_analysis_finalize (GObject * object);
+static gboolean gst_musa_analysis_setup (GstAudioFilter * filter,
+    const GstAudioInfo * info);
+static GstFlowReturn gst_musa_analysis_transform_ip (GstBaseTransform * trans,
+    GstBuffer * buf);
+static gboolean gst_musa_analysis_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
+static gboolean gst_musa_analysis_start (GstBaseTransform * trans);
+static gboolean gst_musa_analysis_stop (GstBaseTransform * trans);
+
+static void
+gst_musa_analysis_class_init (GstMusaAnalysisClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
+  GstCaps *caps;
+
+  GST_DEBUG_CATEGORY_INIT (musa_analysis_debug, "musaanalysis", 0,
+      "musa analysis base class");
+
+  gobject_class->set_property = gst_musa_analysis_set_property;
+  gobject_class->get_property = gst_musa_analysis_get_property;
+  gobject_class->finalize = gst_musa_analysis_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post element messages with the results on the bus",
+          DEFAULT_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint64 ("interval", "Interval",
+          "Interval of time between periodic result messages (in nanoseconds)",
+          GST_MSECOND, G_MAXUINT64 / 2, DEFAULT_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  caps = gst_caps_from_string (MUSA_ANALYSIS_CAPS);
+  gst_audio_filter_class_add_pad_templates (filter_class, caps);
+  gst_caps_unref (caps);
+
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_musa_analysis_transform_ip);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_musa_analysis_sink_event);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_musa_analysis_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_musa_analysis_stop);
+  trans_class->passthrough_on_same_caps = TRUE;
+  filter_class->setup = GST_DEBUG_FUNCPTR (gst_musa_analysis_setup);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MUSA_ANALYSIS, 0);
+}
+
+static void
+gst_musa_analysis_init (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  priv->post_messages = DEFAULT_POST_MESSAGES;
+  priv->interval = DEFAULT_INTERVAL;
+  priv->base_ts = GST_CLOCK_TIME_NONE;
+  priv->scratch = g_new0 (gfloat, MUSA_ANALYSIS_BLOCK);
+  gst_base_transform_set_gap_aware (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_musa_analysis_finalize (GObject * object)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (object));
+
+  g_free (priv->scratch);
+  G_OBJECT_CLASS (gst_musa_analysis_parent_class)->finalize (object);
+}
+
+static void
+gst_musa_analysis_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (object));
+
+  GST_OBJECT_LOCK (object);
+  switch (prop_id) {
+    case PROP_POST_MESSAGES:
+      priv->post_messages = g_value_get_boolean (value);
+      break;
+    case PROP_INTERVAL:
+      priv->interval = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+static void
+gst_musa_analysis_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (object));
+
+  GST_OBJECT_LOCK (object);
+  switch (prop_id) {
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, priv->post_messages);
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint64 (value, priv->interval);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+MusaSampleFormat
+musa_gst_sample_format (GstAudioFormat format)
+{
+  switch (format) {
+    case GST_AUDIO_FORMAT_S16LE:
+      return MUSA_SAMPLE_S16;
+    case GST_AUDIO_FORMAT_S32LE:
+      return MUSA_SAMPLE_S32;
+    case GST_AUDIO_FORMAT_F64LE:
+      return MUSA_SAMPLE_F64;
+    case GST_AUDIO_FORMAT_F32LE:
+    default:
+      return MUSA_SAMPLE_F32;
+  }
+}
+
+static void
+release (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (priv->configured && klass->release)
+    klass->release (self);
+  priv->configured = FALSE;
+}
+
+void
+musa_analysis_reset (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  priv->pos = 0;
+  priv->base_ts = GST_CLOCK_TIME_NONE;
+  if (priv->configured && klass->reset)
+    klass->reset (self);
+}
+
+static void
+new_stream (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  musa_analysis_reset (self);
+  priv->nonfinite = 0;
+  priv->warned = FALSE;
+}
+
+static gboolean
+gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
+{
+  GstMusaAnalysis *self = GST_MUSA_ANALYSIS (filter);
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+  MusaError err;
+
+  release (self);
+  priv->rate = GST_AUDIO_INFO_RATE (info);
+  priv->channels = GST_AUDIO_INFO_CHANNELS (info);
+  priv->bpf = GST_AUDIO_INFO_BPF (info);
+  priv->format = musa_gst_sample_format (GST_AUDIO_INFO_FORMAT (info));
+
+  musa_error_clear (&err);
+  if (klass->configure && !klass->configure (self, priv->rate, &err)) {
+    if (err.property[0])
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+          ("Invalid setting of property '%s': %s", err.property,
+              err.message), ("rate %d Hz, %d channels", priv->rate,
+              priv->channels));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("Could not configure the analysis: %s", err.message),
+          ("rate %d Hz, %d channels", priv->rate, priv->channels));
+    return FALSE;
+  }
+  priv->configured = TRUE;
+  musa_analysis_reset (self);
+  return TRUE;
+}
+
+static gboolean
+gst_musa_analysis_start (GstBaseTransform * trans)
+{
+  new_stream (GST_MUSA_ANALYSIS (trans));
+  return TRUE;
+}
+
+static gboolean
+gst_musa_analysis_stop (GstBaseTransform * trans)
+{
+  release (GST_MUSA_ANALYSIS (trans));
+  return TRUE;
+}
+
+static void
+warn_nonfinite (GstMusaAnalysis * self, gboolean final)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (final)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%" G_GUINT64_FORMAT " NaN or infinite samples in this stream "
+            "were analysed as silence", priv->nonfinite), (NULL));
+  else
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("NaN or infinite samples in the input are analysed as silence "
+            "(a count follows at the end of the stream)"), (NULL));
+}
+
+void
+musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+  GstMapInfo map;
+  gsize frames, done;
+  gboolean gap;
+
+  if (!priv->configured || priv->bpf == 0)
+    return;
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && priv->pos > 0) {
+    GST_DEBUG_OBJECT (self, "discontinuity: resetting");
+    musa_analysis_reset (self);
+  }
+  if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
+    priv->base_ts = GST_BUFFER_PTS (buf);
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return;
+  frames = map.size / priv->bpf;
+  gap = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP);
+  for (done = 0; done < frames;) {
+    gsize n = MIN (frames - done, MUSA_ANALYSIS_BLOCK);
+    if (gap) {
+      memset (priv->scratch, 0, n * sizeof (gfloat));
+    } else {
+      size_t bad = musa_audio_to_mono (map.data + done * priv->bpf,
+          priv->format, priv->channels, n, priv->scratch);
+      if (bad) {
+        priv->nonfinite += bad;
+        if (!priv->warned) {
+          priv->warned = TRUE;
+          warn_nonfinite (self, FALSE);
+        }
+      }
+    }
+    if (klass->process)
+      klass->process (self, priv->scratch, n, priv->pos);
+    priv->pos += n;
+    done += n;
+  }
+  gst_buffer_unmap (buf, &map);
+}
+
+static GstFlowReturn
+gst_musa_analysis_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstMusaAnalysis *self = GST_MUSA_ANALYSIS (trans);
+
+  if (!PRIV (self)->configured)
+    return GST_FLOW_NOT_NEGOTIATED;
+  musa_analysis_analyse_buffer (self, buf);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstMusaAnalysis *self = GST_MUSA_ANALYSIS (trans);
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_SEGMENT:
+      musa_analysis_reset (self);
+      break;
+    case GST_EVENT_STREAM_START:
+      new_stream (self);
+      break;
+    case GST_EVENT_EOS:
+      if (priv->configured && klass->finish)
+        klass->finish (self, priv->pos);
+      if (priv->nonfinite > 0)
+        warn_nonfinite (self, TRUE);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_musa_analysis_parent_class)->sink_event
+      (trans, event);
+}
+
+gint
+musa_analysis_get_rate (GstMusaAnalysis * self)
+{
+  return PRIV (self)->rate;
+}
+
+GstClockTime
+musa_analysis_sample_time (GstMusaAnalysis * self, guint64 pos)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (!GST_CLOCK_TIME_IS_VALID (priv->base_ts) || priv->rate <= 0)
+    return GST_CLOCK_TIME_NONE;
+  return priv->base_ts + gst_util_uint64_scale_int_round (pos, GST_SECOND,
+      priv->rate);
+}
+
+/* The factory name ("melspec"), which names the element's messages. */
+static const gchar *
+musa_analysis_element_name (GstMusaAnalysis * self)
+{
+  GstElementFactory *factory = gst_element_get_factory (GST_ELEMENT (self));
+
+  return factory ? GST_OBJECT_NAME (factory) : "musa";
+}
+
+GstStructure *
+musa_analysis_new_message (GstMusaAnalysis * self, guint64 pos, guint64 n)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime ts = musa_analysis_sample_time (self, pos);
+  GstClockTime end = musa_analysis_sample_time (self, pos + n);
+  GstClockTime duration = GST_CLOCK_TIME_NONE, stream_time, running_time;
+
+  if (GST_CLOCK_TIME_IS_VALID (ts) && GST_CLOCK_TIME_IS_VALID (end))
+    duration = end - ts;
+  else if (PRIV (self)->rate > 0)
+    duration = gst_util_uint64_scale_int_round (n, GST_SECOND,
+        PRIV (self)->rate);
+  stream_time = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME,
+      ts);
+  running_time = gst_segment_to_running_time (&trans->segment,
+      GST_FORMAT_TIME, ts);
+  return gst_structure_new (musa_analysis_element_name (self), "timestamp",
+      G_TYPE_UINT64, ts, "stream-time", G_TYPE_UINT64, stream_time,
+      "running-time", G_TYPE_UINT64, running_time, "duration", G_TYPE_UINT64,
+      duration, NULL);
+}
+
+void
+musa_analysis_post (GstMusaAnalysis * self, GstStructure * s)
+{
+  if (!musa_analysis_get_post_messages (self)) {
+    gst_structure_free (s);
+    return;
+  }
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+void
+musa_analysis_push_tags (GstMusaAnalysis * self, GstTagList * tags)
+{
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_tag (tags));
+}
+
+gboolean
+musa_analysis_get_post_messages (GstMusaAnalysis * self)
+{
+  gboolean ret;
+
+  GST_OBJECT_LOCK (self);
+  ret = PRIV (self)->post_messages;
+  GST_OBJECT_UNLOCK (self);
+  return ret;
+}
+
+GstClockTime
+musa_analysis_get_interval (GstMusaAnalysis * self)
+{
+  GstClockTime ret;
+
+  GST_OBJECT_LOCK (self);
+  ret = PRIV (self)->interval;
+  GST_OBJECT_UNLOCK (self);
+  return ret;
+}
+
+guint64
+musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k)
+{
+  GstClockTime interval = musa_analysis_get_interval (self);
+
+  return gst_util_uint64_scale_round (k * interval,
+      (guint64) PRIV (self)->rate, GST_SECOND);
+}
+
+void
+musa_gst_structure_set_float_array (GstStructure * s, const gchar * field,
+    const gfloat * v, guint n)
+{
+  GValue arr = G_VALUE_INIT, item = G_VALUE_INIT;
+  guint i;
+
+  g_value_init (&arr, GST_TYPE_ARRAY);
+  g_value_init (&item, G_TYPE_FLOAT);
+  for (i = 0; i < n; i++) {
+    g_value_set_float (&item, v[i]);
+    gst_value_array_append_value (&arr, &item);
+  }
+  gst_structure_take_value (s, field, &arr);
+  g_value_unset (&item);
+}
