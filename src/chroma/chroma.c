@@ -10,6 +10,8 @@
 
 #define FINE MUSA_CHROMA_FINE_BINS
 #define FINE_PER_SEMI (FINE / 12)
+/* peaks above this frequency weigh TILT_HZ / f (Hz) */
+#define TILT_HZ 500.0
 /* per-frame record: the fine histogram */
 #define REC FINE
 
@@ -262,8 +264,12 @@ chroma_frame (void *user, int64_t index, const float *spectrum,
       continue;
 
     /* weight: the compressed magnitude, so that a loud bass does not
-     * outweigh the chords */
+     * outweigh the chords, tilted down by 1/f above TILT_HZ: the partials
+     * up there are mostly upper harmonics of lower notes, which land on
+     * other pitch classes (the 7th, 9th, 11th...) */
     w = sqrtf (amp);
+    if (freq > TILT_HZ)
+      w *= (float) (TILT_HZ / freq);
 
     /* pitch class, C = 0, in fine bins */
     pos = (float) ((12.0 / M_LN2) * log (freq / 440.0) + 9.0);

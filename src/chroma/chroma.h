@@ -9,7 +9,9 @@
  *     reverb gives no peaks); frequency and amplitude refined by parabolic
  *     interpolation on the log magnitude;
  *  3. each peak adds sqrt(magnitude) (compression, so that a loud bass does
- *     not outweigh the chords) to a pitch-class histogram of
+ *     not outweigh the chords), times 500 Hz / f above 500 Hz (upper
+ *     partials are mostly harmonics of lower notes) to a pitch-class
+ *     histogram of
  *     MUSA_CHROMA_FINE_BINS bins per octave (10 cents a bin, linear
  *     interpolation between bins).
  *

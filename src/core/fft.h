@@ -34,6 +34,18 @@ void musa_fft_forward (MusaFft * fft);
  * Overwrites the complex buffer. */
 void musa_fft_inverse (MusaFft * fft);
 
+/* Double-precision forward transform, for spectra that must stay accurate far
+ * below the frame maximum (a float FFT's rounding noise sits about 140 dB
+ * under the largest bin). An object made by musa_fft_new_f64 has everything
+ * above plus a buffer of n doubles; musa_fft_forward_f64 transforms it in
+ * double precision and stores the bins rounded to float in
+ * musa_fft_complex (each bin then carries float precision relative to
+ * itself, as numpy's rfft assigned to complex64). */
+MusaFft *musa_fft_new_f64 (int n, MusaError * err);
+/* NULL for an object made by musa_fft_new. */
+double *musa_fft_real_f64 (MusaFft * fft);
+void musa_fft_forward_f64 (MusaFft * fft);
+
 #ifdef __cplusplus
 }
 #endif

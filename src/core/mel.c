@@ -196,10 +196,20 @@ musa_mel_apply (const MusaMel * mel, const float *spec, float *out)
   for (m = 0; m < mel->n_mels; m++) {
     const float *w = mel->w + mel->offset[m];
     const float *s = spec + mel->start[m];
-    float acc = 0.0f;
-    for (k = 0; k < mel->len[m]; k++)
-      acc += w[k] * s[k];
-    out[m] = acc;
+    int len = mel->len[m];
+    /* four independent partial sums: no float add waits for the one
+     * before (the order is fixed, so results do not depend on anything
+     * but the spectrum) */
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    for (k = 0; k + 4 <= len; k += 4) {
+      a0 += w[k] * s[k];
+      a1 += w[k + 1] * s[k + 1];
+      a2 += w[k + 2] * s[k + 2];
+      a3 += w[k + 3] * s[k + 3];
+    }
+    for (; k < len; k++)
+      a0 += w[k] * s[k];
+    out[m] = (a0 + a1) + (a2 + a3);
   }
 }
 

@@ -75,6 +75,27 @@ musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
   return musa_mel_config_check (&mc, err);
 }
 
+int
+musa_melspec_needs_precise (const MusaMelspecConfig * cfg)
+{
+  /* The float FFT's noise floor is ~140 dB under the frame's largest bin
+   * magnitude. With power 2, 1e-6 of the frame maximum is 60 dB down in
+   * magnitude and an 80 dB top-db range 40 dB: far above it. Power below 2
+   * (|X| down to 1e-6 is 120 dB), or a dB range reaching deeper than 60 dB
+   * of magnitude (or no floor at all), need the double-precision path.
+   * So does a mel range narrower than 0..Nyquist: energy outside it does
+   * not show in the mel maximum but sets the float noise floor. */
+  if (cfg->power < 2.0)
+    return 1;
+  if (cfg->fmin > 0.0 || (cfg->fmax > 0.0
+          && cfg->fmax < cfg->sample_rate / 2.0))
+    return 1;
+  if (cfg->log == MUSA_MEL_LOG_DB
+      && (cfg->top_db <= 0.0 || cfg->top_db / cfg->power > 60.0))
+    return 1;
+  return 0;
+}
+
 MusaMelspec *
 musa_melspec_new (const MusaMelspecConfig * cfg, MusaError * err)
 {
@@ -93,6 +114,11 @@ musa_melspec_new (const MusaMelspecConfig * cfg, MusaError * err)
   ms->stft = musa_stft_new (&cfg->stft, err);
   ms->mel = ms->stft ? musa_mel_new (&mc, err) : NULL;
   if (ms->mel == NULL) {
+    musa_melspec_free (ms);
+    return NULL;
+  }
+  if (musa_melspec_needs_precise (cfg)
+      && musa_stft_set_precise (ms->stft, 1, err) != MUSA_OK) {
     musa_melspec_free (ms);
     return NULL;
   }

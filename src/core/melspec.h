@@ -13,6 +13,14 @@
  *    lower in quiet frames). It is always 10*log10 of the mel values, as
  *    power_to_db is whatever the power.
  *  - MUSA_MEL_LOG_LOG1P: log(1 + log_mult * S).
+ *
+ * Precision: with the default power 2 the STFT runs in float (its rounding
+ * noise, ~140 dB under the frame's largest bin, is far below what power 2
+ * shows); with power < 2, dB output reaching deeper than 60 dB of
+ * magnitude, or a mel range narrower than 0..Nyquist (energy outside it
+ * sets the float noise floor but not the mel maximum), it runs in double
+ * (musa_stft_set_precise), so values down to 1e-6 of the frame maximum stay
+ * within 1e-4 of librosa's.
  */
 #ifndef MUSA_MELSPEC_H
 #define MUSA_MELSPEC_H
@@ -54,6 +62,8 @@ typedef struct MusaMelspec MusaMelspec;
 
 void musa_melspec_config_default (MusaMelspecConfig * cfg, int sample_rate);
 int musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err);
+/* Whether @cfg gets the double-precision STFT (see "Precision" above). */
+int musa_melspec_needs_precise (const MusaMelspecConfig * cfg);
 MusaMelspec *musa_melspec_new (const MusaMelspecConfig * cfg,
     MusaError * err);
 void musa_melspec_free (MusaMelspec * ms);

@@ -12,6 +12,7 @@ struct MusaStft
   MusaStftConfig cfg;
   MusaFft *fft;
   float *window;                /* n_fft */
+  double *window64;             /* n_fft, precise mode only */
   float *buf;                   /* n_fft samples of the frame being filled */
   int fill;                     /* samples in buf */
   int64_t frames;
@@ -76,6 +77,7 @@ musa_stft_free (MusaStft * st)
     return;
   musa_fft_free (st->fft);
   free (st->window);
+  free (st->window64);
   free (st->buf);
   free (st);
 }
@@ -96,7 +98,14 @@ emit_frame (MusaStft * st, MusaStftFrameFunc func, void *user)
   int n = st->cfg.n_fft, hop = st->cfg.hop;
 
   musa_mul (in, st->buf, st->window, (size_t) n);
-  if (func) {
+  if (func && st->window64) {
+    double *in64 = musa_fft_real_f64 (st->fft);
+    int i;
+    for (i = 0; i < n; i++)
+      in64[i] = (double) st->buf[i] * st->window64[i];
+    musa_fft_forward_f64 (st->fft);
+    func (user, st->frames, musa_fft_complex (st->fft), in);
+  } else if (func) {
     /* the forward transform preserves its input: the callback sees both */
     musa_fft_forward (st->fft);
     func (user, st->frames, musa_fft_complex (st->fft), in);
@@ -149,6 +158,39 @@ musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user)
     }
   }
   st->finished = 1;
+}
+
+int
+musa_stft_set_precise (MusaStft * st, int precise, MusaError * err)
+{
+  MusaFft *fft;
+  MusaError e;
+  double *w64;
+  int n = st->cfg.n_fft;
+
+  if (!precise) {
+    free (st->window64);
+    st->window64 = NULL;
+    return MUSA_OK;
+  }
+  if (st->window64 != NULL)
+    return MUSA_OK;
+  w64 = malloc (sizeof (double) * (size_t) n);
+  if (w64 == NULL)
+    return musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
+  musa_error_clear (&e);
+  fft = musa_fft_new_f64 (n, &e);
+  if (fft == NULL) {
+    free (w64);
+    if (err)
+      *err = e;
+    return e.code;
+  }
+  musa_window_fill_f64 (w64, n, st->cfg.win_length, st->cfg.window, NULL);
+  musa_fft_free (st->fft);
+  st->fft = fft;
+  st->window64 = w64;
+  return MUSA_OK;
 }
 
 int

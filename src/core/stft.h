@@ -51,6 +51,14 @@ void musa_stft_process (MusaStft * st, const float *x, size_t n,
  * The object must be reset before it takes samples again. */
 void musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user);
 
+/* Precise mode (off by default): window and transform in double precision,
+ * the spectrum rounded to float bin by bin: librosa's precision (float
+ * input, float64 window and FFT, complex64 result). Costs about 1.6 times
+ * the float FFT; needed when bins far below the frame's largest matter (a
+ * float FFT's rounding noise sits about 140 dB under the largest bin).
+ * Call before the first sample. MUSA_OK, or MUSA_ERR_NOMEM / MUSA_ERR_FFT. */
+int musa_stft_set_precise (MusaStft * st, int precise, MusaError * err);
+
 int musa_stft_n_bins (const MusaStft * st);
 /* Frames produced so far (the index the next frame will have). */
 int64_t musa_stft_frames (const MusaStft * st);

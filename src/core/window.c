@@ -4,6 +4,24 @@
 #include <math.h>
 #include <string.h>
 
+/* Periodic window of @win_length points at index @i: the symmetric window
+ * of win_length + 1 points with its last point dropped. */
+static double
+window_value (MusaWindowType type, int i, int win_length)
+{
+  double x = 2.0 * M_PI * i / win_length;
+
+  switch (type) {
+    case MUSA_WINDOW_HAMMING:
+      return 0.54 - 0.46 * cos (x);
+    case MUSA_WINDOW_BLACKMAN:
+      return 0.42 - 0.5 * cos (x) + 0.08 * cos (2.0 * x);
+    case MUSA_WINDOW_HANN:
+    default:
+      return 0.5 - 0.5 * cos (x);
+  }
+}
+
 int
 musa_window_fill (float *w, int n_fft, int win_length, MusaWindowType type,
     MusaError * err)
@@ -15,22 +33,23 @@ musa_window_fill (float *w, int n_fft, int win_length, MusaWindowType type,
         "window length %d must be in 1..n-fft (%d)", win_length, n_fft);
   memset (w, 0, sizeof (float) * (size_t) n_fft);
   lpad = (n_fft - win_length) / 2;
-  for (i = 0; i < win_length; i++) {
-    /* periodic: the symmetric window of win_length + 1 points, last dropped */
-    double x = 2.0 * M_PI * i / win_length, v;
-    switch (type) {
-      case MUSA_WINDOW_HAMMING:
-        v = 0.54 - 0.46 * cos (x);
-        break;
-      case MUSA_WINDOW_BLACKMAN:
-        v = 0.42 - 0.5 * cos (x) + 0.08 * cos (2.0 * x);
-        break;
-      case MUSA_WINDOW_HANN:
-      default:
-        v = 0.5 - 0.5 * cos (x);
-        break;
-    }
-    w[lpad + i] = (float) v;
-  }
+  for (i = 0; i < win_length; i++)
+    w[lpad + i] = (float) window_value (type, i, win_length);
+  return MUSA_OK;
+}
+
+int
+musa_window_fill_f64 (double *w, int n_fft, int win_length,
+    MusaWindowType type, MusaError * err)
+{
+  int i, lpad;
+
+  if (win_length < 1 || win_length > n_fft)
+    return musa_error_set (err, MUSA_ERR_INVALID, "win-length",
+        "window length %d must be in 1..n-fft (%d)", win_length, n_fft);
+  memset (w, 0, sizeof (double) * (size_t) n_fft);
+  lpad = (n_fft - win_length) / 2;
+  for (i = 0; i < win_length; i++)
+    w[lpad + i] = window_value (type, i, win_length);
   return MUSA_OK;
 }

@@ -20,6 +20,9 @@ typedef enum
  * n_fft (zeros either side, left pad (n_fft - win_length) / 2). */
 int musa_window_fill (float *w, int n_fft, int win_length,
     MusaWindowType type, MusaError * err);
+/* The same in double precision. */
+int musa_window_fill_f64 (double *w, int n_fft, int win_length,
+    MusaWindowType type, MusaError * err);
 
 #ifdef __cplusplus
 }

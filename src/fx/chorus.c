@@ -5,13 +5,14 @@
 #include "fx/fx-private.h"
 
 #define TABLE 4096
+#define BLOCK 64
 
 typedef struct
 {
   float *ring;                  /* size frames x channels, power of two */
   size_t size, mask, w;
-  double phase, inc;
-  double d0, d1;                /* delay = d0 + d1 (1 + sin) in frames */
+  uint64_t phase, inc;          /* LFO phase in 2^-64 cycles */
+  float d0, d1;                 /* delay = d0 + d1 (1 + sin) in frames */
   float a, b;
   float sine[TABLE + 1];
 } Chorus;
@@ -27,11 +28,13 @@ chorus_init (MusaFx * fx, MusaError * err)
   if (s == NULL)
     return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
   fx->priv = s;
-  s->d0 = p->p.chorus.delay_ms * 1e-3 * fx->rate;
-  s->d1 = 0.5 * p->p.chorus.depth_ms * 1e-3 * fx->rate;
-  s->inc = p->p.chorus.rate_hz / fx->rate;
-  maxd = s->d0 + 2.0 * s->d1;
-  s->size = musa_fx_pow2 ((size_t) ceil (maxd) + 4);
+  s->d0 = (float) (p->p.chorus.delay_ms * 1e-3 * fx->rate);
+  s->d1 = (float) (0.5 * p->p.chorus.depth_ms * 1e-3 * fx->rate);
+  s->inc =
+      (uint64_t) llround (p->p.chorus.rate_hz / fx->rate *
+      18446744073709551616.0);
+  maxd = (double) s->d0 + 2.0 * s->d1 + 1.0;
+  s->size = musa_fx_pow2 ((size_t) ceil (maxd) + 4 + BLOCK);
   s->mask = s->size - 1;
   s->ring = calloc (s->size * fx->channels, sizeof (float));
   if (!s->ring)
@@ -43,6 +46,10 @@ chorus_init (MusaFx * fx, MusaError * err)
   return MUSA_OK;
 }
 
+/* Per block: the input goes into the ring first (every tap read lies at
+ * least 2 frames back, and the ring holds maxd + 4 + BLOCK frames), then
+ * the LFO gives each frame its read position and four Catmull-Rom weights,
+ * then each channel is read through them. */
 static void
 chorus_process (MusaFx * fx, float *x, size_t frames)
 {
@@ -50,43 +57,53 @@ chorus_process (MusaFx * fx, float *x, size_t frames)
   const int nc = fx->channels;
   const size_t mask = s->mask;
   const float a = s->a, b = s->b;
-  size_t f;
-  int c;
+  float wt[4][BLOCK];
+  size_t pos[BLOCK], done = 0;
 
-  for (f = 0; f < frames; f++, x += nc) {
-    double ph = s->phase * TABLE, d;
-    int k = (int) ph;
-    float fr = (float) (ph - k), lfo, t, t2, t3;
-    size_t i0;
-    long id;
+  while (done < frames) {
+    size_t L = frames - done < BLOCK ? frames - done : BLOCK, t;
+    float *y = x + done * nc;
+    int c;
 
-    lfo = s->sine[k] + fr * (s->sine[k + 1] - s->sine[k]);
-    d = s->d0 + s->d1 * (1.0 + lfo);
-    if (d < 2.0)
-      d = 2.0;
-    id = (long) d;
-    t = (float) (d - id);
-    /* read position w - d = (w - id - 1) + (1 - t) */
-    t = 1.0f - t;
-    t2 = t * t;
-    t3 = t2 * t;
-    for (c = 0; c < nc; c++)
-      s->ring[(s->w & mask) * nc + c] = x[c];
-    i0 = s->w - (size_t) id - 1;
-    for (c = 0; c < nc; c++) {
-      float ym1 = s->ring[((i0 - 1) & mask) * nc + c];
-      float y0 = s->ring[(i0 & mask) * nc + c];
-      float y1 = s->ring[((i0 + 1) & mask) * nc + c];
-      float y2 = s->ring[((i0 + 2) & mask) * nc + c];
-      float wet = y0 + 0.5f * t * (y1 - ym1)
-          + t2 * (ym1 - 2.5f * y0 + 2.0f * y1 - 0.5f * y2)
-          + t3 * (1.5f * (y0 - y1) + 0.5f * (y2 - ym1));
-      x[c] = a * x[c] + b * wet;
+    for (t = 0; t < L; t++) {
+      float *r = s->ring + ((s->w + t) & mask) * nc;
+      for (c = 0; c < nc; c++)
+        r[c] = y[t * nc + c];
     }
-    s->w++;
-    s->phase += s->inc;
-    if (s->phase >= 1.0)
-      s->phase -= 1.0;
+    for (t = 0; t < L; t++) {
+      /* 12 bits of table index, 24 of fraction */
+      int k = (int) (s->phase >> 52);
+      float fr = (float) ((s->phase >> 28) & 0xffffff) * (1.0f / 16777216.0f);
+      float lfo, d, u, u2, u3;
+      int32_t id;
+      lfo = s->sine[k] + fr * (s->sine[k + 1] - s->sine[k]);
+      d = s->d0 + s->d1 * (1.0f + lfo);
+      d = d < 2.0f ? 2.0f : d;
+      id = (int32_t) d;
+      /* read position w - d = (w - id - 1) + u, u = 1 - frac(d) */
+      u = 1.0f - (d - (float) id);
+      u2 = u * u;
+      u3 = u2 * u;
+      wt[0][t] = -0.5f * u + u2 - 0.5f * u3;
+      wt[1][t] = 1.0f - 2.5f * u2 + 1.5f * u3;
+      wt[2][t] = 0.5f * u + 2.0f * u2 - 1.5f * u3;
+      wt[3][t] = -0.5f * u2 + 0.5f * u3;
+      pos[t] = s->w + t - (size_t) id - 2;      /* the first of 4 taps */
+      s->phase += s->inc;       /* wraps modulo 2^64: one cycle */
+    }
+    for (t = 0; t < L; t++) {
+      const float *r0 = s->ring + (pos[t] & mask) * nc;
+      const float *r1 = s->ring + ((pos[t] + 1) & mask) * nc;
+      const float *r2 = s->ring + ((pos[t] + 2) & mask) * nc;
+      const float *r3 = s->ring + ((pos[t] + 3) & mask) * nc;
+      const float w0 = wt[0][t], w1 = wt[1][t], w2 = wt[2][t], w3 = wt[3][t];
+      for (c = 0; c < nc; c++) {
+        float wet = w0 * r0[c] + w1 * r1[c] + w2 * r2[c] + w3 * r3[c];
+        y[t * nc + c] = a * y[t * nc + c] + b * wet;
+      }
+    }
+    s->w += L;
+    done += L;
   }
 }
 
@@ -97,7 +114,7 @@ chorus_reset (MusaFx * fx)
 
   memset (s->ring, 0, s->size * fx->channels * sizeof (float));
   s->w = 0;
-  s->phase = 0.0;
+  s->phase = 0;
 }
 
 static void

@@ -4,12 +4,12 @@
 
 #include "musa-fx-orc.h"
 
-#define BLOCK 1024              /* samples */
+#define BLOCK 1024              /* samples, a multiple of 4 */
 
 typedef struct
 {
   float g, mix, dry, steps, inv_steps;
-  float buf[BLOCK];
+  float buf[BLOCK], wet[BLOCK];
 } Dist;
 
 /* tanh from Lambert's continued fraction (7th order rational), clamped
@@ -18,16 +18,18 @@ static inline float
 fast_tanh (float x)
 {
   float x2, n, d;
+  int32_t hi = x > 4.97f, lo = x < -4.97f;
 
-  if (x > 4.97f)
-    x = 4.97f;
-  else if (x < -4.97f)
-    x = -4.97f;
+  x = musa_fx_select_f (hi, 4.97f, x);
+  x = musa_fx_select_f (lo, -4.97f, x);
   x2 = x * x;
   n = x * (135135.0f + x2 * (17325.0f + x2 * (378.0f + x2)));
   d = 135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f));
   x = n / d;
-  return x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
+  hi = x > 1.0f;
+  lo = x < -1.0f;
+  x = musa_fx_select_f (hi, 1.0f, x);
+  return musa_fx_select_f (lo, -1.0f, x);
 }
 
 static int
@@ -55,28 +57,45 @@ dist_process (MusaFx * fx, float *x, size_t frames)
   Dist *s = fx->priv;
   MusaDistMode mode = fx->p.p.distortion.mode;
   const float g = s->g, steps = s->steps, inv = s->inv_steps;
+  float *dry = s->buf, *wet = s->wet;
   size_t n = frames * (size_t) fx->channels, done, i;
 
   for (done = 0; done < n; done += BLOCK) {
     size_t len = n - done < BLOCK ? n - done : BLOCK;
+    /* the wet loops run to a multiple of 4 (vectorised), on copies */
+    size_t len4 = (len + 3) & ~(size_t) 3;
     float *y = x + done;
-    memcpy (s->buf, y, len * sizeof (float));
+    memcpy (dry, y, len * sizeof (float));
+    for (i = len; i < len4; i++)
+      dry[i] = 0.0f;
     switch (mode) {
       case MUSA_DIST_TANH:
-        for (i = 0; i < len; i++)
-          y[i] = fast_tanh (g * y[i]);
+        for (i = 0; i < len4; i++)
+          wet[i] = fast_tanh (g * dry[i]);
         break;
       case MUSA_DIST_CLIP:
-        musa_fx_orc_drive_clip_f32 (y, g, -1.0f, 1.0f, (int) len);
+        memcpy (wet, dry, len4 * sizeof (float));
+        musa_fx_orc_drive_clip_f32 (wet, g, -1.0f, 1.0f, (int) len4);
         break;
       case MUSA_DIST_BITCRUSH:
-        musa_fx_orc_drive_clip_f32 (y, g, -1.0f, 1.0f, (int) len);
-        for (i = 0; i < len; i++)
-          y[i] = nearbyintf (y[i] * steps) * inv;
+        memcpy (wet, dry, len4 * sizeof (float));
+        musa_fx_orc_drive_clip_f32 (wet, g, -1.0f, 1.0f, (int) len4);
+        if (steps <= 2097152.0f) {
+          /* |v| <= 2^21: adding and removing 1.5 * 2^23 rounds to the
+           * nearest integer (ties to even), like nearbyintf */
+          for (i = 0; i < len4; i++) {
+            float v = wet[i] * steps + 12582912.0f;
+            wet[i] = (v - 12582912.0f) * inv;
+          }
+        } else {
+          for (i = 0; i < len4; i++)
+            wet[i] = nearbyintf (wet[i] * steps) * inv;
+        }
         break;
     }
+    memcpy (y, wet, len * sizeof (float));
     if (s->mix != 1.0f)
-      musa_fx_orc_mix_f32 (y, s->buf, s->mix, s->dry, (int) len);
+      musa_fx_orc_mix_f32 (y, dry, s->mix, s->dry, (int) len);
   }
 }
 

@@ -80,6 +80,15 @@ eq_init (MusaFx * fx, MusaError * err)
     return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
   eq_design (&fx->p, fx->rate, s);
   fx->priv = s;
+  /* tail: until the slowest pole has decayed to 1e-3 (-60 dB) */
+  {
+    double disc = s->a1 * s->a1 - 4.0 * s->a2, r;
+    if (disc < 0.0)
+      r = sqrt (s->a2);
+    else
+      r = fmax (fabs (-s->a1 + sqrt (disc)), fabs (-s->a1 - sqrt (disc))) / 2;
+    fx->tail = r > 0.0 && r < 1.0 ? (int64_t) ceil (log (1e-3) / log (r)) : 0;
+  }
   return MUSA_OK;
 }
 

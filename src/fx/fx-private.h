@@ -178,6 +178,28 @@ musa_fx_exp2f (float y)
   return p * r;
 }
 
+/* a if c else b, on the bits (vectorises; no float compare-and-branch) */
+static inline float
+musa_fx_select_f (int32_t c, float a, float b)
+{
+  uint32_t ua, ub, m = (uint32_t) 0 - (uint32_t) c;
+
+  memcpy (&ua, &a, 4);
+  memcpy (&ub, &b, 4);
+  ua = (ua & m) | (ub & ~m);
+  memcpy (&a, &ua, 4);
+  return a;
+}
+
+/* max (a, b) of finite floats, vectorisable */
+static inline float
+musa_fx_maxf (float a, float b)
+{
+  int32_t c = a > b;
+
+  return musa_fx_select_f (c, a, b);
+}
+
 /* ORC takes an int count; split very long runs. */
 #define MUSA_FX_ORC_CHUNK (1 << 24)
 

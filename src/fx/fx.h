@@ -11,11 +11,17 @@
  * the buffer untouched (bit-exact passthrough).
  *
  * Draining: an effect with musa_fx_tail () > 0 still has output to give when
- * the input ends; feed that many frames of silence (zeros) to collect it.
+ * the input ends; feed that many frames of silence (zeros) to collect it
+ * (after the tail the output is below -60 dB of the signal: reverb = pre-delay
+ * + RT60 + longest line; echo = until mix feedback^k < 1e-3; chorus = its
+ * longest delay; limiter = its latency; EQ = until its poles decay by
+ * 1e-3).
  * An effect with musa_fx_latency () > 0 (the limiter) outputs its input that
  * many frames later (the first latency frames are the delay line's zeros).
  *
  * Error property names are "<effect>.<param>" (e.g. "compressor.ratio").
+ * Input samples must be finite (elements sanitise NaN/Inf before: a NaN
+ * would stay in a feedback path).
  *
  * Parameter meanings, valid ranges (musa_fx_params_check) and the natural
  * ranges used for random augmentation (the defaults of musaugment's chain):
@@ -72,31 +78,40 @@
  *   branching attack/release smoothing of the gain in dB with time constants
  *   attack_ms / release_ms (exp(-1/(tau rate))), then makeup. Static curve:
  *   out = in below T - W/2, T + (in - T)/R above T + W/2, quadratic between.
- * - limiter: output delayed by lookahead (latency); gain = min over the
- *   look-ahead window of min(1, ceiling / max_c |x_c|), released with
- *   release_ms, then smoothed by a moving average over the look-ahead: no
- *   output sample exceeds the ceiling (a final clamp guards float rounding).
+ * - limiter: output delayed by lookahead + 3 frames (latency); level =
+ *   true peak (max over channels of |x| and of 4x-oversampled values, as in
+ *   ITU-R BS.1770); gain = min over the look-ahead window of
+ *   min(1, ceiling / level), released with release_ms, then smoothed by a
+ *   moving average over the look-ahead: no output sample exceeds the ceiling
+ *   (a final clamp guards float rounding); inter-sample peaks stay within
+ *   about 0.1 dB of it.
  * - distortion: wet = tanh(g x) | clamp(g x, -1, 1) | clamp(g x) quantised to
  *   `bits` bits (round to nearest of 2^(bits-1) steps per unit), g =
- *   10^(drive_db/20); out = x + mix (wet - x).
+ *   10^(drive_db/20); out = mix wet + (1 - mix) x. tanh is a rational
+ *   approximation within 1e-4. No oversampling (aliasing as in a plain
+ *   waveshaper).
  * - reverb: 8-line feedback delay network (Hadamard mixing) on the mean of
  *   the channels after pre-delay and input diffusion; RT60 = 0.2 s * 20^room
  *   (0.2 s .. 4 s) at low frequencies, damping shortens it at high ones;
  *   each channel takes an orthogonal output tap (decorrelated, centred).
+ *   r is scaled to the input's power for white noise (damping included);
  *   out = (a x + b r) with a = (1-wet)/n, b = wet/n,
  *   n = sqrt((1-wet)^2 + wet^2) (equal power for uncorrelated dry/wet).
  * - echo: e[t] = x[t-D] + feedback e[t-D], D = round(delay_ms rate / 1000)
  *   frames exactly; out = x + mix e.
  * - chorus: one sine LFO for all channels; delay(t) = delay_ms +
- *   depth_ms (1 + sin(2 pi rate t)) / 2, cubic interpolation;
+ *   depth_ms (1 + sin(2 pi rate t)) / 2 (at least 2 frames), Catmull-Rom
+ *   cubic interpolation;
  *   out = a x + b wet with the reverb's equal-power a, b.
  * - noise: signal mean square over all channels tracked causally (running
  *   mean over the first second, then an exponential average with a 1 s time
  *   constant); noise of that power / 10^(snr_db/10) added, independent per
- *   channel, drawn from core/rng.h keyed by (seed, frame, channel) (white:
- *   sum of four 16-bit uniforms, normalised; pink: a rate-scaled bank of
- *   one-pole filters, -3 dB/octave from 20 Hz, normalised to unit power).
- *   snr_db = +inf is the identity.
+ *   channel, drawn from core/rng.h keyed by the seed with the counter set by
+ *   (frame, channel), so buffer sizes do not matter (white: sum of four
+ *   uniform bytes, normalised: near Gaussian; pink: pole/zero pairs from
+ *   20 Hz scaled to the rate, -3 dB/octave, normalised to unit power).
+ *   snr_db = +inf is the identity. In digital silence no noise is added
+ *   (the tracked level decays to 0 with the 1 s time constant).
  */
 #ifndef MUSA_FX_FX_H
 #define MUSA_FX_FX_H
@@ -215,7 +230,7 @@ void musa_fx_reset (MusaFx * fx);
 int64_t musa_fx_latency (const MusaFx * fx);
 
 /* Frames of output still to come after input ends (reverb/echo/chorus/
- * limiter), for draining: process that many frames of zeros. */
+ * limiter/EQ), for draining: process that many frames of zeros. */
 int64_t musa_fx_tail (const MusaFx * fx);
 
 /* "compressor(threshold_db=-18.0,ratio=3.0,...)" for provenance; snprintf

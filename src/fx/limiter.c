@@ -1,7 +1,12 @@
 /* libmusa — effects: look-ahead peak limiter with a guaranteed ceiling.
  *
+ * Detection is on true peaks: p[n] = max over channels of |x_c[n]| and of
+ * the signal interpolated (8-tap Hann-windowed sinc, 4x oversampling as in
+ * ITU-R BS.1770 true-peak meters) at n - 3/4, n - 1/2, n - 1/4; those need
+ * 4 later samples, so the detection runs TP_DELAY = 3 frames behind the
+ * input and the audio is delayed D + TP_DELAY frames.
  * With D = look-ahead frames and W = D + 1:
- *   r[n]  = min (1, ceiling / max_c |x_c[n]|)         required gain
+ *   r[n]  = min (1, ceiling / p[n])                    required gain
  *   m[n]  = min (r[n-W+1 .. n])                        sliding minimum
  *   e[n]  = m[n] if m[n] < e[n-1], else e[n-1] + (m[n] - e[n-1]) (1 - a_r)
  *   s[n]  = mean (e[n-W+1 .. n])                       moving average
@@ -13,20 +18,29 @@
 #include "fx/fx-private.h"
 
 #define FIX_ONE ((int64_t) 1 << 30)
+#define TP_TAPS 8
+#define TP_DELAY 3              /* TP_TAPS / 2 - 1 */
+#define BLOCK 64                /* a multiple of 4 */
 
 typedef struct
 {
-  int D, W;
+  int D, W, DL;                 /* look-ahead, window, audio delay */
   double ceiling, alpha_r;
   float ceil_f;
-  /* audio delay line: D frames */
+  /* audio delay line: DL = D + TP_DELAY frames */
   float *delay;
   int dpos;
-  /* sliding-minimum deque over the last W required gains */
-  double *dq_val;
-  int64_t *dq_idx;
-  int dq_head, dq_len, dq_cap;
-  int64_t n;
+  /* true-peak detection: per channel the last TP_TAPS - 1 input samples
+   * then a block; interpolation kernels at 1/4, 1/2, 3/4 */
+  float hist[8][TP_TAPS - 1 + BLOCK + 3];
+  float kern[3][TP_TAPS];
+  /* sliding minimum over the last W required gains (van Herk / Gil-Werman:
+   * frames in blocks of W; min = min (suffix minimum of the previous block
+   * from the same offset + 1, prefix minimum of the current block)) */
+  double *cur;                  /* this block's r values (W) */
+  double *suf;                  /* previous block's suffix minima (W + 1) */
+  double pre;                   /* this block's prefix minimum */
+  int j;                        /* offset in the block */
   /* release envelope and moving average */
   double env;
   int64_t *box;
@@ -47,20 +61,37 @@ lim_init (MusaFx * fx, MusaError * err)
   d = lround (p->p.limiter.lookahead_ms * 1e-3 * fx->rate);
   s->D = d < 1 ? 1 : (int) d;
   s->W = s->D + 1;
+  s->DL = s->D + TP_DELAY;
+  {
+    int ph, k;
+    for (ph = 0; ph < 3; ph++) {
+      double frac = (ph + 1) / 4.0, sum = 0.0, h[TP_TAPS];
+      for (k = 0; k < TP_TAPS; k++) {
+        /* tap k sits at k - (TP_TAPS / 2 - 1) - frac from the point */
+        double u = k - (TP_TAPS / 2 - 1) - frac;
+        double sinc = sin (M_PI * u) / (M_PI * u);
+        double win = 0.5 + 0.5 * cos (M_PI * u / (TP_TAPS / 2 + 0.5));
+        h[k] = sinc * win;
+        sum += h[k];
+      }
+      for (k = 0; k < TP_TAPS; k++)
+        s->kern[ph][k] = (float) (h[k] / sum);
+    }
+
+  }
   s->ceiling = musa_fx_db_to_lin (p->p.limiter.ceiling_db);
   s->ceil_f = (float) s->ceiling;
   if ((double) s->ceil_f > s->ceiling)
     s->ceil_f = nextafterf (s->ceil_f, 0.0f);
   s->alpha_r = exp (-1.0 / (p->p.limiter.release_ms * 1e-3 * fx->rate));
-  s->delay = calloc ((size_t) s->D * fx->channels, sizeof (float));
-  s->dq_cap = (int) musa_fx_pow2 ((size_t) s->W + 1);
-  s->dq_val = calloc (s->dq_cap, sizeof (double));
-  s->dq_idx = calloc (s->dq_cap, sizeof (int64_t));
+  s->delay = calloc ((size_t) s->DL * fx->channels, sizeof (float));
+  s->cur = calloc (s->W, sizeof (double));
+  s->suf = calloc (s->W + 1, sizeof (double));
   s->box = calloc (s->W, sizeof (int64_t));
-  if (!s->delay || !s->dq_val || !s->dq_idx || !s->box)
+  if (!s->delay || !s->cur || !s->suf || !s->box)
     return musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");
-  fx->latency = s->D;
-  fx->tail = s->D;
+  fx->latency = s->DL;
+  fx->tail = s->DL;
   return MUSA_OK;
 }
 
@@ -68,60 +99,114 @@ static void
 lim_process (MusaFx * fx, float *x, size_t frames)
 {
   Lim *s = fx->priv;
-  const int nc = fx->channels, D = s->D, W = s->W, mask = s->dq_cap - 1;
-  const double ceiling = s->ceiling, ar = s->alpha_r;
+  const int nc = fx->channels, DL = s->DL, W = s->W;
+  const double ceiling = s->ceiling, rel = 1.0 - s->alpha_r;
+  const double inv_sum = 1.0 / ((double) W * (double) FIX_ONE);
   const float cf = s->ceil_f;
-  size_t f;
+  double *cur = s->cur, *suf = s->suf;
+  double pre = s->pre, env = s->env;
+  int64_t sum = s->sum, *box = s->box;
+  int j = s->j, bpos = s->bpos, dpos = s->dpos;
+  float det[BLOCK], a0[BLOCK], a1[BLOCK], a2[BLOCK];
+  size_t done = 0;
   int c;
 
-  for (f = 0; f < frames; f++, x += nc) {
-    double peak = 0.0, r, m, gain;
-    float *dl = s->delay + (size_t) s->dpos * nc;
-    int64_t q;
-    float g;
+  while (done < frames) {
+    size_t L = frames - done < BLOCK ? frames - done : BLOCK, t, f, L4;
+    const size_t H = TP_TAPS - 1;
 
+    /* true-peak detection of the frames TP_DELAY back; loops run to a
+     * multiple of 4 frames (vectorised; the history buffer has room) */
+    L4 = (L + 3) & ~(size_t) 3;
+    for (t = 0; t < L4; t++)
+      det[t] = 0.0f;
     for (c = 0; c < nc; c++) {
-      double a = fabs ((double) x[c]);
-      peak = a > peak ? a : peak;
+      float *h = s->hist[c];
+      int k;
+      for (t = 0; t < L; t++)
+        h[H + t] = x[(done + t) * nc + c];
+      for (t = 0; t < L4; t++) {
+        a0[t] = 0.0f;
+        a1[t] = 0.0f;
+        a2[t] = 0.0f;
+      }
+      for (k = 0; k < TP_TAPS; k++) {
+        const float c0 = s->kern[0][k], c1 = s->kern[1][k], c2 = s->kern[2][k];
+        for (t = 0; t < L4; t++) {
+          a0[t] += c0 * h[t + k];
+          a1[t] += c1 * h[t + k];
+          a2[t] += c2 * h[t + k];
+        }
+      }
+      for (t = 0; t < L4; t++) {
+        float a = fabsf (h[t + TP_DELAY + 1]);
+        a = musa_fx_maxf (fabsf (a0[t]), a);
+        a = musa_fx_maxf (fabsf (a1[t]), a);
+        a = musa_fx_maxf (fabsf (a2[t]), a);
+        det[t] = musa_fx_maxf (a, det[t]);
+      }
+      memmove (h, h + L, H * sizeof (float));
     }
-    r = peak > ceiling ? ceiling / peak : 1.0;
 
-    /* sliding minimum over frames n-W+1 .. n */
-    while (s->dq_len > 0 && s->dq_val[(s->dq_head + s->dq_len - 1) & mask] >= r)
-      s->dq_len--;
-    s->dq_val[(s->dq_head + s->dq_len) & mask] = r;
-    s->dq_idx[(s->dq_head + s->dq_len) & mask] = s->n;
-    s->dq_len++;
-    if (s->dq_idx[s->dq_head] <= s->n - W) {
-      s->dq_head = (s->dq_head + 1) & mask;
-      s->dq_len--;
+    for (f = 0; f < L; f++) {
+      float *xf = x + (done + f) * nc;
+      double peak = det[f], r, m, gain, up;
+      float *dl = s->delay + (size_t) dpos * nc;
+      int64_t q;
+      float g;
+
+      /* min (1, ceiling / peak) without a branch */
+      r = ceiling / (peak > ceiling ? peak : ceiling);
+
+      /* sliding minimum over frames n-W+1 .. n */
+      pre = r < pre ? r : pre;
+      cur[j] = r;
+      m = suf[j + 1] < pre ? suf[j + 1] : pre;
+      if (++j == W) {
+        int k;
+        /* block complete: its suffix minima serve the next block */
+        suf[W] = 1.0;
+        for (k = W - 1; k >= 0; k--)
+          suf[k] = cur[k] < suf[k + 1] ? cur[k] : suf[k + 1];
+        j = 0;
+        pre = 1.0;
+      }
+
+      /* instant attack, exponential release; env <= m always */
+      up = env + (m - env) * rel;
+      env = m < env ? m : up;
+
+      q = (int64_t) (env * (double) FIX_ONE);   /* env > 0: floor */
+      sum += q - box[bpos];
+      box[bpos] = q;
+      if (++bpos == W)
+        bpos = 0;
+      gain = (double) sum *inv_sum;
+      g = (float) gain;
+      {
+        /* rounded up: take the next float toward 0 (g > 0), no branch */
+        uint32_t u, up = (double) g > gain;
+        memcpy (&u, &g, 4);
+        u -= up;
+        memcpy (&g, &u, 4);
+      }
+
+      for (c = 0; c < nc; c++) {
+        float y = dl[c] * g;
+        dl[c] = xf[c];
+        xf[c] = y > cf ? cf : (y < -cf ? -cf : y);
+      }
+      if (++dpos == DL)
+        dpos = 0;
     }
-    m = s->dq_val[s->dq_head];
-    s->n++;
-
-    if (m < s->env)
-      s->env = m;
-    else
-      s->env += (m - s->env) * (1.0 - ar);
-
-    q = (int64_t) (s->env * (double) FIX_ONE);  /* env > 0: floor */
-    s->sum += q - s->box[s->bpos];
-    s->box[s->bpos] = q;
-    if (++s->bpos == W)
-      s->bpos = 0;
-    gain = (double) s->sum / ((double) W * (double) FIX_ONE);
-    g = (float) gain;
-    if ((double) g > gain)
-      g = nextafterf (g, 0.0f);
-
-    for (c = 0; c < nc; c++) {
-      float y = dl[c] * g;
-      dl[c] = x[c];
-      x[c] = y > cf ? cf : (y < -cf ? -cf : y);
-    }
-    if (++s->dpos == D)
-      s->dpos = 0;
+    done += L;
   }
+  s->pre = pre;
+  s->env = env;
+  s->sum = sum;
+  s->j = j;
+  s->bpos = bpos;
+  s->dpos = dpos;
 }
 
 static void
@@ -130,14 +215,18 @@ lim_reset (MusaFx * fx)
   Lim *s = fx->priv;
   int i;
 
-  memset (s->delay, 0, (size_t) s->D * fx->channels * sizeof (float));
+  memset (s->delay, 0, (size_t) s->DL * fx->channels * sizeof (float));
+  memset (s->hist, 0, sizeof s->hist);
   s->dpos = 0;
-  s->dq_head = 0;
-  s->dq_len = 0;
-  s->n = 0;
-  s->env = 1.0;
-  for (i = 0; i < s->W; i++)
+  for (i = 0; i <= s->W; i++)
+    s->suf[i] = 1.0;
+  for (i = 0; i < s->W; i++) {
+    s->cur[i] = 1.0;
     s->box[i] = FIX_ONE;
+  }
+  s->pre = 1.0;
+  s->j = 0;
+  s->env = 1.0;
   s->bpos = 0;
   s->sum = (int64_t) s->W * FIX_ONE;
 }
@@ -148,8 +237,8 @@ lim_clear (MusaFx * fx)
   Lim *s = fx->priv;
 
   free (s->delay);
-  free (s->dq_val);
-  free (s->dq_idx);
+  free (s->cur);
+  free (s->suf);
   free (s->box);
   free (s);
   fx->priv = NULL;

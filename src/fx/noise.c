@@ -26,7 +26,7 @@ typedef struct
   double ms;                    /* tracked mean square */
   uint64_t win;                 /* window (frames) */
   double k_amp;                 /* 10^(-snr/20) */
-  int pink;
+  int pink, n_sec;
   /* pink = direct * w + sum_k b_k, b_k = pole_k b_k + res_k w (unused
    * sections have pole = res = 0); gains include the normalisation */
   float pole[MAX_SECTIONS], res[MAX_SECTIONS], direct;
@@ -121,6 +121,7 @@ noise_init (MusaFx * fx, MusaError * err)
       s->pole[k] = (float) pole[k];
       s->res[k] = (float) (res[k] * energy);
     }
+    s->n_sec = m;               /* 4 (8 kHz) .. 7 (192 kHz) */
   }
   return MUSA_OK;
 }
@@ -135,7 +136,7 @@ noise_process (MusaFx * fx, float *x, size_t frames)
 {
   Noise *s = fx->priv;
   const int nc = fx->channels;
-  const double alpha = 1.0 / (double) s->win;
+  const double alpha = 1.0 / (double) s->win, keep = 1.0 - alpha;
   const float inv_nc = 1.0f / (float) nc, k_amp = (float) s->k_amp;
   float amp[BLOCK], w[BLOCK * 8];
   size_t done;
@@ -159,13 +160,17 @@ noise_process (MusaFx * fx, float *x, size_t frames)
         amp[f] = p * inv_nc;
       }
     }
-    for (f = 0; f < len; f++) {
-      uint64_t n = s->n + f;
-      if (n < s->win)
-        ms += (amp[f] - ms) / (double) (n + 1);
-      else
-        ms += (amp[f] - ms) * alpha;
-      ms = musa_fx_flushd (ms);
+    /* running mean during the first window, then the exponential one */
+    for (f = 0; f < len && s->n + f < s->win; f++) {
+      ms += (amp[f] - ms) / (double) (s->n + f + 1);
+      amp[f] = (float) ms;
+    }
+    for (; f < len; f++) {
+      /* ms (1 - alpha) + alpha p: a two-operation recursion; flushed
+       * every 64 frames of the stream (it cannot reach denormals sooner) */
+      ms = ms * keep + alpha * amp[f];
+      if (((s->n + f) & 63) == 0)
+        ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;   /* ms >= 0 */
       amp[f] = (float) ms;
     }
     s->ms = ms;
@@ -177,6 +182,7 @@ noise_process (MusaFx * fx, float *x, size_t frames)
 
     if (s->pink) {
       const float dg = s->direct;
+      const int ns = s->n_sec;
       for (c = 0; c < nc; c++) {
         float b[MAX_SECTIONS], pl[MAX_SECTIONS], rs[MAX_SECTIONS];
         for (k = 0; k < MAX_SECTIONS; k++) {
@@ -186,12 +192,30 @@ noise_process (MusaFx * fx, float *x, size_t frames)
         }
         for (f = 0; f < len; f++) {
           float v = w[f * nc + c], o = dg * v;
-          /* written out so that the state stays in registers */
-#define SECTION(k) b[k] = pl[k] * b[k] + rs[k] * v; o += b[k];
-          SECTION (0) SECTION (1) SECTION (2) SECTION (3)
-              SECTION (4) SECTION (5) SECTION (6) SECTION (7)
+          /* written out so that the state stays in registers; only the
+           * sections in use (4 at 8 kHz, 5 at 44.1 kHz, 7 at 192 kHz) */
+#define SECTION(k) do { b[k] = pl[k] * b[k] + rs[k] * v; o += b[k]; } while (0)
+          switch (ns) {
+            case 8:
+              SECTION (7);
+              /* fall through */
+            case 7:
+              SECTION (6);
+              /* fall through */
+            case 6:
+              SECTION (5);
+              /* fall through */
+            case 5:
+              SECTION (4);
+              /* fall through */
+            default:
+              SECTION (3);
+              SECTION (2);
+              SECTION (1);
+              SECTION (0);
+          }
 #undef SECTION
-              w[f * nc + c] = o;
+          w[f * nc + c] = o;
         }
         for (k = 0; k < MAX_SECTIONS; k++)
           s->b[c][k] = b[k];    /* driven by noise: never decays */

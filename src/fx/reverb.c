@@ -48,6 +48,16 @@ typedef struct
   float in[BLOCK], v[N_LINES][BLOCK], u[N_LINES][BLOCK], o[BLOCK];
 } Reverb;
 
+/* All-pass state update, flushed below 1e-20 without a branch. */
+static inline float
+in_ap (float x, float d)
+{
+  float v = x + AP_GAIN * d;
+  int32_t keep = v >= MUSA_FX_FLUSH_F, keep_neg = v <= -MUSA_FX_FLUSH_F;
+
+  return v * (float) (keep | keep_neg);
+}
+
 /* Sign of entry (r, c) of the 8x8 Sylvester-Hadamard matrix. */
 static inline float
 hsign (int r, int c)
@@ -61,7 +71,7 @@ reverb_init (MusaFx * fx, MusaError * err)
   Reverb *s = calloc (1, sizeof (Reverb));
   const MusaFxParams *p = &fx->p;
   double room = p->p.reverb.room_size, scale = 0.5 + room;
-  double rt60 = 0.2 * pow (20.0, room), fc, g2 = 0.0;
+  double rt60 = 0.2 * pow (20.0, room), fc;
   size_t maxlen = 0;
   int i;
 
@@ -98,7 +108,6 @@ reverb_init (MusaFx * fx, MusaError * err)
   for (i = 0; i < N_LINES; i++) {
     size_t n = s->len[i];
     s->g[i] = (float) pow (10.0, -3.0 * (double) n / (rt60 * fx->rate));
-    g2 += (double) s->g[i] * s->g[i] / N_LINES;
   }
   /* damping: loop low-pass corner from 20 kHz (damping 0) down to 625 Hz
    * (damping 1), five octaves */
@@ -107,9 +116,23 @@ reverb_init (MusaFx * fx, MusaError * err)
     fc = 0.45 * fx->rate;
   s->damp = (float) exp (-2.0 * M_PI * fc / fx->rate);
   s->in_gain = 1.0f / (float) fx->channels;
-  /* white input of power P gives about P / (1 - g^2) in the tank; each
-   * output tap sums 8 lines / sqrt(8) */
-  s->out_gain = (float) sqrt ((1.0 - g2) / N_LINES);
+  /* wet level: white input of power P puts P/8 into each line; at
+   * frequency w a line then carries (P/8) / (1 - g^2 |H(w)|^2) (H the
+   * damping low-pass), and a tap sums 8 lines with signs: out_gain makes
+   * the wet power equal P for white input */
+  {
+    double e = 0.0, dd = s->damp;
+    int k;
+    for (k = 0; k < 256; k++) {
+      double w = M_PI * (k + 0.5) / 256.0;
+      double h2 =
+          (1.0 - dd) * (1.0 - dd) / (1.0 - 2.0 * dd * cos (w) + dd * dd);
+      for (i = 0; i < N_LINES; i++)
+        e += 1.0 / (1.0 - (double) s->g[i] * s->g[i] * h2);
+    }
+    e /= 256.0 * N_LINES;
+    s->out_gain = (float) (1.0 / sqrt (e));
+  }
   musa_fx_equal_power (p->p.reverb.wet, &s->a, &s->b);
   for (i = 0; i < 8; i++) {
     int c;
@@ -169,29 +192,46 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
       }
     }
     if (s->pre_len > 0) {
-      size_t pos = s->pre_pos;
-      for (t = 0; t < L; t++) {
-        float d = s->pre[pos];
-        s->pre[pos] = in[t];
-        in[t] = d;
-        if (++pos == s->pre_len)
-          pos = 0;
+      /* in two contiguous runs when the block fits in the ring */
+      size_t pos = s->pre_pos, n = s->pre_len;
+      if (L <= n) {
+        size_t n1 = n - pos < L ? n - pos : L;
+        float *tmp = s->o;      /* free until the output taps */
+        memcpy (tmp, s->pre + pos, n1 * sizeof (float));
+        memcpy (tmp + n1, s->pre, (L - n1) * sizeof (float));
+        memcpy (s->pre + pos, in, n1 * sizeof (float));
+        memcpy (s->pre, in + n1, (L - n1) * sizeof (float));
+        memcpy (in, tmp, L * sizeof (float));
+        pos = (pos + L) % n;
+      } else {
+        for (t = 0; t < L; t++) {
+          float d = s->pre[pos];
+          s->pre[pos] = in[t];
+          in[t] = d;
+          if (++pos == n)
+            pos = 0;
+        }
       }
       s->pre_pos = pos;
     }
-    /* diffusion all-passes (L <= their lengths) */
+    /* diffusion all-passes (L <= their lengths: every read precedes the
+     * block's writes), in two contiguous runs */
     for (i = 0; i < N_AP; i++) {
       float *ap = s->ap[i];
-      size_t pos = s->ap_pos[i], n = s->ap_len[i];
-      for (t = 0; t < L; t++) {
-        float d = ap[pos];
-        float tv = musa_fx_flushf (in[t] + AP_GAIN * d);
-        ap[pos] = tv;
-        in[t] = d - AP_GAIN * tv;
-        if (++pos == n)
-          pos = 0;
+      size_t pos = s->ap_pos[i], n = s->ap_len[i], r;
+      size_t n1 = n - pos < L ? n - pos : L;
+      for (r = 0; r < 2; r++) {
+        float *seg = r == 0 ? ap + pos : ap;
+        float *io = r == 0 ? in : in + n1;
+        size_t m = r == 0 ? n1 : L - n1;
+        for (t = 0; t < m; t++) {
+          float d = seg[t];
+          float tv = in_ap (io[t], d);
+          seg[t] = tv;
+          io[t] = d - AP_GAIN * tv;
+        }
       }
-      s->ap_pos[i] = pos;
+      s->ap_pos[i] = (pos + L) % n;
     }
 
     /* line outputs (written at least L frames ago) */
@@ -208,11 +248,34 @@ reverb_process (MusaFx * fx, float *x, size_t frames)
         lp[i] = s->lp[i];
         g[i] = s->g[i];
       }
-      for (t = 0; t < L; t++)
-        for (i = 0; i < N_LINES; i++) {
-          lp[i] = undamp * v[i][t] + damp * lp[i];
-          u[i][t] = lp[i] * g[i];
+      {
+        /* eight named states: they stay in registers */
+        float l0 = lp[0], l1 = lp[1], l2 = lp[2], l3 = lp[3], l4 = lp[4],
+            l5 = lp[5], l6 = lp[6], l7 = lp[7];
+        for (t = 0; t < L; t++) {
+#define LP(k) do { \
+            l##k = undamp * v[k][t] + damp * l##k; \
+            u[k][t] = l##k * g[k]; \
+          } while (0)
+          LP (0);
+          LP (1);
+          LP (2);
+          LP (3);
+          LP (4);
+          LP (5);
+          LP (6);
+          LP (7);
+#undef LP
         }
+        lp[0] = l0;
+        lp[1] = l1;
+        lp[2] = l2;
+        lp[3] = l3;
+        lp[4] = l4;
+        lp[5] = l5;
+        lp[6] = l6;
+        lp[7] = l7;
+      }
       for (i = 0; i < N_LINES; i++)
         s->lp[i] = (s->w + L) % s->block == 0 ? musa_fx_flushf (lp[i]) : lp[i];
     }

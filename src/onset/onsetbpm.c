@@ -15,6 +15,7 @@ struct MusaOnsetBpm
   int hop;
   int64_t samples;
   int64_t frames;
+  int64_t pad_frames;           /* frames whose window reaches before 0 */
   double live_period;
   int64_t live_beats;
   double last_beat;
@@ -56,6 +57,7 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   }
   ob->fps = musa_onset_fps (ob->onset);
   ob->hop = musa_onset_hop (ob->onset);
+  ob->pad_frames = musa_onset_n_fft (ob->onset) / 2 / ob->hop + 1;
   musa_tempo_config_default (&tc, ob->fps);
   tc.window = cfg->window;
   tc.min_bpm = cfg->min_bpm;
@@ -127,7 +129,9 @@ on_frame (void *user, const MusaOnsetFrame * f)
   }
   if (f->frame < 0)
     return;                     /* end of stream: a pending onset only */
-  musa_tempo_push (ob->tempo, f->value);
+  /* the first frames see the zero padding before the stream: their flux
+   * is the step from nothing to the signal, no beat; the tempo skips it */
+  musa_tempo_push (ob->tempo, ob->frames < ob->pad_frames ? 0.0f : f->value);
   if (musa_beat_push (ob->beat, f->value, ob->live_period, &bf)) {
     ob->last_beat = bf / ob->fps;
     if (ob->func) {

@@ -17,10 +17,12 @@ struct MusaTempo
   int lags;                     /* correlation computed for 0..lags */
   int win;                      /* window in frames */
   int ring_len;
-  float *ring;
+  float *ring;                  /* 2 ring_len: each value stored twice, so
+                                 * that any run of ring_len past values is
+                                 * contiguous (no modulo in the loops) */
   double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
   double sum_w, sum_all, sq_w;
-  double x1, x2;                /* previous two inputs (smoothing) */
+  double xs[4];                 /* previous inputs (smoothing) */
   float *hp;                    /* last hp_len smoothed inputs */
   int hp_len;
   double hp_sum;
@@ -81,7 +83,7 @@ musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err)
   t->ring_len = t->win + t->lags + 1;
   t->n_grid = (int) ((60.0 * cfg->fps / cfg->min_bpm -
           60.0 * cfg->fps / cfg->max_bpm) / GRID_STEP) + 1;
-  t->ring = calloc ((size_t) t->ring_len, sizeof (float));
+  t->ring = calloc ((size_t) t->ring_len * 2, sizeof (float));
   /* moving mean over two periods of the slowest tempo, subtracted */
   t->hp_len = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm);
   t->hp = calloc ((size_t) t->hp_len, sizeof (float));
@@ -115,11 +117,11 @@ musa_tempo_free (MusaTempo * t)
 void
 musa_tempo_reset (MusaTempo * t)
 {
-  memset (t->ring, 0, sizeof (float) * (size_t) t->ring_len);
+  memset (t->ring, 0, sizeof (float) * (size_t) t->ring_len * 2);
   memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
   memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
   t->sum_w = t->sum_all = t->sq_w = 0.0;
-  t->x1 = t->x2 = 0.0;
+  memset (t->xs, 0, sizeof (t->xs));
   memset (t->hp, 0, sizeof (float) * (size_t) t->hp_len);
   t->hp_sum = 0.0;
   t->n = 0;
@@ -131,10 +133,12 @@ musa_tempo_frames (const MusaTempo * t)
   return t->n;
 }
 
-static inline float
-ring_get (const MusaTempo * t, int64_t m)
+/* Pointer to frame m (m > n - ring_len) in the doubled ring: p[-l] is
+ * frame m - l for l < ring_len (0 before the stream start). */
+static inline const float *
+ring_at (const MusaTempo * t, int64_t m)
 {
-  return m < 0 ? 0.0f : t->ring[m % t->ring_len];
+  return t->ring + (m % t->ring_len) + t->ring_len;
 }
 
 void
@@ -145,17 +149,24 @@ musa_tempo_push (MusaTempo * t, float value)
   double v = value;
 
   /* square root: a pulse that alternates strong and weak hits (bass and
-   * snare, boom-chick) still reads as one pulse */
+   * snare, boom-chick) still reads as one pulse; above 10 times the
+   * running level only logarithmic growth, so that the huge flux of a
+   * stream starting from silence does not dominate the correlation */
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;
+  else if (value > 10.0f)
+    v = sqrt (10.0 * (1.0 + log (value / 10.0)));
   else
-    v = sqrt (v);
-  /* [1 2 1] / 4 smoothing: a pulse whose period falls between two frames
+    v = sqrt (value);
+  /* [1 2 3 2 1] / 9 smoothing: a pulse whose period falls between two frames
    * correlates at both neighbouring lags */
   {
-    double s = 0.25 * v + 0.5 * t->x1 + 0.25 * t->x2;
-    t->x2 = t->x1;
-    t->x1 = v;
+    double s = (v + 2.0 * t->xs[0] + 3.0 * t->xs[1] + 2.0 * t->xs[2] +
+        t->xs[3]) / 9.0;
+    t->xs[3] = t->xs[2];
+    t->xs[2] = t->xs[1];
+    t->xs[1] = t->xs[0];
+    t->xs[0] = v;
     v = s;
   }
   /* minus the moving mean of the last hp_len frames: slow swells of
@@ -172,21 +183,28 @@ musa_tempo_push (MusaTempo * t, float value)
     }
     v = f - t->hp_sum / (n + 1 < t->hp_len ? n + 1 : t->hp_len);
   }
-  t->ring[n % t->ring_len] = (float) v;
-  if (lmax > n)
-    lmax = (int) n;
-  for (l = 0; l <= lmax; l++) {
-    double p = v * ring_get (t, n - l);
-    t->acc_all[l] += p;
-    t->acc_w[l] += p;
+  {
+    int slot = (int) (n % t->ring_len);
+    t->ring[slot] = t->ring[slot + t->ring_len] = (float) v;
+  }
+  /* products with every lag: frames before the stream start, and frames
+   * not written yet, read as 0 */
+  {
+    const float *x = ring_at (t, n);
+    for (l = 0; l <= lmax; l++) {
+      double p = v * x[-l];
+      t->acc_all[l] += p;
+      t->acc_w[l] += p;
+    }
   }
   t->sum_all += v;
   t->sum_w += v;
   m = n - t->win;               /* leaves the window */
   if (m >= 0) {
-    double old = ring_get (t, m);
-    for (l = 0; l <= t->lags && m - l >= 0; l++)
-      t->acc_w[l] -= old * ring_get (t, m - l);
+    const float *x = ring_at (t, m);
+    double old = x[0];
+    for (l = 0; l <= lmax; l++)
+      t->acc_w[l] -= old * x[-l];
     t->sum_w -= old;
   }
   t->n = n + 1;
@@ -196,10 +214,11 @@ musa_tempo_push (MusaTempo * t, float value)
     memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
     t->sum_w = 0.0;
     for (k = t->n - t->win; k < t->n; k++) {
-      double x = ring_get (t, k);
-      t->sum_w += x;
-      for (l = 0; l <= t->lags && k - l >= 0; l++)
-        t->acc_w[l] += x * ring_get (t, k - l);
+      const float *x = ring_at (t, k);
+      double xk = x[0];
+      t->sum_w += xk;
+      for (l = 0; l <= lmax; l++)
+        t->acc_w[l] += xk * x[-l];
     }
   }
 }
@@ -509,13 +528,16 @@ musa_beat_push (MusaBeat * b, float value, double period, int64_t * beat_frame)
   return 1;
 }
 
+/* longest gap between two beats the programme considers (frames) */
+#define MAX_GAP (LIVE_RING / 2)
+
 /* The dynamic programme on env[0..n) into the given work arrays. */
 static size_t
 track (const float *env, size_t n, double period, double tightness,
     float *local, double *cum, int32_t * back, double *out, size_t max)
 {
   double sd = 0.0, mean = 0.0, sigma = period / 32.0, rms = 0.0, thr;
-  double med_sum = 0.0;
+  double med_sum = 0.0, gauss[65], penalty[MAX_GAP + 1];
   int half, lo, hi, j, n_max = 0;
   size_t i, k, n_out = 0;
   int64_t t, last = -1;
@@ -534,12 +556,16 @@ track (const float *env, size_t n, double period, double tightness,
   if (sigma < 0.5)
     sigma = 0.5;
   half = (int) ceil (3.0 * sigma);
+  if (half > 64)
+    half = 64;
+  for (j = 0; j <= half; j++)
+    gauss[j] = exp (-0.5 * (j / sigma) * (j / sigma));
   for (i = 0; i < n; i++) {
     double s = 0.0;
     for (j = -half; j <= half; j++) {
       int64_t m = (int64_t) i + j;
       if (m >= 0 && m < (int64_t) n)
-        s += env[m] * exp (-0.5 * (j / sigma) * (j / sigma));
+        s += env[m] * gauss[j < 0 ? -j : j];
     }
     local[i] = (float) (s / sd);
   }
@@ -547,12 +573,17 @@ track (const float *env, size_t n, double period, double tightness,
   hi = (int) ceil (2.0 * period);
   if (lo < 1)
     lo = 1;
+  if (hi > MAX_GAP)
+    hi = MAX_GAP;
+  for (j = lo; j <= hi; j++) {
+    double q = log (j / period);
+    penalty[j] = tightness * q * q;
+  }
   for (i = 0; i < n; i++) {
     double best = 0.0;
     int found = 0, arg = -1, d;
     for (d = lo; d <= hi && (size_t) d <= i; d++) {
-      double q = log (d / period);
-      double s = cum[i - d] - tightness * q * q;
+      double s = cum[i - d] - penalty[d];
       if (!found || s > best) {
         best = s;
         arg = (int) (i - d);

@@ -248,49 +248,64 @@ test_identity (void)
 }
 
 /* 1, 7, 512, 4096-frame chunks (and reset + rerun) give identical bytes. */
+/* 1, 7, 512, 4096-frame chunks and random ones (and reset + rerun) give
+ * identical bytes, on music followed by silence (the flush paths), for
+ * stereo, mono and 6 channels at three rates. */
 static void
 test_chunk_invariance (void)
 {
-  const size_t n = 3 * RATE;
-  static const size_t chunks[] = { 1, 7, 512, 4096 };
-  float *x = make_music (n, 2, 1.2, 5);
-  float *ref = malloc (n * 2 * sizeof (float));
-  float *y = malloc (n * 2 * sizeof (float));
-  int t, k, mode;
+  static const struct
+  {
+    int nc, rate;
+  } cfg[] = { {2, 44100}, {1, 48000}, {6, 22050} };
+  static const size_t chunks[] = { 1, 7, 512, 4096, 0 /* random */  };
+  int ci, t, k, mode;
 
-  for (t = 0; t < MUSA_FX_N_TYPES; t++) {
-    for (mode = 0; mode < (t == MUSA_FX_DISTORTION ? 3 : 1); mode++) {
-      MusaFxParams p;
-      MusaFx *fx;
-      natural_params (t, &p);
-      if (t == MUSA_FX_DISTORTION)
-        p.p.distortion.mode = mode;
-      fx = new_fx (&p, RATE, 2);
-      if (!fx)
-        continue;
-      memcpy (ref, x, n * 2 * sizeof (float));
-      musa_fx_process (fx, ref, n);
-      CHECK (memcmp (ref, x, n * 2 * sizeof (float)) != 0, "%s did nothing",
-          musa_fx_type_name (t));
-      for (k = 0; k < 4; k++) {
-        size_t done = 0;
-        musa_fx_reset (fx);
-        memcpy (y, x, n * 2 * sizeof (float));
-        while (done < n) {
-          size_t len = n - done < chunks[k] ? n - done : chunks[k];
-          musa_fx_process (fx, y + done * 2, len);
-          done += len;
+  for (ci = 0; ci < 3; ci++) {
+    const int nc = cfg[ci].nc, rate = cfg[ci].rate;
+    const size_t n = 3 * (size_t) rate, half = n / 2;
+    float *x = make_music (n, nc, 1.2, 5);
+    float *ref = malloc (n * nc * sizeof (float));
+    float *y = malloc (n * nc * sizeof (float));
+    memset (x + half * nc, 0, (n - half) * nc * sizeof (float));
+    for (t = 0; t < MUSA_FX_N_TYPES; t++) {
+      for (mode = 0; mode < (t == MUSA_FX_DISTORTION ? 3 : 1); mode++) {
+        MusaFxParams p;
+        MusaFx *fx;
+        natural_params (t, &p);
+        if (t == MUSA_FX_DISTORTION)
+          p.p.distortion.mode = mode;
+        fx = new_fx (&p, rate, nc);
+        if (!fx)
+          continue;
+        memcpy (ref, x, n * nc * sizeof (float));
+        musa_fx_process (fx, ref, n);
+        CHECK (memcmp (ref, x, n * nc * sizeof (float)) != 0,
+            "%s did nothing", musa_fx_type_name (t));
+        for (k = 0; k < 5; k++) {
+          size_t done = 0;
+          MusaRng rng;
+          musa_rng_init (&rng, 99 + k);
+          musa_fx_reset (fx);
+          memcpy (y, x, n * nc * sizeof (float));
+          while (done < n) {
+            size_t want = chunks[k] ? chunks[k] :
+                1 + (size_t) (musa_rng_uniform (&rng) * 3000);
+            size_t len = n - done < want ? n - done : want;
+            musa_fx_process (fx, y + done * nc, len);
+            done += len;
+          }
+          CHECK (memcmp (ref, y, n * nc * sizeof (float)) == 0,
+              "%s (mode %d, %d ch, %d Hz) differs with %zu-frame chunks",
+              musa_fx_type_name (t), mode, nc, rate, chunks[k]);
         }
-        CHECK (memcmp (ref, y, n * 2 * sizeof (float)) == 0,
-            "%s (mode %d) differs with %zu-frame chunks",
-            musa_fx_type_name (t), mode, chunks[k]);
+        musa_fx_free (fx);
       }
-      musa_fx_free (fx);
     }
+    free (x);
+    free (ref);
+    free (y);
   }
-  free (x);
-  free (ref);
-  free (y);
 }
 
 static void
@@ -616,7 +631,8 @@ test_limiter (void)
   if (!fx)
     return;
   D = musa_fx_latency (fx);
-  CHECK (D == 88, "latency %lld", (long long) D);
+  /* look-ahead 2 ms = 88 frames, plus 3 for the true-peak detection */
+  CHECK (D == 91, "latency %lld", (long long) D);
   CHECK (musa_fx_tail (fx) == D, "tail");
   memcpy (y, x, n * 2 * sizeof (float));
   musa_fx_process (fx, y, n);
@@ -635,9 +651,67 @@ test_limiter (void)
       CHECK (fabs (gl - gr) < 1e-5, "frame %zu gains %f %f", i, gl, gr);
     CHECK (gl <= 1.0 + 1e-6 && gr <= 1.0 + 1e-6, "gain above 1");
   }
+  /* the same output from a brute-force model of the documented algorithm
+   * (true-peak detection with an 8-tap Hann-windowed sinc at 1/4, 1/2, 3/4,
+   * window minimum by search, release, moving average) */
+  {
+    const int LA = (int) D - 3, W = LA + 1;
+    const double rel = 1.0 - exp (-1.0 / (0.050 * RATE));
+    double env = 1.0, *r = malloc (n * sizeof (double)), worst = 0.0;
+    double *e = malloc (n * sizeof (double)), kern[3][8];
+    int ph, k;
+    for (ph = 0; ph < 3; ph++) {
+      double sum = 0.0;
+      for (k = 0; k < 8; k++) {
+        double u = k - 3 - (ph + 1) / 4.0;
+        kern[ph][k] = sin (M_PI * u) / (M_PI * u) * (0.5 + 0.5 *
+            cos (M_PI * u / 4.5));
+        sum += kern[ph][k];
+      }
+      for (k = 0; k < 8; k++)
+        kern[ph][k] /= sum;
+    }
+    for (i = 0; i < n; i++) {
+      double pk2 = 0.0, m = 1.0, avg;
+      size_t k2;
+      int c;
+      for (c = 0; c < 2; c++) {
+        pk2 = fmax (pk2, fabs (x[2 * i + c]));
+        for (ph = 0; ph < 3; ph++) {
+          /* between frames i - 1 and i: taps i - 4 .. i + 3 */
+          double v = 0.0;
+          for (k = 0; k < 8; k++) {
+            long j = (long) i - 4 + k;
+            v += kern[ph][k] * (j >= 0 && j < (long) n ? x[2 * j + c] : 0.0);
+          }
+          pk2 = fmax (pk2, fabs (v));
+        }
+      }
+      r[i] = pk2 > ceiling ? ceiling / pk2 : 1.0;
+      for (k2 = 0; k2 < (size_t) W; k2++)
+        if (i >= k2)
+          m = fmin (m, r[i - k2]);
+      env = m < env ? m : env + (m - env) * rel;
+      e[i] = env;
+      avg = 0.0;
+      for (k2 = 0; k2 < (size_t) W; k2++)
+        avg += i >= k2 ? e[i - k2] : 1.0;
+      avg /= W;
+      /* output at frame i + 3: input frame i - LA times avg */
+      for (c = 0; c < 2; c++)
+        if (i + 3 < n) {
+          double ref = i >= (size_t) LA ? x[2 * (i - LA) + c] * avg : 0.0;
+          worst = fmax (worst, fabs (y[2 * (i + 3) + c] - ref));
+        }
+    }
+    CHECK (worst < 1e-5, "limiter differs from its model by %g", worst);
+    free (r);
+    free (e);
+  }
   tp = fmax (true_peak (y, n / 4, 2, 0), true_peak (y, n / 4, 2, 1));
   printf ("# limiter: sample peak %.4f dBFS, true peak %.3f dBFS (ceiling "
       "-1 dBFS)\n", 20 * log10 (pk), 20 * log10 (tp));
+  CHECK (20 * log10 (tp) < -1.0 + 0.1, "true peak %.3f dBFS", 20 * log10 (tp));
   /* a quiet signal passes unchanged, delayed by exactly the latency */
   musa_fx_reset (fx);
   for (i = 0; i < n; i++)
@@ -733,6 +807,36 @@ test_reverb (void)
     }
   }
   free (h);
+
+  /* the wet signal is about as loud as the dry one (music, within 3 dB) */
+  {
+    const size_t m = 6 * RATE;
+    float *x = make_music (m, 2, 0.8, 23), *y = malloc (m * 2 * sizeof (float));
+    double wets[] = { 0.3, 1.0 };
+    for (k = 0; k < 5; k += 2) {
+      int wi;
+      for (wi = 0; wi < 2; wi++) {
+        MusaFxParams p;
+        MusaFx *fx;
+        double d;
+        natural_params (MUSA_FX_REVERB, &p);
+        p.p.reverb.room_size = rooms[k];
+        p.p.reverb.wet = wets[wi];
+        fx = new_fx (&p, RATE, 2);
+        if (!fx)
+          continue;
+        memcpy (y, x, m * 2 * sizeof (float));
+        musa_fx_process (fx, y, m);
+        d = rms_db (y, 2 * m) - rms_db (x, 2 * m);
+        printf ("# reverb room %.1f wet %.1f on music: level %+.2f dB\n",
+            rooms[k], wets[wi], d);
+        CHECK (fabs (d) < 3.0, "reverb level change %.2f dB", d);
+        musa_fx_free (fx);
+      }
+    }
+    free (x);
+    free (y);
+  }
 }
 
 /* ---- echo, chorus, distortion ---- */
@@ -933,6 +1037,31 @@ test_noise_snr (void)
       }
   }
   printf ("# noise: worst SNR error %.3f dB (20 s stereo)\n", worst);
+  /* on music the level follows the signal 1 s behind: over 20 s the SNR
+   * lands within 0.5 dB (the last second's level is under-represented) */
+  {
+    float *m = make_music (n, 2, 0.8, 29);
+    MusaFxParams p;
+    MusaFx *fx;
+    double es = 0.0, en = 0.0, snr;
+    natural_params (MUSA_FX_NOISE, &p);
+    p.p.noise.snr_db = 20.0;
+    fx = new_fx (&p, RATE, 2);
+    if (fx) {
+      memcpy (y, m, n * 2 * sizeof (float));
+      musa_fx_process (fx, y, n);
+      for (i = 0; i < 2 * n; i++) {
+        double d = (double) y[i] - m[i];
+        es += (double) m[i] * m[i];
+        en += d * d;
+      }
+      snr = 10 * log10 (es / en);
+      printf ("# noise on music: SNR %.3f dB, asked 20 dB\n", snr);
+      CHECK (fabs (snr - 20.0) < 0.5, "SNR on music %.3f dB", snr);
+      musa_fx_free (fx);
+    }
+    free (m);
+  }
   free (x);
   free (y);
 }
@@ -990,6 +1119,24 @@ test_noise_seed_and_spectrum (void)
   for (i = 0; i < n; i++)
     same &= a[i] == b[i];
   CHECK (!same, "different seeds give the same noise");
+  /* white: zero mean, unit shape close to Gaussian (Irwin-Hall of 4 has
+   * kurtosis 2.7, a Gaussian 3) */
+  {
+    double m1 = 0, m2 = 0, m4 = 0, kurt;
+    for (i = 0; i < n; i++)
+      m1 += a[i] - 0.5;
+    m1 /= n;
+    for (i = 0; i < n; i++) {
+      double d = a[i] - 0.5 - m1;
+      m2 += d * d;
+      m4 += d * d * d * d;
+    }
+    m2 /= n;
+    m4 /= n;
+    kurt = m4 / (m2 * m2);
+    CHECK (fabs (m1) < 0.01 && fabs (kurt - 2.7) < 0.1, "white noise mean "
+        "%.4f kurtosis %.3f", m1, kurt);
+  }
 
   p.p.noise.colour = MUSA_NOISE_PINK;
   for (i = 0; i < n; i++)
@@ -1057,11 +1204,11 @@ static void
 test_tail (void)
 {
   static const MusaFxType types[] = { MUSA_FX_REVERB, MUSA_FX_ECHO,
-    MUSA_FX_CHORUS, MUSA_FX_LIMITER
+    MUSA_FX_CHORUS, MUSA_FX_LIMITER, MUSA_FX_EQ
   };
   int k;
 
-  for (k = 0; k < 4; k++) {
+  for (k = 0; k < 5; k++) {
     MusaFxParams p;
     MusaFx *fx;
     size_t n = RATE / 2, tail, i, total;

@@ -77,7 +77,7 @@ test_click_tempi (void)
   musa_onsetbpm_config_default (&cfg, 44100);
   for (bpm = 60.0; bpm <= 200.0; bpm += (bpm < 199.0 ? 1.0 : 0.5)) {
     size_t n;
-    float *x = clicks (44100, bpm, 20.0, 0, &n);
+    float *x = clicks (44100, bpm, 12.0, 0, &n);
     MusaTempoResult r;
     MusaOnsetBpm *ob = run (&cfg, x, n, 4096, ev, &r);
     double err = fabs (r.bpm / bpm - 1.0);
@@ -96,7 +96,7 @@ test_click_tempi (void)
   /* fractional tempi too */
   for (bpm = 63.7; bpm < 200.0; bpm += 17.3) {
     size_t n;
-    float *x = clicks (44100, bpm, 20.0, 300, &n);
+    float *x = clicks (44100, bpm, 12.0, 300, &n);
     MusaTempoResult r;
     MusaOnsetBpm *ob = run (&cfg, x, n, 1000, ev, &r);
     CHECK (fabs (r.bpm / bpm - 1.0) < 0.01, "%.1f BPM clicks: got %.3f",

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Evaluate onsetbpm against aubio and GStreamer's bpmdetect on rendered songs.
+
+    meson compile -C build eval-onsetbpm
+    # or directly, with the plugin on GST_PLUGIN_PATH:
+    /usr/bin/python3 tests/eval/eval_onsetbpm.py [--n 100] [--seed 1] [--set DIR] [--jobs 2]
+
+Renders (or reuses) a labelled set with ../shared/data/make_set.py (MMA grooves played by
+FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
+
+  - musa `onsetbpm post-onsets=true` (final whole-stream message: bpm, beats; onset messages),
+  - `aubio tempo` (BPM), `aubiotrack` (beats) and `aubioonset` (onsets), Debian aubio-tools,
+  - GStreamer's `bpmdetect` (gst-plugins-bad, SoundTouch; the last beats-per-minute tag),
+
+and prints one table. Metrics, with mir_eval where it defines them:
+  - tempo Accuracy1: estimate within 4 % of the labelled tempo; Accuracy2: within 4 % of the
+    tempo or of x2, x3, x1/2, x1/3 of it (Gouyon et al. 2006, as MIREX);
+  - onset F-measure: mir_eval.onset.f_measure, 50 ms window;
+  - beat F-measure: mir_eval.beat.f_measure, 70 ms window, after mir_eval.beat.trim_beats
+    (beats before 5 s ignored, as mir_eval.beat.evaluate does).
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import mir_eval
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get("MUSA_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
+
+
+def render(out, n, seed):
+    labels = os.path.join(out, "labels.csv")
+    if os.path.exists(labels):
+        with open(labels) as f:
+            if sum(1 for _ in f) - 1 >= n:
+                return
+    subprocess.run(["/usr/bin/python3", os.path.join(SHARED, "data", "make_set.py"),
+                    "--n", str(n), "--seed", str(seed), "--out", out], check=True)
+
+
+def run_musa(path):
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    pipe = Gst.parse_launch(
+        f'filesrc location="{path}" ! wavparse ! audioconvert ! '
+        'onsetbpm name=ob post-onsets=true ! fakesink')
+    bus = pipe.get_bus()
+    t0 = time.process_time()
+    pipe.set_state(Gst.State.PLAYING)
+    onsets, final = [], None
+    while True:
+        msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.ELEMENT |
+                                     Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        if msg is None or msg.type in (Gst.MessageType.EOS, Gst.MessageType.ERROR):
+            break
+        s = msg.get_structure()
+        if s.get_name() == "onset":
+            onsets.append(s.get_value("timestamp") / 1e9)
+        elif s.get_name() == "onsetbpm" and s.get_value("final"):
+            final = (s.get_value("bpm"), s.get_value("confidence"),
+                     list(s.get_value("beats")), list(s.get_value("candidates")))
+    pipe.set_state(Gst.State.NULL)
+    cpu = time.process_time() - t0
+    bpm, conf, beats, cands = final if final else (0.0, 0.0, [], [0, 0])
+    return {"bpm": bpm, "conf": conf, "beats": np.array(beats), "onsets": np.array(onsets),
+            "cpu": cpu}
+
+
+def run_aubio(path):
+    t0 = time.time()
+    out = subprocess.run(["aubio", "tempo", path], capture_output=True, text=True).stdout
+    bpm = 0.0
+    for line in out.splitlines():
+        if line.strip().endswith("bpm"):
+            bpm = float(line.split()[0])
+    beats = subprocess.run(["aubiotrack", "-i", path], capture_output=True, text=True).stdout
+    onsets = subprocess.run(["aubioonset", "-i", path], capture_output=True, text=True).stdout
+    parse = lambda s: np.array([float(x.split()[0]) for x in s.splitlines() if x.strip()])
+    return {"bpm": bpm, "beats": parse(beats), "onsets": parse(onsets), "cpu": time.time() - t0}
+
+
+def run_bpmdetect(path):
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    if Gst.ElementFactory.find("bpmdetect") is None:
+        return None
+    pipe = Gst.parse_launch(f'filesrc location="{path}" ! wavparse ! audioconvert ! '
+                            'bpmdetect ! fakesink')
+    bus = pipe.get_bus()
+    t0 = time.process_time()
+    pipe.set_state(Gst.State.PLAYING)
+    bpm = 0.0
+    while True:
+        msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.TAG |
+                                     Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        if msg is None or msg.type in (Gst.MessageType.EOS, Gst.MessageType.ERROR):
+            break
+        ok, v = msg.parse_tag().get_double("beats-per-minute")
+        if ok:
+            bpm = v
+    pipe.set_state(Gst.State.NULL)
+    return {"bpm": bpm, "cpu": time.process_time() - t0}
+
+
+def one(args):
+    path, = args
+    return run_musa(path), run_aubio(path), run_bpmdetect(path)
+
+
+def acc(est, ref):
+    a1 = abs(est - ref) <= 0.04 * ref
+    a2 = any(abs(est - ref * m) <= 0.04 * ref * m for m in (1, 2, 3, 0.5, 1 / 3))
+    return a1, a2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--set", default=None, help="directory of a rendered set (default: render)")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    d = args.set or f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
+    render(d, args.n, args.seed)
+    with open(os.path.join(d, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))[:args.n]
+    paths = [os.path.join(d, r["file"]) for r in rows]
+    t0 = time.time()
+    with ProcessPoolExecutor(args.jobs) as ex:
+        results = list(ex.map(one, [(p,) for p in paths]))
+    wall = time.time() - t0
+
+    names = ["musa onsetbpm", "aubio (tempo/aubiotrack/aubioonset)", "GStreamer bpmdetect"]
+    table = {k: {"a1": [], "a2": [], "onf": [], "beatf": [], "cpu": []} for k in names}
+    fam = {}
+    misses = []
+    for r, path, res in zip(rows, paths, results):
+        ref = float(r["tempo_bpm"])
+        base = path[:-4]
+        ref_on = np.loadtxt(base + ".onsets", ndmin=1)
+        ref_b = mir_eval.beat.trim_beats(np.loadtxt(base + ".beats", ndmin=1))
+        for k, x in zip(names, res):
+            if x is None:
+                continue
+            a1, a2 = acc(x["bpm"], ref)
+            t = table[k]
+            t["a1"].append(a1)
+            t["a2"].append(a2)
+            t["cpu"].append(x["cpu"])
+            if "onsets" in x:
+                t["onf"].append(mir_eval.onset.f_measure(ref_on, x["onsets"], window=0.05)[0])
+            if "beats" in x:
+                t["beatf"].append(mir_eval.beat.f_measure(
+                    ref_b, mir_eval.beat.trim_beats(x["beats"]), f_measure_threshold=0.07))
+        m = res[0]
+        f = fam.setdefault(r["family"], [0, 0])
+        f[0] += acc(m["bpm"], ref)[0]
+        f[1] += 1
+        if not acc(m["bpm"], ref)[0]:
+            misses.append(f'{r["file"]} {r["groove"]} {ref:.0f} BPM -> {m["bpm"]:.1f} '
+                          f'(confidence {m["conf"]:.2f})')
+
+    mean = lambda v: f"{np.mean(v):.3f}" if v else "  -  "
+    print(f"\nonsetbpm evaluation: {len(rows)} songs from {d} (make_set.py seed {args.seed}), "
+          f"{wall:.0f} s wall with {args.jobs} jobs\n")
+    print(f"| {'method':<37} | Accuracy1 | Accuracy2 | onset F | beat F | CPU s/song |")
+    print(f"|{'-' * 39}|-----------|-----------|---------|--------|------------|")
+    for k in names:
+        t = table[k]
+        if not t["a1"]:
+            print(f"| {k:<37} | not installed |")
+            continue
+        print(f"| {k:<37} | {mean(t['a1']):>9} | {mean(t['a2']):>9} | {mean(t['onf']):>7} | "
+              f"{mean(t['beatf']):>6} | {np.mean(t['cpu']):>10.3f} |")
+    print("\nonsetbpm Accuracy1 by family: " +
+          ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(fam.items())))
+    if misses:
+        print("onsetbpm tempo misses:\n  " + "\n  ".join(misses))
+    print("\n(aubio CPU time is wall time of its command-line tools, Python start-up included; "
+          "see bench-onsetbpm for speed.)")
+    ours = table[names[0]]
+    best_peer = max(np.mean(table[k]["a1"]) for k in names[1:] if table[k]["a1"])
+    ok = (np.mean(ours["a1"]) >= 0.95 and np.mean(ours["a2"]) >= 0.99 and
+          np.mean(ours["onf"]) >= 0.90 and np.mean(ours["beatf"]) >= 0.90 and
+          np.mean(ours["a1"]) > best_peer)
+    print("targets (Accuracy1 >= 0.95, Accuracy2 >= 0.99, onset F >= 0.90, beat F >= 0.90, "
+          f"Accuracy1 above every peer): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
