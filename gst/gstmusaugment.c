@@ -45,8 +45,9 @@
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
  * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
  * processing (same draw for the same stream); so does a DISCONT buffer whose
- * timestamp jumps, after the running processing is drained. GAP buffers are
- * processed as silence (GAP events pass unchanged).
+ * timestamp jumps, after the running processing is drained. GAP buffers and
+ * GAP events are processed as silence (tails ring on, the stretched timeline
+ * stays consistent), except in passthrough.
  *
  * Each draw posts a `musaugment` element message (when
  * #GstMusaugment:post-messages is TRUE) and pushes a tag event downstream:
@@ -660,19 +661,15 @@ sample_format (const GstAudioInfo * info)
   }
 }
 
+/* Runs @in (owned) through the session; *outbuf = what is ready (or NULL). */
 static GstFlowReturn
-gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
 {
-  GstMusaugment *self = GST_MUSAUGMENT (trans);
-  GstBuffer *in = trans->queued_buf;
   const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
   GstMapInfo map;
   gsize frames, pos = 0, w = 0, nan;
 
   *outbuf = NULL;
-  if (in == NULL)
-    return GST_FLOW_OK;
-  trans->queued_buf = NULL;
   if (!self->have_info) {
     gst_buffer_unref (in);
     return GST_FLOW_NOT_NEGOTIATED;
@@ -755,6 +752,57 @@ gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   return GST_FLOW_OK;
 }
 
+static GstFlowReturn
+gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+  GstBuffer *in = trans->queued_buf;
+
+  *outbuf = NULL;
+  if (in == NULL)
+    return GST_FLOW_OK;
+  trans->queued_buf = NULL;
+  return process_buffer (self, in, outbuf);
+}
+
+/* A GAP event while a draw is processing: silence through the chain (the
+ * tails go on, the stretched timeline stays consistent). FALSE when the
+ * event should just pass on. */
+static gboolean
+process_gap (GstMusaugment * self, GstEvent * event)
+{
+  GstClockTime ts, dur;
+  GstBuffer *b, *out = NULL;
+  guint64 frames;
+
+  if (!self->have_info || (self->session && self->bypass))
+    return FALSE;
+  gst_event_parse_gap (event, &ts, &dur);
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur))
+    return FALSE;
+  frames = gst_util_uint64_scale_round (dur, GST_AUDIO_INFO_RATE
+      (&self->info), GST_SECOND);
+  if (frames == 0 || frames > (guint64) GST_AUDIO_INFO_RATE (&self->info)
+      * 3600)
+    return FALSE;
+  b = gst_buffer_new_allocate (NULL, frames * GST_AUDIO_INFO_BPF
+      (&self->info), NULL);
+  gst_buffer_memset (b, 0, 0, gst_buffer_get_size (b));
+  GST_BUFFER_PTS (b) = ts;
+  GST_BUFFER_DURATION (b) = dur;
+  GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_GAP);
+  if (process_buffer (self, b, &out) != GST_FLOW_OK)
+    return TRUE;
+  if (self->bypass) {
+    /* the draw (made on this gap) leaves the audio alone */
+    gst_buffer_unref (out);
+    return FALSE;
+  }
+  if (out)
+    gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), out);
+  return TRUE;
+}
+
 static gboolean
 gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
@@ -827,6 +875,12 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
     }
     case GST_EVENT_EOS:
       drain (self);
+      break;
+    case GST_EVENT_GAP:
+      if (process_gap (self, event)) {
+        gst_event_unref (event);
+        return TRUE;
+      }
       break;
     default:
       break;

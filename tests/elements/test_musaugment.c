@@ -400,6 +400,44 @@ GST_START_TEST (test_discont)
 
 GST_END_TEST;
 
+/* a GAP event is silence through the chain: stretched, tails ring on */
+GST_START_TEST (test_gap_event)
+{
+  GstHarness *h = new_harness ("reverb:1(room=0.8,wet=0.3),"
+      "stretch:1(rate=1.25)", 1.0, 1, "F32LE", "gap", NULL);
+  const gsize n = RATE / 2;
+  gfloat *x = make_music (n);
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  GstEvent *ev;
+  gsize frames, i;
+  const gfloat *y;
+  gdouble e = 0.0;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  fail_unless (gst_harness_push_event (h, gst_event_new_gap (GST_SECOND / 2,
+              GST_SECOND / 2)));
+  collect (h, &o);
+  /* no GAP event goes out: it became audio */
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    fail_if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP);
+    gst_event_unref (ev);
+  }
+  fail_unless (o.continuous);
+  frames = o.bytes->len / (2 * sizeof (gfloat));
+  /* 1 s in at rate 1.25 = 0.8 s out, minus what the stretcher still holds */
+  fail_unless (frames > (gsize) (0.7 * RATE) && frames <= (gsize) (0.8 *
+          RATE) + 1, "%" G_GSIZE_FORMAT " frames", frames);
+  y = (const gfloat *) o.bytes->data;
+  for (i = (gsize) (0.45 * RATE); i < (gsize) (0.6 * RATE) && i < frames; i++)
+    e += y[2 * i] * y[2 * i];
+  fail_unless (e > 1e-6, "the reverb tail stopped in the gap");
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_tail)
 {
   const gsize n = RATE;
@@ -633,6 +671,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stretch_timestamps);
   tcase_add_test (tc, test_discont);
+  tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_tail);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
