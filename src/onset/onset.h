@@ -9,9 +9,10 @@
  * the tempo and beat trackers that read the same function.
  *
  * Methods (the detection function of one frame):
- *  - SUPERFLUX (default, Böck & Widmer 2013): log10 (1 + |X|) on a
- *    logarithmic filterbank (24 bands per octave, 30 Hz .. 17 kHz, triangular
- *    filters of unit area), minus the previous frame after a maximum filter
+ *  - SUPERFLUX (default, Böck & Widmer 2013): log10 (1 + band magnitude)
+ *    of a logarithmic filterbank (24 bands per octave, 30 Hz .. 17 kHz,
+ *    triangular filters of unit area, applied to |X|^2, the square root
+ *    taken per band), minus the previous frame after a maximum filter
  *    over 3 neighbouring bands, half-wave rectified and summed: vibrato and
  *    slow glides do not fire, new notes do;
  *  - FLUX: the same without the filterbank and the maximum filter

@@ -6,14 +6,18 @@
  * allocation: over the last `window` seconds (live) and over the whole
  * stream. An estimate (any time, cheap) turns either into a tempo:
  *
+ *  - the input is compressed (square root, logarithmic above 10 times the
+ *    running level), smoothed ([1 2 3 2 1] / 9) and high-passed (minus its
+ *    moving mean over two periods of min-bpm);
  *  - the autocorrelation is normalised (covariance over variance, so 1 at
  *    lag 0, about 0 for noise);
  *  - every period tau in min-bpm..max-bpm (0.25-frame steps) gets a
  *    salience: the correlation at tau plus half of it at 2 tau (the pulse
  *    must also repeat one period later), weighted by a metrical-level prior
- *    (log-normal over the beat rate, centred on 110 BPM, one octave wide, the
- *    range where listeners tap: Moelants & McKinney) and by how much better
- *    tau explains the function than its neighbours tau/2 and 2 tau do;
+ *    (log-normal over the beat rate, centred on 120 BPM, one octave wide:
+ *    the range where listeners tap, as librosa's default prior);
+ *  - parsimony: while the pulse twice as fast is as regular as a metronome
+ *    (correlation >= 0.92 and >= 0.9 times that at tau), it is the beat;
  *  - the best period is refined to a fraction of a frame from the peaks of
  *    the correlation at tau, 2 tau, ... (parabolic interpolation);
  *  - the runner-up is the best candidate more than 4 % away;

@@ -764,6 +764,8 @@ synthesise (MusaStretch * st)
       want = lo;
     if (want > hi)
       want = hi;
+    if (want <= a)
+      want = a + 1;             /* frames never go backwards */
     st->a_next = want;
   }
 }

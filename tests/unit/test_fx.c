@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "musatest.h"
 #include "core/rng.h"
 #include "core/synth.h"
@@ -1156,46 +1160,117 @@ test_noise_seed_and_spectrum (void)
 
 /* ---- denormals: silence after signal ---- */
 
+/* ORC's compiled kernels leave flush-to-zero / denormals-are-zero set in
+ * the thread's MXCSR (x86): clear them so that the effects' own flushing is
+ * what the tests see. */
+static void
+hardware_denormals_on (void)
+{
+#if defined(__SSE__) || defined(__x86_64__)
+  _mm_setcsr (_mm_getcsr () & ~0x8040u);
+#endif
+}
+
 static void
 test_denormals (void)
 {
   const size_t sig = RATE, sil = 40 * RATE;
   float *x = make_music (sig + sil, 2, 0.9, 13);
   float *y = malloc ((sig + sil) * 2 * sizeof (float));
-  int t;
+  int t, input;
 
-  for (t = 0; t < MUSA_FX_N_TYPES; t++) {
-    MusaFxParams p;
-    MusaFx *fx;
-    size_t i, sub = 0, nonzero = 0;
-    natural_params (t, &p);
-    if (t == MUSA_FX_REVERB)
-      p.p.reverb.room_size = 1.0;       /* the longest tail: 4 s */
-    if (t == MUSA_FX_ECHO)
-      p.p.echo.feedback = 0.7;  /* 0.7^160 after 40 s: below the flush */
-    fx = new_fx (&p, RATE, 2);
-    if (!fx)
-      continue;
-    memcpy (y, x, sig * 2 * sizeof (float));
-    memset (y + sig * 2, 0, sil * 2 * sizeof (float));
-    musa_fx_process (fx, y, sig + sil);
-    for (i = 0; i < (sig + sil) * 2; i++) {
-      if (fpclassify (y[i]) == FP_SUBNORMAL)
-        sub++;
-      if (i >= (sig + sil - RATE) * 2 && y[i] != 0.0f)
-        nonzero++;
+  /* music (stereo), then a lone impulse (mono: the cleanest decay) */
+  for (input = 0; input < 2; input++)
+    for (t = 0; t < MUSA_FX_N_TYPES; t++) {
+      MusaFxParams p;
+      MusaFx *fx;
+      const int nc = input == 0 ? 2 : 1;
+      size_t i, sub = 0, nonzero = 0;
+      natural_params (t, &p);
+      if (t == MUSA_FX_REVERB)
+        p.p.reverb.room_size = 1.0;     /* the longest tail: 4 s */
+      if (t == MUSA_FX_ECHO)
+        p.p.echo.feedback = 0.7;        /* 0.7^160 after 40 s: flushed */
+      fx = new_fx (&p, RATE, nc);
+      if (!fx)
+        continue;
+      memset (y, 0, (sig + sil) * nc * sizeof (float));
+      if (input == 0)
+        memcpy (y, x, sig * 2 * sizeof (float));
+      else
+        y[sig - 1] = 0.9f;
+      hardware_denormals_on ();
+      musa_fx_process (fx, y, sig + sil);
+      for (i = 0; i < (sig + sil) * nc; i++) {
+        if (fpclassify (y[i]) == FP_SUBNORMAL)
+          sub++;
+        if (i >= (sig + sil - RATE) * nc && y[i] != 0.0f)
+          nonzero++;
+      }
+      CHECK (sub == 0, "%s (%s): %zu subnormal output samples",
+          musa_fx_type_name (t), input ? "impulse" : "music", sub);
+      /* every effect but the noise (which follows the signal's level down
+       * with a 1 s time constant) is exactly silent 39 s later */
+      if (t != MUSA_FX_NOISE)
+        CHECK (nonzero == 0, "%s: %zu non-zero samples in the last second",
+            musa_fx_type_name (t), nonzero);
+      musa_fx_free (fx);
     }
-    CHECK (sub == 0, "%s: %zu subnormal output samples",
-        musa_fx_type_name (t), sub);
-    /* every effect but the noise (which follows the signal's level down
-     * with a 1 s time constant) is exactly silent 39 s later */
-    if (t != MUSA_FX_NOISE)
-      CHECK (nonzero == 0, "%s: %zu non-zero samples in the last second",
-          musa_fx_type_name (t), nonzero);
-    musa_fx_free (fx);
-  }
   free (x);
   free (y);
+}
+
+/* After a long silence the state is exactly zero (not denormal, not
+ * lingering): a probe then gives the same bytes as on a fresh object. */
+static void
+test_state_zero_after_silence (void)
+{
+  static const MusaFxType types[] = { MUSA_FX_EQ, MUSA_FX_COMPRESSOR,
+    MUSA_FX_LIMITER, MUSA_FX_REVERB, MUSA_FX_ECHO
+  };
+  const size_t sig = RATE, sil = 40 * RATE, pn = RATE / 2;
+  float *x = make_music (sig + sil, 2, 0.9, 31), *probe =
+      make_music (pn, 2, 0.9, 37);
+  float *a = malloc (pn * 2 * sizeof (float)), *b =
+      malloc (pn * 2 * sizeof (float));
+  int k;
+
+  memset (x + sig * 2, 0, sil * 2 * sizeof (float));
+  /* the probe starts with 0.1 s of silence: any state left shows there */
+  memset (probe, 0, RATE / 10 * 2 * sizeof (float));
+  for (k = 0; k < 5; k++) {
+    MusaFxParams p;
+    MusaFx *used, *fresh;
+    natural_params (types[k], &p);
+    if (types[k] == MUSA_FX_ECHO)
+      p.p.echo.feedback = 0.7;
+    if (types[k] == MUSA_FX_EQ) {
+      /* slow poles: without flushing, the state would still be ~1e-70
+       * after 40 s */
+      p.p.eq.shape = MUSA_EQ_HIGH_PASS;
+      p.p.eq.freq_hz = 20.0;
+      p.p.eq.q = 0.707;
+    }
+    used = new_fx (&p, RATE, 2);
+    fresh = new_fx (&p, RATE, 2);
+    if (!used || !fresh)
+      continue;
+    hardware_denormals_on ();
+    musa_fx_process (used, x, sig + sil);
+    memcpy (a, probe, pn * 2 * sizeof (float));
+    memcpy (b, probe, pn * 2 * sizeof (float));
+    musa_fx_process (used, a, pn);
+    musa_fx_process (fresh, b, pn);
+    CHECK (memcmp (a, b, pn * 2 * sizeof (float)) == 0,
+        "%s: state not back to zero after 40 s of silence",
+        musa_fx_type_name (types[k]));
+    musa_fx_free (used);
+    musa_fx_free (fresh);
+  }
+  free (x);
+  free (probe);
+  free (a);
+  free (b);
 }
 
 /* ---- draining: the tail covers the audible output ---- */
@@ -1286,6 +1361,7 @@ main (void)
   musa_test_run ("noise SNR", test_noise_snr);
   musa_test_run ("noise seed, colour", test_noise_seed_and_spectrum);
   musa_test_run ("denormals after silence", test_denormals);
+  musa_test_run ("state zero after silence", test_state_zero_after_silence);
   musa_test_run ("tail drains", test_tail);
   musa_test_run ("rates and channels", test_rates_channels);
   return musa_test_summary ();

@@ -494,6 +494,42 @@ test_stereo (void)
         cases[i][1]);
     free (y);
 
+    /* right = left 20 samples later (a source panned by delay): the output
+     * keeps the correlation of the two channels and the lag (scaled by
+     * 1 / 2^(st/12) when shifting: the resampler scales every time interval
+     * of the vocoder output, as resampling the input would) */
+    {
+      int lag, best_lag = 0, want_lag;
+      double best = -1.0, ll = 0.0, rr = 0.0;
+      size_t a0 = SR / 4, len;
+      for (k = 0; k < n; k++)
+        x[2 * k + 1] = k >= 20 ? m[k - 20] : 0.0f;
+      y = run (&c, x, n, 4096, &on);
+      len = on - SR / 2;
+      for (k = a0; k < a0 + len; k++) {
+        ll += (double) y[2 * k] * y[2 * k];
+        rr += (double) y[2 * k + 1] * y[2 * k + 1];
+      }
+      for (lag = 0; lag <= 60; lag++) {
+        double xy = 0.0;
+        for (k = a0; k < a0 + len; k++)
+          xy += (double) y[2 * k] * y[2 * (k + lag) + 1];
+        xy /= sqrt (ll * rr);
+        if (xy > best) {
+          best = xy;
+          best_lag = lag;
+        }
+      }
+      want_lag = (int) lround (20.0 / pow (2.0, cases[i][1] / 12.0));
+      CHECK (abs (best_lag - want_lag) <= 1 && best > 0.99, "rate %g %+g st:"
+          " delayed copy: lag %d, correlation %.3f (want %d, > 0.99)",
+          cases[i][0], cases[i][1], best_lag, best, want_lag);
+      printf ("# rate %g %+g st: inter-channel lag %d (want %d), "
+          "correlation %.4f\n", cases[i][0], cases[i][1], best_lag, want_lag,
+          best);
+      free (y);
+    }
+
     /* right = left inverted at -6 dB: kept exactly (phase and level) */
     for (k = 0; k < n; k++)
       x[2 * k + 1] = -0.5f * m[k];

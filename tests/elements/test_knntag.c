@@ -1,0 +1,695 @@
+/* Element tests of knntag (GstHarness): learn then tag, external tensors,
+ * embedding mismatch, damaged index, chunk invariance, states, bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/tag/tag.h>
+
+#include "core/synth.h"
+#include "knn/index.h"
+
+#define RATE 22050
+#define AUDIO_CAPS "audio/x-raw, format = (string) F32LE, rate = (int) 22050, " \
+    "channels = (int) 1, layout = (string) interleaved"
+#define TENSOR_CAPS4 "other/tensors, num_tensors = (int) 1, format = (string) " \
+    "static, types = (string) float32, dimensions = (string) 4, " \
+    "framerate = (fraction) 0/1"
+
+static gchar *tmpdir;
+
+static gchar *
+tmp_path (const gchar * name)
+{
+  return g_build_filename (tmpdir, name, NULL);
+}
+
+/* A groove of @seconds: style A = 90 BPM with drums, style B = 150 BPM chords
+ * only. */
+static gfloat *
+music (gdouble seconds, gboolean style_b, guint64 seed, gsize * n)
+{
+  MusaSynthConfig sc;
+  gfloat *x;
+
+  *n = (gsize) (seconds * RATE);
+  x = g_new (gfloat, *n);
+  musa_synth_config_default (&sc);
+  sc.sample_rate = RATE;
+  sc.seed = seed;
+  sc.tonic = (int) (seed % 12);
+  if (style_b) {
+    sc.bpm = 150;
+    sc.drums = 0;
+    sc.bass = 0;
+  } else {
+    sc.bpm = 90;
+  }
+  musa_synth_music (&sc, x, *n, NULL);
+  return x;
+}
+
+static GstHarness *
+new_harness (GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new ("knntag");
+
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  return h;
+}
+
+/* Push @x in chunks of @chunk samples (0 = random 1..5000), then EOS.
+ * Returns the last flow return. */
+static GstFlowReturn
+push_audio (GstHarness * h, const gfloat * x, gsize n, gsize chunk,
+    gboolean eos)
+{
+  GRand *r = g_rand_new_with_seed (42);
+  GstFlowReturn ret = GST_FLOW_OK;
+  gsize pos = 0;
+
+  while (pos < n && ret == GST_FLOW_OK) {
+    gsize len = chunk ? chunk : (gsize) g_rand_int_range (r, 1, 5000);
+    GstBuffer *buf;
+    len = MIN (len, n - pos);
+    buf = gst_buffer_new_memdup (x + pos, len * sizeof (gfloat));
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (pos, GST_SECOND, RATE);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (len, GST_SECOND,
+        RATE);
+    ret = gst_harness_push (h, buf);
+    pos += len;
+  }
+  g_rand_free (r);
+  if (eos)
+    gst_harness_push_event (h, gst_event_new_eos ());
+  return ret;
+}
+
+/* All knntag element messages on @bus, in order (free with g_list_free_full
+ * (l, gst_structure_free)). */
+static GList *
+knntag_messages (GstBus * bus)
+{
+  GList *l = NULL;
+  GstMessage *m;
+
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+    if (gst_structure_has_name (s, "knntag"))
+      l = g_list_append (l, gst_structure_copy (s));
+    gst_message_unref (m);
+  }
+  return l;
+}
+
+static gchar *
+error_message (GstBus * bus)
+{
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *e = NULL;
+  gchar *text;
+
+  if (m == NULL)
+    return NULL;
+  gst_message_parse_error (m, &e, NULL);
+  text = g_strdup (e->message);
+  g_error_free (e);
+  gst_message_unref (m);
+  return text;
+}
+
+static gboolean
+pop_warning (GstBus * bus)
+{
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+
+  if (m == NULL)
+    return FALSE;
+  gst_message_unref (m);
+  return TRUE;
+}
+
+static void
+learn_audio (const gchar * index, const gchar * label, gboolean style_b,
+    guint64 seed)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  gsize n;
+  gfloat *x = music (12.0, style_b, seed, &n);
+  GList *msgs;
+  const GstStructure *s;
+  guint added = 0;
+
+  g_object_set (h->element, "mode", 1, "label", label, "location", index,
+      "window", 5.0, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_unless_equals_int (push_audio (h, x, n, 4096, TRUE), GST_FLOW_OK);
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 1);
+  s = msgs->data;
+  fail_unless (gst_structure_get_uint (s, "added", &added));
+  /* 12 s = two 5 s snippets and a 2 s rest, dropped (less than half) */
+  fail_unless_equals_int (added, 2);
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  g_free (x);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+static const gchar *
+final_label (GList * msgs, gboolean * uncertain)
+{
+  GList *l;
+  for (l = msgs; l; l = l->next) {
+    gboolean final = FALSE;
+    gst_structure_get_boolean (l->data, "final", &final);
+    if (final) {
+      if (uncertain)
+        gst_structure_get_boolean (l->data, "uncertain", uncertain);
+      return gst_structure_get_string (l->data, "label");
+    }
+  }
+  return NULL;
+}
+
+GST_START_TEST (test_learn_then_tag)
+{
+  gchar *index = tmp_path ("learn.knn");
+  GstBus *bus;
+  GstHarness *h;
+  gsize n;
+  gfloat *x;
+  GList *msgs, *l;
+  GstEvent *ev;
+  gboolean saw_genre = FALSE;
+  MusaIndex *idx;
+  gint style;
+
+  g_unlink (index);
+  learn_audio (index, "groove,loud", FALSE, 1);
+  learn_audio (index, "chords", TRUE, 2);
+  learn_audio (index, "groove,loud", FALSE, 3);
+  learn_audio (index, "chords", TRUE, 4);
+  idx = musa_index_load (index, NULL);
+  fail_unless (idx != NULL);
+  fail_unless_equals_int (musa_index_n_items (idx), 8);
+  fail_unless_equals_int (musa_index_n_labels (idx), 3);
+  musa_index_free (idx);
+
+  for (style = 0; style < 2; style++) {
+    h = new_harness (&bus);
+    g_object_set (h->element, "location", index, "k", 3, "window", 5.0,
+        "interval", 5 * GST_SECOND, NULL);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    x = music (10.0, style, 10 + style, &n);
+    fail_unless_equals_int (push_audio (h, x, n, 2048, TRUE), GST_FLOW_OK);
+    msgs = knntag_messages (bus);
+    /* votes at 5 s and 10 s, then the whole-stream one */
+    fail_unless_equals_int (g_list_length (msgs), 3);
+    for (l = msgs; l; l = l->next) {
+      const gchar *lab = gst_structure_get_string (l->data, "label");
+      const GValue *nb = gst_structure_get_value (l->data, "neighbours");
+      const GValue *d = gst_structure_get_value (l->data, "distances");
+      guint i;
+      fail_unless_equals_string (lab, style ? "chords" : "groove");
+      fail_unless_equals_int (gst_value_array_get_size (nb), 3);
+      for (i = 0; i < 3; i++) {
+        gfloat dist = g_value_get_float (gst_value_array_get_value (d, i));
+        fail_unless (isfinite (dist) && dist >= 0.0f);
+        if (i > 0)
+          fail_unless (dist >= g_value_get_float (gst_value_array_get_value
+                  (d, i - 1)));
+      }
+    }
+    if (style == 0) {
+      const GValue *above = gst_structure_get_value (g_list_last (msgs)->data,
+          "above-threshold");
+      fail_unless_equals_int (gst_value_array_get_size (above), 2);
+    }
+    fail_unless_equals_string (final_label (msgs, NULL),
+        style ? "chords" : "groove");
+    /* tags: genre = the top label */
+    while ((ev = gst_harness_try_pull_event (h))) {
+      if (GST_EVENT_TYPE (ev) == GST_EVENT_TAG) {
+        GstTagList *tl;
+        gchar *genre = NULL;
+        gst_event_parse_tag (ev, &tl);
+        if (gst_tag_list_get_string (tl, GST_TAG_GENRE, &genre)) {
+          fail_unless_equals_string (genre, style ? "chords" : "groove");
+          saw_genre = TRUE;
+          g_free (genre);
+        }
+      }
+      gst_event_unref (ev);
+    }
+    fail_unless (saw_genre);
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    g_free (x);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  g_free (index);
+}
+
+GST_END_TEST;
+
+/* Output audio is the input, bit for bit. */
+GST_START_TEST (test_passthrough)
+{
+  gchar *index = tmp_path ("pass.knn");
+  GstBus *bus;
+  GstHarness *h;
+  gsize n;
+  gfloat *x;
+  GstBuffer *in, *out;
+
+  g_unlink (index);
+  learn_audio (index, "a", FALSE, 1);
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  x = music (1.0, FALSE, 5, &n);
+  in = gst_buffer_new_memdup (x, n * sizeof (gfloat));
+  out = gst_harness_push_and_pull (h, gst_buffer_ref (in));
+  fail_unless (out != NULL);
+  fail_unless (gst_buffer_memcmp (out, 0, x, n * sizeof (gfloat)) == 0);
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+  g_free (x);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
+static GstFlowReturn
+push_vector (GstHarness * h, gfloat a, gfloat b, gfloat c, gfloat d,
+    GstClockTime pts)
+{
+  gfloat v[4] = { a, b, c, d };
+  GstBuffer *buf = gst_buffer_new_memdup (v, sizeof (v));
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = GST_SECOND;
+  return gst_harness_push (h, buf);
+}
+
+static void
+learn_vectors (const gchar * index, const gchar * label, gint axis)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  gint i;
+
+  g_object_set (h->element, "mode", 1, "label", label, "location", index,
+      "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (push_vector (h, axis == 0 ? 1.0f : 0.1f * i,
+            axis == 1 ? 1.0f : 0.05f * i, 0.2f, 0.0f, i * GST_SECOND),
+        GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless (error_message (bus) == NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_START_TEST (test_tensor_input)
+{
+  gchar *index = tmp_path ("tensor.knn");
+  GstBus *bus;
+  GstHarness *h;
+  GList *msgs;
+  MusaIndex *idx;
+  gchar *err;
+
+  g_unlink (index);
+  learn_vectors (index, "x", 0);
+  learn_vectors (index, "y", 1);
+  idx = musa_index_load (index, NULL);
+  fail_unless (idx != NULL);
+  fail_unless_equals_int (musa_index_n_items (idx), 6);
+  fail_unless_equals_int (musa_index_dim (idx), 4);
+  fail_unless_equals_string (musa_index_embedding_name (idx), "clap-test");
+  musa_index_free (idx);
+
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 3, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, 0.1f, 0.95f, 0.2f, 0.0f,
+          GST_SECOND), GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, 0.8f, 0.0f, 0.2f, 0.0f,
+          2 * GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 4);
+  fail_unless_equals_string (gst_structure_get_string (g_list_nth_data (msgs,
+              0), "label"), "x");
+  fail_unless_equals_string (gst_structure_get_string (g_list_nth_data (msgs,
+              1), "label"), "y");
+  fail_unless_equals_string (final_label (msgs, NULL), "x");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* NaN is taken as 0 (a warning), a value beyond 1e6 skips the vector */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 3, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (push_vector (h, NAN, 1.0f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, 1e9f, 0.0f, 0.2f, 0.0f,
+          GST_SECOND), GST_FLOW_OK);
+  fail_unless (pop_warning (bus));
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 1);
+  fail_unless_equals_string (gst_structure_get_string (msgs->data, "label"),
+      "y");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* a tensor buffer of the wrong size is an error, not a crash */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_and_alloc (12)),
+      GST_FLOW_ERROR);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "expected 4 float32") != NULL);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mismatch)
+{
+  gchar *index = tmp_path ("mismatch.knn");
+  GstBus *bus;
+  GstHarness *h;
+  gchar *err;
+
+  g_unlink (index);
+  learn_vectors (index, "x", 0);
+  /* dimension 5 against an index of dimension 4 */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, "other/tensors, num_tensors = (int) 1, "
+      "format = (string) static, types = (string) float32, "
+      "dimensions = (string) 5:1, framerate = (fraction) 0/1");
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (20)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err != NULL);
+  fail_unless (strstr (err, "dimension 4") && strstr (err, "dimension 5"),
+      "%s", err);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* another embedding name */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "other", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (16)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "clap-test") && strstr (err, "other"));
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* audio (built-in embedding) against the tensor index */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "musa-builtin"), "%s", err);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
+static gchar *
+tag_error_with_index (const gchar * path)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  gchar *err;
+
+  g_object_set (h->element, "location", path, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
+  err = error_message (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return err;
+}
+
+GST_START_TEST (test_corrupt_index)
+{
+  gchar *index = tmp_path ("good.knn"), *bad = tmp_path ("bad.knn");
+  gchar *data, *err;
+  gsize len;
+
+  g_unlink (index);
+  learn_audio (index, "a", FALSE, 1);
+  fail_unless (g_file_get_contents (index, &data, &len, NULL));
+  /* truncated */
+  fail_unless (g_file_set_contents (bad, data, len - 7, NULL));
+  err = tag_error_with_index (bad);
+  fail_unless (err && strstr (err, "truncated"), "%s", err);
+  g_free (err);
+  /* one byte changed */
+  data[len / 2] ^= 0x40;
+  fail_unless (g_file_set_contents (bad, data, len, NULL));
+  err = tag_error_with_index (bad);
+  fail_unless (err && strstr (err, "checksum"), "%s", err);
+  g_free (err);
+  /* not an index at all */
+  fail_unless (g_file_set_contents (bad, "hello, world, this is text"
+          "................................................................"
+          "................................................................",
+          -1, NULL));
+  err = tag_error_with_index (bad);
+  fail_unless (err && strstr (err, "not a musa index"), "%s", err);
+  g_free (err);
+  /* missing */
+  err = tag_error_with_index ("/nonexistent/dir/x.knn");
+  fail_unless (err && strstr (err, "cannot open"), "%s", err);
+  g_free (err);
+  g_free (data);
+  g_free (index);
+  g_free (bad);
+}
+
+GST_END_TEST;
+
+static GList *
+tag_run (const gchar * index, const gfloat * x, gsize n, gsize chunk)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  GList *msgs;
+
+  g_object_set (h->element, "location", index, "window", 3.0, "interval",
+      700 * GST_MSECOND, "weighting", 1, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_unless_equals_int (push_audio (h, x, n, chunk, TRUE), GST_FLOW_OK);
+  msgs = knntag_messages (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return msgs;
+}
+
+GST_START_TEST (test_chunk_invariance)
+{
+  gchar *index = tmp_path ("chunks.knn");
+  gsize n;
+  gfloat *x;
+  GList *a, *b, *la, *lb;
+
+  g_unlink (index);
+  learn_audio (index, "a", FALSE, 1);
+  learn_audio (index, "b", TRUE, 2);
+  x = music (8.0, FALSE, 9, &n);
+  a = tag_run (index, x, n, 4096);
+  b = tag_run (index, x, n, 0);
+  fail_unless (g_list_length (a) >= 12);
+  fail_unless_equals_int (g_list_length (a), g_list_length (b));
+  for (la = a, lb = b; la && lb; la = la->next, lb = lb->next) {
+    gchar *sa = gst_structure_to_string (la->data);
+    gchar *sb = gst_structure_to_string (lb->data);
+    fail_unless_equals_string (sa, sb);
+    g_free (sa);
+    g_free (sb);
+  }
+  g_list_free_full (a, (GDestroyNotify) gst_structure_free);
+  g_list_free_full (b, (GDestroyNotify) gst_structure_free);
+  g_free (x);
+  g_free (index);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_states)
+{
+  gchar *index = tmp_path ("states.knn");
+  GstElement *e;
+  GstState states[] = { GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING,
+    GST_STATE_PAUSED, GST_STATE_READY, GST_STATE_NULL, GST_STATE_PLAYING,
+    GST_STATE_NULL
+  };
+  guint i;
+
+  g_unlink (index);
+  learn_audio (index, "a", FALSE, 1);
+  e = gst_element_factory_make ("knntag", NULL);
+  g_object_set (e, "location", index, NULL);
+  for (i = 0; i < G_N_ELEMENTS (states); i++)
+    fail_unless (gst_element_set_state (e, states[i]) !=
+        GST_STATE_CHANGE_FAILURE);
+  gst_object_unref (e);
+  g_free (index);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_input)
+{
+  gchar *index = tmp_path ("badinput.knn"), *err;
+  GstBus *bus;
+  GstHarness *h;
+  GList *msgs, *l;
+  gfloat x[2000];
+  gboolean uncertain = FALSE;
+  guint i;
+
+  g_unlink (index);
+  learn_audio (index, "a", FALSE, 1);
+  learn_audio (index, "b", TRUE, 2);
+
+  /* no location */
+  h = new_harness (&bus);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "'location'"), "%s", err);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* learn without labels */
+  h = new_harness (&bus);
+  g_object_set (h->element, "mode", 1, "location", index, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "'label'"), "%s", err);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* NaN, Inf and a tiny stream: a warning, finite values, uncertain */
+  for (i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (i % 7 == 0) ? NAN : (i % 11 == 0 ? INFINITY : 0.1f);
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_unless_equals_int (push_audio (h, x, G_N_ELEMENTS (x), 500, TRUE),
+      GST_FLOW_OK);
+  fail_unless (pop_warning (bus));
+  msgs = knntag_messages (bus);
+  fail_unless (final_label (msgs, &uncertain) != NULL);
+  fail_unless (uncertain);
+  for (l = msgs; l; l = l->next) {
+    gdouble score;
+    fail_unless (gst_structure_get_double (l->data, "score", &score));
+    fail_unless (isfinite (score));
+  }
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* odd formats: 8 kHz, 8 channels S16; 192 kHz stereo; silence */
+  {
+    const gchar *caps[] = {
+      "audio/x-raw, format = (string) S16LE, rate = (int) 8000, "
+          "channels = (int) 8, channel-mask = (bitmask) 0x0, "
+          "layout = (string) interleaved",
+      "audio/x-raw, format = (string) F64LE, rate = (int) 192000, "
+          "channels = (int) 2, layout = (string) interleaved"
+    };
+    for (i = 0; i < G_N_ELEMENTS (caps); i++) {
+      GstBuffer *buf = gst_buffer_new_and_alloc (64000);
+      gst_buffer_memset (buf, 0, 0, 64000);
+      h = new_harness (&bus);
+      g_object_set (h->element, "location", index, NULL);
+      gst_harness_set_src_caps_str (h, caps[i]);
+      fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+      gst_harness_push_event (h, gst_event_new_eos ());
+      msgs = knntag_messages (bus);
+      fail_unless (final_label (msgs, NULL) != NULL);
+      fail_unless (error_message (bus) == NULL);
+      g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+      gst_harness_teardown (h);
+      gst_object_unref (bus);
+    }
+  }
+  g_free (index);
+}
+
+GST_END_TEST;
+
+static Suite *
+knntag_suite (void)
+{
+  Suite *s = suite_create ("knntag");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_learn_then_tag);
+  tcase_add_test (tc, test_passthrough);
+  tcase_add_test (tc, test_tensor_input);
+  tcase_add_test (tc, test_mismatch);
+  tcase_add_test (tc, test_corrupt_index);
+  tcase_add_test (tc, test_chunk_invariance);
+  tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_bad_input);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  Suite *s;
+  int ret;
+  gchar *cmd;
+
+  gst_check_init (&argc, &argv);
+  tmpdir = g_dir_make_tmp ("musa-knntag-XXXXXX", NULL);
+  s = knntag_suite ();
+  ret = gst_check_run_suite (s, "knntag", __FILE__);
+  cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
+  if (system (cmd) != 0)
+    ret = 1;
+  g_free (cmd);
+  g_free (tmpdir);
+  return ret;
+}

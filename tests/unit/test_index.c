@@ -1,0 +1,341 @@
+/* Unit tests of knntag's index file: round trip, atomic writes, edits,
+ * and a fuzz test (truncations, byte flips, hostile headers). */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "knn/index.h"
+#include "knn/knn.h"
+#include "musatest.h"
+
+static char dir[256];
+
+static MusaIndex *
+make_index (int n, int dim)
+{
+  MusaIndex *idx = musa_index_new ("musa-test", dim, 3,
+      MUSA_INDEX_FLAG_STANDARDISE, NULL);
+  static const char *names[] = { "happy", "calm", "sad rock", "jazz" };
+  float *v = malloc (sizeof (float) * dim);
+  int i, j;
+
+  for (i = 0; i < n; i++) {
+    const char *labs[2] = { names[i % 4], names[(i + 1) % 4] };
+    char id[64];
+    for (j = 0; j < dim; j++)
+      v[j] = (float) (i * 0.25 + j - 3.0 * (i % 3));
+    snprintf (id, sizeof (id), "song%d.wav#%d", i / 3, i % 3);
+    musa_index_add (idx, v, id, labs, 1 + i % 2, NULL);
+  }
+  free (v);
+  return idx;
+}
+
+static void
+check_same (const MusaIndex * a, const MusaIndex * b)
+{
+  size_t i;
+  int d = musa_index_dim (a), j;
+
+  CHECK (musa_index_n_items (a) == musa_index_n_items (b), "items %zu %zu",
+      musa_index_n_items (a), musa_index_n_items (b));
+  CHECK (d == musa_index_dim (b), "dim");
+  CHECK (strcmp (musa_index_embedding_name (a),
+          musa_index_embedding_name (b)) == 0, "name");
+  CHECK (musa_index_embedding_version (b) == 3, "version");
+  for (i = 0; i < musa_index_n_items (a) && i < musa_index_n_items (b); i++) {
+    const uint32_t *la, *lb;
+    int na = musa_index_item_labels (a, i, &la);
+    int nb = musa_index_item_labels (b, i, &lb);
+    CHECK (strcmp (musa_index_item_id (a, i), musa_index_item_id (b, i)) == 0,
+        "id %zu", i);
+    CHECK (memcmp (musa_index_vector (a, i), musa_index_vector (b, i),
+            4 * d) == 0, "vector %zu", i);
+    CHECK (na == nb, "label count %zu", i);
+    for (j = 0; j < na && j < nb; j++)
+      CHECK (strcmp (musa_index_label (a, la[j]), musa_index_label (b,
+                  lb[j])) == 0, "label %zu/%d", i, j);
+  }
+}
+
+static void
+test_round_trip (void)
+{
+  MusaIndex *idx = make_index (50, 16), *back;
+  MusaError err;
+  char path[300];
+  const float *mean, *sd;
+  size_t i;
+
+  snprintf (path, sizeof (path), "%s/a.knn", dir);
+  CHECK (musa_index_save (idx, path, &err) == MUSA_OK, "%s", err.message);
+  back = musa_index_load (path, &err);
+  CHECK (back != NULL, "%s", err.message);
+  if (back == NULL)
+    return;
+  check_same (idx, back);
+  CHECK (((uintptr_t) musa_index_matrix (back)) % 64 == 0, "not aligned");
+  /* the statistics are those of the vectors */
+  mean = musa_index_mean (back);
+  sd = musa_index_std (back);
+  {
+    double s = 0, s2 = 0;
+    for (i = 0; i < 50; i++)
+      s += musa_index_vector (back, i)[5];
+    s /= 50;
+    for (i = 0; i < 50; i++)
+      s2 += pow (musa_index_vector (back, i)[5] - s, 2);
+    CHECK (fabs (mean[5] - s) < 1e-4, "mean %g vs %g", mean[5], s);
+    CHECK (fabs (sd[5] - sqrt (s2 / 50)) < 1e-4, "std %g", sd[5]);
+  }
+  CHECK (musa_index_check_embedding (back, "musa-test", 16, 3, &err) ==
+      MUSA_OK, "%s", err.message);
+  CHECK (musa_index_check_embedding (back, "musa-test", 17, 3, &err) ==
+      MUSA_ERR_MISMATCH, "dimension mismatch not seen");
+  CHECK (strstr (err.message, "dimension 16") != NULL, "%s", err.message);
+  CHECK (musa_index_check_embedding (back, "clap", 16, 3, &err) ==
+      MUSA_ERR_MISMATCH, "name mismatch not seen");
+  musa_index_free (back);
+  musa_index_free (idx);
+}
+
+/* Append to a loaded (mapped) index, remove by source, save over itself. */
+static void
+test_edit (void)
+{
+  MusaIndex *idx = make_index (9, 4), *back;
+  MusaError err;
+  char path[300];
+  float v[4] = { 1, 2, 3, 4 };
+  const char *labs[] = { "new", "calm" };
+
+  snprintf (path, sizeof (path), "%s/b.knn", dir);
+  musa_index_save (idx, path, NULL);
+  musa_index_free (idx);
+  idx = musa_index_load (path, &err);
+  CHECK (idx != NULL, "%s", err.message);
+  if (idx == NULL)
+    return;
+  CHECK (musa_index_add (idx, v, "extra.flac", labs, 2, &err) == MUSA_OK,
+      "%s", err.message);
+  CHECK (musa_index_n_labels (idx) == 5, "labels %d",
+      musa_index_n_labels (idx));
+  CHECK (musa_index_remove_source (idx, "song1.wav") == 3, "remove source");
+  CHECK (musa_index_remove_source (idx, "song") == 0, "prefix must not match");
+  CHECK (musa_index_n_items (idx) == 7, "items %zu", musa_index_n_items (idx));
+  CHECK (strcmp (musa_index_item_id (idx, 3), "song2.wav#0") == 0, "%s",
+      musa_index_item_id (idx, 3));
+  CHECK (musa_index_save (idx, path, &err) == MUSA_OK, "%s", err.message);
+  back = musa_index_load (path, &err);
+  CHECK (back != NULL, "%s", err.message);
+  if (back) {
+    check_same (idx, back);
+    CHECK (strcmp (musa_index_item_id (back, 6), "extra.flac") == 0, "%s",
+        musa_index_item_id (back, 6));
+    musa_index_free (back);
+  }
+  /* bad items are refused */
+  v[1] = NAN;
+  CHECK (musa_index_add (idx, v, "x", labs, 1, &err) == MUSA_ERR_INVALID,
+      "NaN vector accepted");
+  v[1] = 0;
+  labs[0] = "a,b";
+  CHECK (musa_index_add (idx, v, "x", labs, 1, &err) == MUSA_ERR_INVALID,
+      "label with a comma accepted");
+  CHECK (musa_index_add (idx, v, "", labs, 0, &err) == MUSA_ERR_INVALID,
+      "empty id accepted");
+  musa_index_free (idx);
+}
+
+/* A failed save leaves the old file untouched and no temporary behind. */
+static void
+test_atomic (void)
+{
+  MusaIndex *idx = make_index (5, 4), *back;
+  MusaError err;
+  char path[300], bad[300];
+  DIR *dp;
+  struct dirent *de;
+  int tmp = 0;
+
+  snprintf (path, sizeof (path), "%s/c.knn", dir);
+  snprintf (bad, sizeof (bad), "%s/no-such-dir/c.knn", dir);
+  musa_index_save (idx, path, NULL);
+  CHECK (musa_index_save (idx, bad, &err) == MUSA_ERR_IO, "save to missing "
+      "directory");
+  CHECK (strstr (err.message, "no-such-dir") != NULL, "%s", err.message);
+  chmod (dir, 0500);
+  if (geteuid () != 0) {
+    /* not writable: the save fails and the old file stays */
+    float v[4] = { 0 };
+    musa_index_add (idx, v, "more", NULL, 0, NULL);
+    CHECK (musa_index_save (idx, path, &err) == MUSA_ERR_IO, "read-only dir");
+  }
+  chmod (dir, 0700);
+  back = musa_index_load (path, &err);
+  CHECK (back && musa_index_n_items (back) == 5, "old index damaged");
+  musa_index_free (back);
+  dp = opendir (dir);
+  while (dp && (de = readdir (dp)))
+    tmp += strstr (de->d_name, ".tmp-") != NULL;
+  if (dp)
+    closedir (dp);
+  CHECK (tmp == 0, "%d temporary files left", tmp);
+  CHECK (musa_index_load ("/nonexistent/x.knn", &err) == NULL
+      && err.code == MUSA_ERR_IO, "missing file");
+  CHECK (musa_index_load (dir, &err) == NULL, "a directory loads");
+  musa_index_free (idx);
+}
+
+static void
+put64 (uint8_t * p, uint64_t v)
+{
+  int i;
+  for (i = 0; i < 8; i++)
+    p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void
+fix_checksum (uint8_t * d, size_t n)
+{
+  if (n >= 120)
+    put64 (d + 112, musa_index_checksum (d, n));
+}
+
+/* A loaded index must be usable end to end. */
+static void
+exercise (MusaIndex * idx)
+{
+  size_t i;
+  int d = musa_index_dim (idx), j;
+  MusaKnnConfig cfg;
+  MusaKnn *knn;
+  MusaKnnResult res;
+  float *q = calloc (d, sizeof (float));
+
+  for (i = 0; i < musa_index_n_items (idx); i++) {
+    const uint32_t *l;
+    int n = musa_index_item_labels (idx, i, &l);
+    CHECK (strlen (musa_index_item_id (idx, i)) > 0, "empty id");
+    for (j = 0; j < n; j++)
+      CHECK (musa_index_label (idx, l[j]) != NULL, "bad label ref");
+    for (j = 0; j < d; j++)
+      CHECK (isfinite (musa_index_vector (idx, i)[j]), "non-finite");
+  }
+  musa_knn_config_default (&cfg);
+  knn = musa_knn_new (idx, &cfg, NULL);
+  CHECK (knn != NULL, "searcher");
+  if (knn) {
+    CHECK (musa_knn_query (knn, q, &res) == MUSA_OK, "query");
+    for (j = 0; j < res.n_neighbours; j++)
+      CHECK (isfinite (res.distance[j]), "non-finite distance");
+    musa_knn_free (knn);
+  }
+  free (q);
+}
+
+static int
+try_load (const uint8_t * d, size_t n)
+{
+  MusaError err;
+  MusaIndex *idx;
+
+  musa_error_clear (&err);
+  idx = musa_index_load_memory (d, n, &err);
+  if (idx == NULL) {
+    CHECK (err.code == MUSA_ERR_FORMAT, "code %d (%s)", err.code, err.message);
+    CHECK (err.message[0] != '\0', "error without a message");
+    return 0;
+  }
+  exercise (idx);
+  musa_index_free (idx);
+  return 1;
+}
+
+/* Every truncation, random byte flips (with the checksum left stale and
+ * with it recomputed, so that the structural checks are reached), and
+ * hostile counts: an error or a consistent index, never a crash. */
+static void
+test_fuzz (void)
+{
+  MusaIndex *idx = make_index (12, 8);
+  void *data;
+  size_t size, n;
+  uint8_t *buf;
+  MusaRng rng;
+  int t, ok_stale = 0, errors_fixed = 0;
+
+  musa_rng_init (&rng, 2024);
+  musa_index_serialise (idx, &data, &size, NULL);
+  musa_index_free (idx);
+  buf = malloc (size);
+  CHECK (try_load (data, size) == 1, "valid image refused");
+  for (n = 0; n < size; n++)
+    CHECK (try_load (data, n) == 0, "truncated to %zu loads", n);
+  for (t = 0; t < 3000; t++) {
+    int flips = 1 + (int) (musa_rng_next (&rng) % 4), f;
+    memcpy (buf, data, size);
+    for (f = 0; f < flips; f++) {
+      size_t at = musa_rng_next (&rng) % size;
+      buf[at] ^= (uint8_t) (1 + musa_rng_next (&rng) % 255);
+    }
+    ok_stale += try_load (buf, size);
+    fix_checksum (buf, size);
+    errors_fixed += !try_load (buf, size);
+  }
+  CHECK (ok_stale == 0, "%d damaged images passed the checksum", ok_stale);
+  CHECK (errors_fixed > 0, "structural checks never fired");
+  /* hostile counts with a valid checksum */
+  {
+    static const size_t fields[] = { 56, 68, 72, 80, 88, 96, 104 };
+    static const uint64_t values[] = { 0, 1, 0xffffffffull, 1ull << 33,
+      1ull << 62, ~0ull
+    };
+    size_t fi, vi;
+    for (fi = 0; fi < sizeof (fields) / sizeof (fields[0]); fi++)
+      for (vi = 0; vi < sizeof (values) / sizeof (values[0]); vi++) {
+        memcpy (buf, data, size);
+        if (fields[fi] == 56 || fields[fi] == 68) {
+          buf[fields[fi]] = (uint8_t) values[vi];
+          buf[fields[fi] + 1] = (uint8_t) (values[vi] >> 8);
+          buf[fields[fi] + 2] = (uint8_t) (values[vi] >> 16);
+          buf[fields[fi] + 3] = (uint8_t) (values[vi] >> 24);
+        } else {
+          put64 (buf + fields[fi], values[vi]);
+        }
+        fix_checksum (buf, size);
+        if (memcmp (buf, data, size) != 0)
+          CHECK (try_load (buf, size) == 0, "hostile field %zu = %llx loads",
+              fields[fi], (unsigned long long) values[vi]);
+      }
+  }
+  CHECK (try_load ((const uint8_t *) "MUSAKNN", 8) == 0, "8 bytes load");
+  free (buf);
+  free (data);
+}
+
+int
+main (void)
+{
+  int r;
+  snprintf (dir, sizeof (dir), "/tmp/musa-test-index-XXXXXX");
+  if (mkdtemp (dir) == NULL)
+    return 1;
+  musa_test_run ("round-trip", test_round_trip);
+  musa_test_run ("edit", test_edit);
+  musa_test_run ("atomic-write", test_atomic);
+  musa_test_run ("fuzz", test_fuzz);
+  r = musa_test_summary ();
+  {
+    char cmd[300];
+    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
+    if (system (cmd) != 0)
+      r = 1;
+  }
+  return r;
+}
