@@ -1,0 +1,1046 @@
+/* musa — musaugment: natural, reproducible, recorded audio augmentation. */
+/**
+ * SECTION:element-musaugment
+ * @title: musaugment
+ *
+ * Applies a random chain of natural effects — the ones a musician knows from
+ * a DAW: gain, EQ, compressor, limiter, distortion, reverb, echo, chorus,
+ * noise at an SNR, time stretch and pitch shift — to a chosen share of the
+ * streams (or segments) that pass, and says what it did.
+ *
+ * Every draw is a pure function of (#GstMusaugment:seed, a hash of the stream
+ * id from STREAM_START (or #GstMusaugment:stream-key), segment index): the
+ * same file with the same seed gives the same output bit for bit whatever the
+ * buffer sizes, the threads or the order files are processed in. With
+ * #GstMusaugment:probability (default 0.25) the draw decides whether the
+ * stream is augmented at all; then each effect of #GstMusaugment:chain comes
+ * up with its own probability and draws its parameters in its ranges.
+ *
+ * #GstMusaugment:chain is a compact spec, e.g.
+ * `eq:0.5,compressor:0.4(ratio=2..4),reverb:0.3(wet=0.05..0.3),stretch:0.2,pitch:0.2(semitones=-2..2)`:
+ * `effect[:probability][(param=value|lo..hi|choice|choice..., ...)]`, empty or
+ * `default` = every effect with its default probability and natural ranges,
+ * `none` = nothing. Fixed values and probability 1 (with
+ * #GstMusaugment:probability 1) give deterministic processing; identity
+ * settings (e.g. `gain:1(db=0)`) and streams the draw leaves alone pass
+ * through bit-exact.
+ *
+ * Caps: F32LE, S16LE, S32LE or F64LE interleaved, 8-192 kHz, 1-8 channels,
+ * the same caps out. Processing is in float32 (integer and F64 input are
+ * converted at the edges); channels are processed coherently.
+ *
+ * #GstMusaugment:segment-duration 0 makes one draw per stream; > 0 a new draw
+ * every that many seconds of input, with a 10 ms raised-cosine crossfade at
+ * the joins (the previous draw's output, reverb tail included, fades out
+ * while the new one fades in).
+ *
+ * Effects run first, then time stretch / pitch shift. Output frame j
+ * corresponds to input time j x rate: the limiter's look-ahead and the
+ * stretcher's delay are trimmed and reported as latency (LATENCY query =
+ * upstream + own). Output timestamps follow the stretched timeline: the first
+ * buffer after a segment keeps `start + (pts - start) / rate`, then PTS
+ * advances by the output frames; the outgoing segment's stop is scaled by
+ * 1 / rate (unknown (-1) in segment mode when the chain can stretch), and
+ * so is the answer to a DURATION query.
+ * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
+ * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
+ * processing (same draw for the same stream); so does a DISCONT buffer whose
+ * timestamp jumps, after the running processing is drained. GAP buffers and
+ * GAP events are processed as silence (tails ring on, the stretched timeline
+ * stays consistent), except in passthrough.
+ *
+ * Each draw posts a `musaugment` element message (when
+ * #GstMusaugment:post-messages is TRUE) and pushes a tag event downstream:
+ *
+ * - `timestamp`, `stream-time`, `running-time` (#guint64): input time where
+ *   the draw starts; `duration` (#guint64): its length (segment mode) or
+ *   GST_CLOCK_TIME_NONE (whole stream);
+ * - `applied` (#gboolean): whether anything was done;
+ * - `seed` (#guint64), `stream-id` (#gchararray), `segment-index` (#guint64):
+ *   the key of the draw;
+ * - `effects` (#GstValueArray of #GstStructure): one structure per effect in
+ *   processing order, named after the effect (`eq`, `reverb`, ...) with its
+ *   parameters as #gdouble fields (units as in the chain spec: dB, Hz, ms) or
+ *   #gchararray for choices (`shape`, `mode`, `colour`);
+ * - `key-shift` (#gdouble): semitones to add to a key label;
+ * - `tempo-factor` (#gdouble): factor for a tempo label (= stretch rate);
+ * - `duration-factor` (#gdouble): factor for durations and time labels
+ *   (= 1 / rate);
+ * - `weight` (#gdouble): suggested sample weight in (0, 1] (1 = untouched;
+ *   the product over effects of 1 - 0.3 x severity);
+ * - `description` (#gchararray): all of the above on one line, as in the tag.
+ *
+ * Tags: `musaugment-provenance` (string, the one-line description, registered
+ * by this plugin) and #GST_TAG_EXTENDED_COMMENT `musaugment=<description>`
+ * (which e.g. flacenc/vorbisenc write into the file).
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -m filesrc location=song.flac ! decodebin ! audioconvert ! \
+ *   musaugment seed=7 ! audioconvert ! flacenc ! filesink location=song-aug.flac
+ * gst-launch-1.0 filesrc location=song.flac ! decodebin ! audioconvert ! \
+ *   musaugment probability=1 chain="pitch:1(semitones=2)" ! audioconvert ! \
+ *   wavenc ! filesink location=song+2.wav
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "musa-config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/audio/audio.h>
+#include <gst/base/gstbasetransform.h>
+#include <gst/tag/tag.h>
+
+#include "gstmusaelements.h"
+#include "augment/augment.h"
+#include "core/audio.h"
+#include "core/rng.h"
+
+GST_DEBUG_CATEGORY_STATIC (musaugment_debug);
+#define GST_CAT_DEFAULT musaugment_debug
+
+#define GST_TYPE_MUSAUGMENT (gst_musaugment_get_type ())
+G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
+    GstBaseTransform)
+#define MUSAUGMENT_TAG "musaugment-provenance"
+#define DEFAULT_SEED 0
+#define DEFAULT_PROBABILITY MUSA_AUG_DEFAULT_PROBABILITY
+#define DEFAULT_CHAIN "default"
+#define DEFAULT_SEGMENT_DURATION 0.0
+#define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_STREAM_KEY NULL
+#define MAX_BLOCK 4096
+#define CROSSFADE_SECONDS 0.01
+     enum
+     {
+       PROP_0,
+       PROP_SEED,
+       PROP_PROBABILITY,
+       PROP_CHAIN,
+       PROP_SEGMENT_DURATION,
+       PROP_POST_MESSAGES,
+       PROP_STREAM_KEY,
+     };
+
+     struct _GstMusaugment
+     {
+       GstBaseTransform parent;
+
+       /* properties (object lock) */
+       guint64 seed;
+       gdouble probability;
+       gchar *chain_spec;
+       gdouble segment_duration;
+       gboolean post_messages;
+       gchar *stream_key;
+
+       /* streaming thread */
+       GstAudioInfo info;
+       gboolean have_info;
+       MusaAugmentChain *chain;
+       gchar *parsed_spec;      /* the spec self->chain was parsed from */
+       gchar *stream_id;
+       MusaAugmentSession *session;
+       gboolean bypass;         /* stream mode, identity draw: passthrough */
+       gboolean segment_mode;
+       gdouble stream_rate;     /* stream mode: the draw's stretch rate */
+       gdouble seg_rate;        /* rate applied to the outgoing segment (0:
+                                 * unknown: segment mode with stretch) */
+       GstClockTime base_pts;   /* output PTS of out_frames = 0 */
+       GstClockTime draw_pts;   /* input time of the current draw's start */
+       guint64 in_frames, out_frames;
+       gboolean discont;
+       gint64 latency_frames;
+       gfloat *in_f32, *out_f32;
+       gsize in_cap, out_cap;   /* floats */
+       guint64 nan_count;
+     };
+
+G_DEFINE_TYPE (GstMusaugment, gst_musaugment, GST_TYPE_BASE_TRANSFORM);
+
+#define CAPS \
+  "audio/x-raw, format = (string) { F32LE, S16LE, S32LE, F64LE }, " \
+  "rate = (int) [ 8000, 192000 ], channels = (int) [ 1, 8 ], " \
+  "layout = (string) interleaved"
+
+     static GstStaticPadTemplate sink_template =
+         GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS));
+     static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS));
+
+     static void
+         gst_musaugment_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SEED:
+      self->seed = g_value_get_uint64 (value);
+      break;
+    case PROP_PROBABILITY:
+      self->probability = g_value_get_double (value);
+      break;
+    case PROP_CHAIN:
+      g_free (self->chain_spec);
+      self->chain_spec = g_value_dup_string (value);
+      break;
+    case PROP_SEGMENT_DURATION:
+      self->segment_duration = g_value_get_double (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
+      break;
+    case PROP_STREAM_KEY:
+      g_free (self->stream_key);
+      self->stream_key = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_musaugment_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SEED:
+      g_value_set_uint64 (value, self->seed);
+      break;
+    case PROP_PROBABILITY:
+      g_value_set_double (value, self->probability);
+      break;
+    case PROP_CHAIN:
+      g_value_set_string (value, self->chain_spec);
+      break;
+    case PROP_SEGMENT_DURATION:
+      g_value_set_double (value, self->segment_duration);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_STREAM_KEY:
+      g_value_set_string (value, self->stream_key);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_musaugment_finalize (GObject * object)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (object);
+
+  g_free (self->chain_spec);
+  g_free (self->parsed_spec);
+  g_free (self->stream_key);
+  g_free (self->stream_id);
+  musa_augment_session_free (self->session);
+  musa_augment_chain_free (self->chain);
+  g_free (self->in_f32);
+  g_free (self->out_f32);
+  G_OBJECT_CLASS (gst_musaugment_parent_class)->finalize (object);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static gboolean update_chain (GstMusaugment * self);
+
+static void
+ensure_floats (gfloat ** buf, gsize * cap, gsize need)
+{
+  if (need > *cap) {
+    *buf = g_renew (gfloat, *buf, need);
+    *cap = need;
+  }
+}
+
+static GstClockTime
+frames_to_time (GstMusaugment * self, guint64 frames)
+{
+  return gst_util_uint64_scale_round (frames, GST_SECOND,
+      GST_AUDIO_INFO_RATE (&self->info));
+}
+
+static gint64
+current_latency (GstMusaugment * self)
+{
+  if (self->bypass || self->session == NULL)
+    return 0;
+  return musa_augment_session_latency (self->session);
+}
+
+static void
+update_latency (GstMusaugment * self)
+{
+  gint64 l = current_latency (self);
+
+  if (l != self->latency_frames) {
+    self->latency_frames = l;
+    GST_DEBUG_OBJECT (self, "latency now %" G_GINT64_FORMAT " frames", l);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+/* Message and tags for @d, which starts at input time @pts. */
+static void
+announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
+    GstClockTime pts, GstClockTime duration)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstSegment *seg = &trans->segment;
+  gchar desc[2048];
+  GstTagList *tags;
+  gchar *comment;
+  gboolean post;
+  int i, j;
+
+  musa_augment_draw_describe (d, desc, sizeof (desc));
+  GST_INFO_OBJECT (self, "draw: %s", desc);
+
+  GST_OBJECT_LOCK (self);
+  post = self->post_messages;
+  GST_OBJECT_UNLOCK (self);
+
+  if (post) {
+    GstStructure *s;
+    GValue effects = G_VALUE_INIT;
+
+    g_value_init (&effects, GST_TYPE_ARRAY);
+    for (i = 0; i < d->n_effects; i++) {
+      const MusaAugmentEffect *e = &d->effects[i];
+      GstStructure *es = gst_structure_new_empty (e->name);
+      GValue v = G_VALUE_INIT;
+
+      for (j = 0; j < e->n_params; j++) {
+        if (e->params[j].choice)
+          gst_structure_set (es, e->params[j].name, G_TYPE_STRING,
+              e->params[j].choice, NULL);
+        else
+          gst_structure_set (es, e->params[j].name, G_TYPE_DOUBLE,
+              e->params[j].value, NULL);
+      }
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      gst_value_set_structure (&v, es);
+      gst_structure_free (es);
+      gst_value_array_append_and_take_value (&effects, &v);
+    }
+    s = gst_structure_new ("musaugment",
+        "timestamp", G_TYPE_UINT64, pts,
+        "stream-time", G_TYPE_UINT64,
+        gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts),
+        "running-time", G_TYPE_UINT64,
+        gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts),
+        "duration", G_TYPE_UINT64, duration,
+        "applied", G_TYPE_BOOLEAN, d->applied != 0,
+        "seed", G_TYPE_UINT64, d->seed,
+        "stream-id", G_TYPE_STRING, self->stream_id ? self->stream_id : "",
+        "segment-index", G_TYPE_UINT64, d->segment,
+        "key-shift", G_TYPE_DOUBLE, d->key_shift,
+        "tempo-factor", G_TYPE_DOUBLE, d->tempo_factor,
+        "duration-factor", G_TYPE_DOUBLE, d->duration_factor,
+        "weight", G_TYPE_DOUBLE, d->weight,
+        "description", G_TYPE_STRING, desc, NULL);
+    gst_structure_take_value (s, "effects", &effects);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+
+  tags = gst_tag_list_new_empty ();
+  comment = g_strdup_printf ("musaugment=%s", desc);
+  gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE_ALL, MUSAUGMENT_TAG, desc,
+      GST_TAG_EXTENDED_COMMENT, comment, NULL);
+  g_free (comment);
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_tag (tags));
+}
+
+/* Output frames to the outgoing buffer format. */
+static GstBuffer *
+make_output (GstMusaugment * self, gsize frames)
+{
+  const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
+  GstBuffer *out;
+  GstMapInfo map;
+  GstClockTime t0, t1;
+
+  out = gst_buffer_new_allocate (NULL, frames * GST_AUDIO_INFO_BPF
+      (&self->info), NULL);
+  gst_buffer_map (out, &map, GST_MAP_WRITE);
+  switch (GST_AUDIO_INFO_FORMAT (&self->info)) {
+    case GST_AUDIO_FORMAT_S16LE:
+      musa_augment_f32_to_s16 (self->out_f32, (gint16 *) map.data,
+          frames * (gsize) ch);
+      break;
+    case GST_AUDIO_FORMAT_S32LE:
+      musa_augment_f32_to_s32 (self->out_f32, (gint32 *) map.data,
+          frames * (gsize) ch);
+      break;
+    case GST_AUDIO_FORMAT_F64LE:
+      musa_augment_f32_to_f64 (self->out_f32, (gdouble *) map.data,
+          frames * (gsize) ch);
+      break;
+    default:
+      memcpy (map.data, self->out_f32, frames * (gsize) ch * sizeof (gfloat));
+      break;
+  }
+  gst_buffer_unmap (out, &map);
+
+  if (GST_CLOCK_TIME_IS_VALID (self->base_pts)) {
+    t0 = self->base_pts + frames_to_time (self, self->out_frames);
+    t1 = self->base_pts + frames_to_time (self, self->out_frames + frames);
+    GST_BUFFER_PTS (out) = t0;
+    GST_BUFFER_DURATION (out) = t1 - t0;
+  }
+  GST_BUFFER_OFFSET (out) = self->out_frames;
+  GST_BUFFER_OFFSET_END (out) = self->out_frames + frames;
+  if (self->discont) {
+    GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
+  }
+  self->out_frames += frames;
+  return out;
+}
+
+static void
+drop_session (GstMusaugment * self)
+{
+  musa_augment_session_free (self->session);
+  self->session = NULL;
+  self->bypass = FALSE;
+}
+
+static gboolean
+draw_error (GstMusaugment * self, const MusaError * err)
+{
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+      ("Invalid augmentation settings (%s)", err->property[0] ?
+          err->property : "chain"), ("%s: %s", err->property[0] ?
+          err->property : "chain", err->message));
+  return FALSE;
+}
+
+/* Makes the next draw of the session, announces it. */
+static gboolean
+next_draw (GstMusaugment * self)
+{
+  const MusaAugmentDraw *d;
+  MusaError err;
+  GstClockTime pts = GST_CLOCK_TIME_NONE, dur = GST_CLOCK_TIME_NONE;
+
+  musa_error_clear (&err);
+  d = musa_augment_session_next_draw (self->session, &err);
+  if (d == NULL)
+    return draw_error (self, &err);
+  if (GST_CLOCK_TIME_IS_VALID (self->draw_pts))
+    pts = self->draw_pts + frames_to_time (self, self->in_frames);
+  if (self->segment_mode) {
+    GST_OBJECT_LOCK (self);
+    dur = (GstClockTime) (self->segment_duration * GST_SECOND + 0.5);
+    GST_OBJECT_UNLOCK (self);
+  }
+  announce_draw (self, d, pts, dur);
+  update_latency (self);
+  return TRUE;
+}
+
+/* The session for the stream starting with @buf (first buffer after a
+ * stream start, segment, flush or caps). */
+static gboolean
+start_session (GstMusaugment * self, GstBuffer * buf)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  MusaAugmentSessionConfig cfg;
+  const MusaAugmentDraw *d;
+  MusaError err;
+  const gchar *key;
+  gint rate = GST_AUDIO_INFO_RATE (&self->info);
+  GstClockTime pts = GST_BUFFER_PTS (buf), st;
+
+  if (!update_chain (self))
+    return FALSE;
+  musa_error_clear (&err);
+  memset (&cfg, 0, sizeof (cfg));
+  GST_OBJECT_LOCK (self);
+  cfg.probability = self->probability;
+  cfg.seed = self->seed;
+  key = self->stream_key ? self->stream_key : self->stream_id;
+  cfg.stream_hash = musa_rng_hash_string (key ? key : "");
+  cfg.segment_frames = (guint64) llround (self->segment_duration * rate);
+  GST_OBJECT_UNLOCK (self);
+  cfg.chain = self->chain;
+  cfg.sample_rate = rate;
+  cfg.channels = GST_AUDIO_INFO_CHANNELS (&self->info);
+  cfg.crossfade_frames = (size_t) llround (CROSSFADE_SECONDS * rate);
+  cfg.max_block = MAX_BLOCK;
+  self->segment_mode = cfg.segment_frames > 0;
+  /* position in the stream (after a seek): the segment index */
+  st = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, pts);
+  cfg.first_frame = GST_CLOCK_TIME_IS_VALID (st) ?
+      gst_util_uint64_scale_round (st, rate, GST_SECOND) : 0;
+
+  self->session = musa_augment_session_new (&cfg, &err);
+  if (self->session == NULL)
+    return draw_error (self, &err);
+  self->draw_pts = pts;
+  self->in_frames = 0;
+  self->out_frames = 0;
+  self->discont = TRUE;
+  if (!next_draw (self))
+    return FALSE;
+  d = musa_augment_session_draw (self->session);
+  self->bypass = !self->segment_mode && musa_augment_draw_is_identity (d);
+  self->stream_rate = self->segment_mode ? 1.0 : d->rate;
+  /* output timeline: the segment start, then the stretched time */
+  if (GST_CLOCK_TIME_IS_VALID (pts) && trans->segment.format ==
+      GST_FORMAT_TIME && pts >= trans->segment.start)
+    self->base_pts = trans->segment.start + (GstClockTime)
+        ((pts - trans->segment.start) / self->stream_rate);
+  else
+    self->base_pts = pts;
+  update_latency (self);
+  return TRUE;
+}
+
+/* Drains the session (end of stream or of the current segment) and pushes
+ * what comes out. */
+static GstFlowReturn
+drain (GstMusaugment * self)
+{
+  const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
+  gsize w = 0, got;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (self->session == NULL || self->bypass) {
+    drop_session (self);
+    return GST_FLOW_OK;
+  }
+  for (;;) {
+    gsize need = w + musa_augment_session_max_output (self->session, 0);
+
+    ensure_floats (&self->out_f32, &self->out_cap, need * (gsize) ch);
+    if (musa_augment_session_finish (self->session,
+            self->out_f32 + w * (gsize) ch, self->out_cap / (gsize) ch - w,
+            &got) != MUSA_OK) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+          ("augmentation failed while draining"));
+      drop_session (self);
+      return GST_FLOW_ERROR;
+    }
+    if (got == 0)
+      break;
+    w += got;
+  }
+  if (w > 0) {
+    GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
+    ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
+        make_output (self, w));
+  }
+  drop_session (self);
+  return ret;
+}
+
+/* (Re)parses the chain property when it changed; FALSE (element error
+ * naming `chain`) when it does not parse. */
+static gboolean
+update_chain (GstMusaugment * self)
+{
+  MusaAugmentChain *c;
+  MusaError err;
+  gchar *spec;
+
+  GST_OBJECT_LOCK (self);
+  spec = g_strdup (self->chain_spec);
+  GST_OBJECT_UNLOCK (self);
+  if (self->chain && g_strcmp0 (spec, self->parsed_spec) == 0) {
+    g_free (spec);
+    return TRUE;
+  }
+  musa_error_clear (&err);
+  c = musa_augment_chain_parse (spec, &err);
+  if (c == NULL) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Invalid chain spec (chain)"), ("chain: %s", err.message));
+    g_free (spec);
+    return FALSE;
+  }
+  musa_augment_chain_free (self->chain);
+  self->chain = c;
+  g_free (self->parsed_spec);
+  self->parsed_spec = spec;
+  return TRUE;
+}
+
+/* ---- GstBaseTransform ---------------------------------------------------- */
+
+static gboolean
+gst_musaugment_start (GstBaseTransform * trans)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+  gdouble prob, segdur;
+
+  GST_OBJECT_LOCK (self);
+  prob = self->probability;
+  segdur = self->segment_duration;
+  GST_OBJECT_UNLOCK (self);
+  if (!update_chain (self))
+    return FALSE;
+  if (!(prob >= 0.0 && prob <= 1.0) || !(segdur >= 0.0)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Invalid settings"),
+        ("%s out of range", prob >= 0.0 && prob <= 1.0 ?
+            "segment-duration" : "probability"));
+    return FALSE;
+  }
+  self->have_info = FALSE;
+  self->seg_rate = 1.0;
+  self->latency_frames = 0;
+  self->nan_count = 0;
+  return TRUE;
+}
+
+static gboolean
+gst_musaugment_stop (GstBaseTransform * trans)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+
+  drop_session (self);
+  musa_augment_chain_free (self->chain);
+  self->chain = NULL;
+  g_clear_pointer (&self->parsed_spec, g_free);
+  g_clear_pointer (&self->stream_id, g_free);
+  return TRUE;
+}
+
+static gboolean
+gst_musaugment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+  GstAudioInfo info;
+
+  if (!gst_audio_info_from_caps (&info, incaps))
+    return FALSE;
+  if (self->have_info && gst_audio_info_is_equal (&info, &self->info))
+    return TRUE;
+  /* a format change: end what was running in the old format */
+  if (self->session)
+    drain (self);
+  self->info = info;
+  self->have_info = TRUE;
+  return TRUE;
+}
+
+static MusaSampleFormat
+sample_format (const GstAudioInfo * info)
+{
+  switch (GST_AUDIO_INFO_FORMAT (info)) {
+    case GST_AUDIO_FORMAT_S16LE:
+      return MUSA_SAMPLE_S16;
+    case GST_AUDIO_FORMAT_S32LE:
+      return MUSA_SAMPLE_S32;
+    case GST_AUDIO_FORMAT_F64LE:
+      return MUSA_SAMPLE_F64;
+    default:
+      return MUSA_SAMPLE_F32;
+  }
+}
+
+/* Runs @in (owned) through the session; *outbuf = what is ready (or NULL). */
+static GstFlowReturn
+process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
+{
+  const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
+  GstMapInfo map;
+  gsize frames, pos = 0, w = 0, nan;
+
+  *outbuf = NULL;
+  if (!self->have_info) {
+    gst_buffer_unref (in);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  /* a discontinuity (timestamp jump without flush): end what ran, restart
+   * the draw's processing on the new timeline */
+  if (self->session && GST_BUFFER_IS_DISCONT (in) && self->in_frames > 0
+      && GST_BUFFER_PTS_IS_VALID (in)
+      && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
+    GstClockTime expect = self->draw_pts + frames_to_time (self,
+        self->in_frames);
+    GstClockTimeDiff jump = GST_CLOCK_DIFF (expect, GST_BUFFER_PTS (in));
+
+    if (ABS (jump) > (GstClockTimeDiff) frames_to_time (self, 1)) {
+      GstFlowReturn ret;
+
+      GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
+          GST_STIME_ARGS (jump));
+      ret = drain (self);
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (in);
+        return ret;
+      }
+    }
+  }
+  if (self->session == NULL && !start_session (self, in)) {
+    gst_buffer_unref (in);
+    return GST_FLOW_ERROR;
+  }
+  if (self->bypass) {
+    *outbuf = in;
+    return GST_FLOW_OK;
+  }
+
+  gst_buffer_map (in, &map, GST_MAP_READ);
+  frames = map.size / GST_AUDIO_INFO_BPF (&self->info);
+  ensure_floats (&self->in_f32, &self->in_cap, frames * (gsize) ch);
+  if (GST_BUFFER_FLAG_IS_SET (in, GST_BUFFER_FLAG_GAP)) {
+    memset (self->in_f32, 0, frames * (gsize) ch * sizeof (gfloat));
+  } else {
+    nan = musa_audio_to_f32 (map.data, sample_format (&self->info), ch,
+        frames, self->in_f32);
+    if (nan > 0) {
+      self->nan_count += nan;
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT, (NULL),
+          ("%" G_GSIZE_FORMAT " non-finite samples replaced by silence (%"
+              G_GUINT64_FORMAT " so far)", nan, self->nan_count));
+    }
+  }
+  gst_buffer_unmap (in, &map);
+
+  while (pos < frames) {
+    gsize room = musa_augment_session_room (self->session), n, got;
+
+    if (room == 0) {
+      if (!next_draw (self)) {
+        gst_buffer_unref (in);
+        return GST_FLOW_ERROR;
+      }
+      continue;
+    }
+    n = MIN (room, frames - pos);
+    ensure_floats (&self->out_f32, &self->out_cap, (w +
+            musa_augment_session_max_output (self->session, n)) * (gsize) ch);
+    if (musa_augment_session_process (self->session,
+            self->in_f32 + pos * (gsize) ch, n,
+            self->out_f32 + w * (gsize) ch, self->out_cap / (gsize) ch - w,
+            &got) != MUSA_OK) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL), ("augmentation failed"));
+      gst_buffer_unref (in);
+      return GST_FLOW_ERROR;
+    }
+    w += got;
+    pos += n;
+    self->in_frames += n;
+  }
+  gst_buffer_unref (in);
+  if (w > 0)
+    *outbuf = make_output (self, w);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+  GstBuffer *in = trans->queued_buf;
+
+  *outbuf = NULL;
+  if (in == NULL)
+    return GST_FLOW_OK;
+  trans->queued_buf = NULL;
+  return process_buffer (self, in, outbuf);
+}
+
+/* A GAP event while a draw is processing: silence through the chain (the
+ * tails go on, the stretched timeline stays consistent). FALSE when the
+ * event should just pass on. */
+static gboolean
+process_gap (GstMusaugment * self, GstEvent * event)
+{
+  GstClockTime ts, dur;
+  GstBuffer *b, *out = NULL;
+  guint64 frames;
+
+  if (!self->have_info || (self->session && self->bypass))
+    return FALSE;
+  gst_event_parse_gap (event, &ts, &dur);
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur))
+    return FALSE;
+  frames = gst_util_uint64_scale_round (dur, GST_AUDIO_INFO_RATE
+      (&self->info), GST_SECOND);
+  if (frames == 0 || frames > (guint64) GST_AUDIO_INFO_RATE (&self->info)
+      * 3600)
+    return FALSE;
+  b = gst_buffer_new_allocate (NULL, frames * GST_AUDIO_INFO_BPF
+      (&self->info), NULL);
+  gst_buffer_memset (b, 0, 0, gst_buffer_get_size (b));
+  GST_BUFFER_PTS (b) = ts;
+  GST_BUFFER_DURATION (b) = dur;
+  GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_GAP);
+  if (process_buffer (self, b, &out) != GST_FLOW_OK)
+    return TRUE;
+  if (self->bypass) {
+    /* the draw (made on this gap) leaves the audio alone */
+    gst_buffer_unref (out);
+    return FALSE;
+  }
+  if (out)
+    gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), out);
+  return TRUE;
+}
+
+static gboolean
+gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:{
+      const gchar *id = NULL;
+
+      drain (self);
+      gst_event_parse_stream_start (event, &id);
+      g_free (self->stream_id);
+      self->stream_id = g_strdup (id);
+      GST_DEBUG_OBJECT (self, "stream id %s", GST_STR_NULL (id));
+      break;
+    }
+    case GST_EVENT_FLUSH_STOP:
+      drop_session (self);
+      break;
+    case GST_EVENT_SEGMENT:{
+      GstSegment seg;
+      gdouble rate = 1.0;
+      gboolean scaled = FALSE;
+
+      /* a new segment without flush (e.g. gapless): finish the old one */
+      drain (self);
+      gst_event_copy_segment (event, &seg);
+      if (seg.format == GST_FORMAT_TIME && self->chain && self->have_info) {
+        gdouble segdur, prob;
+        guint64 seed;
+        const gchar *key;
+        MusaAugmentDraw draw;
+
+        GST_OBJECT_LOCK (self);
+        segdur = self->segment_duration;
+        prob = self->probability;
+        seed = self->seed;
+        key = self->stream_key ? self->stream_key : self->stream_id;
+        if (segdur > 0.0) {
+          scaled = musa_augment_chain_min_rate (self->chain) != 1.0;
+        } else if (musa_augment_draw (self->chain, prob, seed,
+                musa_rng_hash_string (key ? key : ""), 0,
+                GST_AUDIO_INFO_RATE (&self->info), &draw, NULL) == MUSA_OK) {
+          rate = draw.rate;
+        }
+        GST_OBJECT_UNLOCK (self);
+        self->seg_rate = scaled ? 0.0 : rate;
+        if (scaled) {
+          seg.stop = GST_CLOCK_TIME_NONE;
+          seg.duration = GST_CLOCK_TIME_NONE;
+        } else if (rate != 1.0) {
+          if (GST_CLOCK_TIME_IS_VALID (seg.stop))
+            seg.stop = seg.start + (GstClockTime) ((seg.stop - seg.start) /
+                rate);
+          if (GST_CLOCK_TIME_IS_VALID (seg.duration))
+            seg.duration = (GstClockTime) (seg.duration / rate);
+          if (seg.position >= seg.start)
+            seg.position = seg.start + (GstClockTime) ((seg.position -
+                    seg.start) / rate);
+        }
+        if (scaled || rate != 1.0) {
+          GstEvent *e = gst_event_new_segment (&seg);
+
+          gst_event_set_seqnum (e, gst_event_get_seqnum (event));
+          gst_event_unref (event);
+          event = e;
+        }
+      }
+      break;
+    }
+    case GST_EVENT_EOS:
+      drain (self);
+      break;
+    case GST_EVENT_GAP:
+      if (process_gap (self, event)) {
+        gst_event_unref (event);
+        return TRUE;
+      }
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->sink_event
+      (trans, event);
+}
+
+static gboolean
+gst_musaugment_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstPad *peer = gst_pad_get_peer (GST_BASE_TRANSFORM_SINK_PAD (trans));
+    gboolean live = FALSE, ok = FALSE;
+    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE, own = 0;
+
+    if (peer) {
+      ok = gst_pad_query (peer, query);
+      gst_object_unref (peer);
+    }
+    if (!ok)
+      return FALSE;
+    gst_query_parse_latency (query, &live, &min, &max);
+    if (self->have_info && self->latency_frames > 0)
+      own = frames_to_time (self, (guint64) self->latency_frames);
+    GST_DEBUG_OBJECT (self, "own latency %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (own));
+    min += own;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += own;
+    gst_query_set_latency (query, live, min, max);
+    return TRUE;
+  }
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) ==
+      GST_QUERY_DURATION && self->seg_rate != 1.0) {
+    GstFormat fmt;
+    gint64 dur = -1;
+
+    gst_query_parse_duration (query, &fmt, NULL);
+    if (fmt != GST_FORMAT_TIME)
+      return FALSE;
+    if (self->seg_rate == 0.0)  /* segment mode with stretch: unknown */
+      return FALSE;
+    if (!gst_pad_peer_query_duration (GST_BASE_TRANSFORM_SINK_PAD (trans),
+            GST_FORMAT_TIME, &dur) || dur < 0)
+      return FALSE;
+    gst_query_set_duration (query, GST_FORMAT_TIME,
+        (gint64) (dur / self->seg_rate));
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->query (trans,
+      direction, query);
+}
+
+static void
+gst_musaugment_class_init (GstMusaugmentClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->set_property = gst_musaugment_set_property;
+  gobject_class->get_property = gst_musaugment_get_property;
+  gobject_class->finalize = gst_musaugment_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_uint64 ("seed", "Seed",
+          "Seed of the draws; with the stream id (and segment index) it fixes "
+          "every random choice", 0, G_MAXUINT64, DEFAULT_SEED,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PROBABILITY,
+      g_param_spec_double ("probability", "Probability",
+          "Share of streams (or segments) augmented at all (0..1)", 0.0, 1.0,
+          DEFAULT_PROBABILITY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CHAIN,
+      g_param_spec_string ("chain", "Chain",
+          "Effects that may apply: effect[:probability][(param=value|lo..hi|"
+          "a|b, ...)], comma-separated; effects gain, eq, compressor, "
+          "limiter, distortion, reverb, echo, chorus, noise, stretch, pitch; "
+          "'default' = all with natural ranges, 'none' = nothing",
+          DEFAULT_CHAIN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
+      g_param_spec_double ("segment-duration", "Segment duration",
+          "0 = one draw per stream; > 0 = a new draw every that many seconds "
+          "of input, crossfaded over 10 ms at the joins (seconds)", 0.0,
+          86400.0, DEFAULT_SEGMENT_DURATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post a musaugment element message for each draw",
+          DEFAULT_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_STREAM_KEY,
+      g_param_spec_string ("stream-key", "Stream key",
+          "Key of the draws instead of the stream id of STREAM_START (for "
+          "sources whose stream ids are random, e.g. appsrc); NULL = use the "
+          "stream id", DEFAULT_STREAM_KEY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Natural audio augmentation", "Filter/Effect/Audio",
+      "Reproducible random chains of DAW effects, time stretch and pitch "
+      "shift, with provenance messages and tags",
+      "musa developers <musa@example.invalid>");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_musaugment_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_musaugment_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_musaugment_set_caps);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_musaugment_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_musaugment_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_musaugment_query);
+  trans_class->passthrough_on_same_caps = FALSE;
+}
+
+static void
+gst_musaugment_init (GstMusaugment * self)
+{
+  self->seed = DEFAULT_SEED;
+  self->probability = DEFAULT_PROBABILITY;
+  self->chain_spec = g_strdup (DEFAULT_CHAIN);
+  self->segment_duration = DEFAULT_SEGMENT_DURATION;
+  self->post_messages = DEFAULT_POST_MESSAGES;
+  self->stream_key = NULL;
+  self->base_pts = GST_CLOCK_TIME_NONE;
+  self->draw_pts = GST_CLOCK_TIME_NONE;
+  self->stream_rate = 1.0;
+  self->seg_rate = 1.0;
+}
+
+static void
+musaugment_register_tag (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once)) {
+    gst_tag_register (MUSAUGMENT_TAG, GST_TAG_FLAG_META, G_TYPE_STRING,
+        "musaugment provenance",
+        "What musaugment did: applied or not, each effect with its "
+        "parameters, label changes (key, tempo, duration) and sample weight",
+        NULL);
+    g_once_init_leave (&once, 1);
+  }
+}
+
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (musaugment, "musaugment",
+    GST_RANK_NONE, GST_TYPE_MUSAUGMENT,
+    GST_DEBUG_CATEGORY_INIT (musaugment_debug, "musaugment", 0,
+        "musa natural augmentation");
+    musaugment_register_tag ());

@@ -1,0 +1,685 @@
+/* Element tests of musaugment (GstHarness). */
+#include <math.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/audio/audio.h>
+#include <gst/tag/tag.h>
+
+#include "augment/augment.h"
+#include "core/rng.h"
+#include "core/synth.h"
+
+#define RATE 44100
+
+/* stereo F32 music, n frames */
+static gfloat *
+make_music (gsize n)
+{
+  MusaSynthConfig sc;
+  gfloat *mono = g_new (gfloat, n), *x = g_new (gfloat, 2 * n);
+  gsize i;
+
+  musa_synth_config_default (&sc);
+  musa_synth_music (&sc, mono, n, NULL);
+  for (i = 0; i < n; i++) {
+    x[2 * i] = mono[i];
+    x[2 * i + 1] = 0.6f * mono[i];
+  }
+  g_free (mono);
+  return x;
+}
+
+static GstHarness *
+new_harness (const gchar * chain, gdouble prob, guint64 seed,
+    const gchar * format, const gchar * stream_id, GstBus ** bus)
+{
+  GstElement *e = gst_element_factory_make ("musaugment", NULL);
+  GstHarness *h;
+  gchar *caps;
+
+  /* properties before the harness starts the element */
+  g_object_set (e, "chain", chain, "probability", prob, "seed", seed, NULL);
+  h = gst_harness_new_with_element (e, "sink", "src");
+  gst_object_unref (e);
+  if (bus) {
+    *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, *bus);
+  }
+  caps = g_strdup_printf ("audio/x-raw,format=%s,rate=%d,channels=2,"
+      "layout=interleaved", format, RATE);
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
+  /* our own stream id (after the harness's), as a demuxer would give */
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start (stream_id)));
+  {
+    GstSegment seg;
+
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  }
+  return h;
+}
+
+static GstBuffer *
+f32_buffer (const gfloat * x, gsize frames, guint64 offset)
+{
+  GstBuffer *b = gst_buffer_new_memdup (x, frames * 2 * sizeof (gfloat));
+
+  GST_BUFFER_PTS (b) = gst_util_uint64_scale (offset, GST_SECOND, RATE);
+  GST_BUFFER_DURATION (b) = gst_util_uint64_scale (offset + frames,
+      GST_SECOND, RATE) - GST_BUFFER_PTS (b);
+  return b;
+}
+
+typedef struct
+{
+  GByteArray *bytes;
+  gint n_buffers;
+  gboolean continuous;          /* PTS[i+1] == PTS[i] + DUR[i] */
+  GstClockTime first_pts, end_time;
+} Output;
+
+static void
+collect (GstHarness * h, Output * o)
+{
+  GstBuffer *b;
+
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    GstMapInfo map;
+
+    if (o->n_buffers == 0) {
+      o->first_pts = GST_BUFFER_PTS (b);
+      o->continuous = TRUE;
+    } else if (GST_BUFFER_PTS (b) != o->end_time) {
+      o->continuous = FALSE;
+    }
+    o->end_time = GST_BUFFER_PTS (b) + GST_BUFFER_DURATION (b);
+    gst_buffer_map (b, &map, GST_MAP_READ);
+    g_byte_array_append (o->bytes, map.data, map.size);
+    gst_buffer_unmap (b, &map);
+    gst_buffer_unref (b);
+    o->n_buffers++;
+  }
+}
+
+/* Pushes x (n frames) in blocks of @block (0 = varying), EOS, collects. */
+static Output
+run (const gchar * chain, gdouble prob, guint64 seed, gdouble segdur,
+    const gfloat * x, gsize n, gsize block)
+{
+  GstHarness *h = new_harness (chain, prob, seed, "F32LE", "song-0001", NULL);
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  gsize pos = 0, k = 0;
+
+  g_object_set (h->element, "segment-duration", segdur, NULL);
+  while (pos < n) {
+    gsize len = block ? block : 1 + (k++ * 7919) % 3000;
+
+    len = MIN (len, n - pos);
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x + 2 * pos,
+                len, pos)), GST_FLOW_OK);
+    pos += len;
+    collect (h, &o);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  collect (h, &o);
+  gst_harness_teardown (h);
+  return o;
+}
+
+static void
+output_free (Output * o)
+{
+  g_byte_array_unref (o->bytes);
+}
+
+#define FULL_CHAIN "eq:1,compressor:1,limiter:1,chorus:1,reverb:1," \
+  "pitch:1(semitones=2),stretch:1(rate=0.9)"
+
+GST_START_TEST (test_reproducible)
+{
+  const gsize n = 2 * RATE;
+  gfloat *x = make_music (n);
+  Output a, b, c, d, e;
+
+  a = run (FULL_CHAIN, 1.0, 7, 0.0, x, n, 4096);
+  b = run (FULL_CHAIN, 1.0, 7, 0.0, x, n, 0);
+  c = run (FULL_CHAIN, 1.0, 7, 0.0, x, n, 4096);
+  d = run (FULL_CHAIN, 1.0, 8, 0.0, x, n, 4096);
+  fail_unless (a.bytes->len > 0);
+  fail_unless_equals_int (a.bytes->len, b.bytes->len);
+  fail_unless (memcmp (a.bytes->data, b.bytes->data, a.bytes->len) == 0,
+      "different buffer sizes gave different bytes");
+  fail_unless_equals_int (a.bytes->len, c.bytes->len);
+  fail_unless (memcmp (a.bytes->data, c.bytes->data, a.bytes->len) == 0,
+      "two runs gave different bytes");
+  fail_if (a.bytes->len == d.bytes->len
+      && memcmp (a.bytes->data, d.bytes->data, a.bytes->len) == 0,
+      "seeds 7 and 8 gave the same bytes");
+  output_free (&a);
+  output_free (&b);
+  output_free (&c);
+  output_free (&d);
+
+  /* segment mode, default chain */
+  a = run ("default", 1.0, 3, 0.25, x, n, 1024);
+  e = run ("default", 1.0, 3, 0.25, x, n, 0);
+  fail_unless_equals_int (a.bytes->len, e.bytes->len);
+  fail_unless (memcmp (a.bytes->data, e.bytes->data, a.bytes->len) == 0,
+      "segment mode: different buffer sizes gave different bytes");
+  output_free (&a);
+  output_free (&e);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_identity_bit_exact)
+{
+  const gsize n = RATE / 2;
+  gfloat *x = make_music (n);
+  const gchar *chains[] = { "gain:1(db=0)", "default", "none" };
+  gdouble probs[] = { 1.0, 0.0, 1.0 };
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    Output o = run (chains[i], probs[i], 1, 0.0, x, n, 1000);
+
+    fail_unless_equals_int (o.bytes->len, n * 2 * sizeof (gfloat));
+    fail_unless (memcmp (o.bytes->data, x, o.bytes->len) == 0,
+        "%s not bit-exact", chains[i]);
+    output_free (&o);
+  }
+  /* S16 too */
+  {
+    GstHarness *h = new_harness ("gain:1(db=0)", 1.0, 1, "S16LE", "s", NULL);
+    gint16 s[2000];
+    GstBuffer *in, *out;
+
+    for (i = 0; i < 2000; i++)
+      s[i] = (gint16) (i * 37 - 30000);
+    in = gst_buffer_new_memdup (s, sizeof (s));
+    out = gst_harness_push_and_pull (h, in);
+    fail_unless (gst_buffer_memcmp (out, 0, s, sizeof (s)) == 0);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_s16_gain)
+{
+  GstHarness *h = new_harness ("gain:1(db=-6)", 1.0, 1, "S16LE", "s", NULL);
+  gint16 s[4000], *y;
+  GstBuffer *out;
+  GstMapInfo map;
+  gdouble g = pow (10.0, -6.0 / 20.0);
+  int i;
+
+  for (i = 0; i < 4000; i++)
+    s[i] = (gint16) (20000 * sin (i * 0.01));
+  out = gst_harness_push_and_pull (h, gst_buffer_new_memdup (s, sizeof (s)));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, sizeof (s));
+  y = (gint16 *) map.data;
+  for (i = 0; i < 4000; i++)
+    fail_unless (fabs (y[i] - s[i] * g) <= 1.0, "%d: %d vs %g", i, y[i],
+        s[i] * g);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* S32 and F64 go through float and back */
+GST_START_TEST (test_formats)
+{
+  GstHarness *h = new_harness ("gain:1(db=-6)", 1.0, 1, "S32LE", "s", NULL);
+  gint32 s[4000], *y;
+  gdouble f[4000], *z;
+  GstBuffer *out;
+  GstMapInfo map;
+  gdouble g = pow (10.0, -6.0 / 20.0);
+  int i;
+
+  for (i = 0; i < 4000; i++) {
+    s[i] = (gint32) (1.5e9 * sin (i * 0.01));
+    f[i] = 0.7 * sin (i * 0.013);
+  }
+  out = gst_harness_push_and_pull (h, gst_buffer_new_memdup (s, sizeof (s)));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, sizeof (s));
+  y = (gint32 *) map.data;
+  for (i = 0; i < 4000; i++)
+    fail_unless (fabs (y[i] - s[i] * g) <= 256.0, "%d: %d vs %g", i, y[i],
+        s[i] * g);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+
+  h = new_harness ("gain:1(db=-6)", 1.0, 1, "F64LE", "s", NULL);
+  out = gst_harness_push_and_pull (h, gst_buffer_new_memdup (f, sizeof (f)));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, sizeof (f));
+  z = (gdouble *) map.data;
+  for (i = 0; i < 4000; i++)
+    fail_unless (fabs (z[i] - f[i] * g) <= 1e-6, "%d: %g vs %g", i, z[i],
+        f[i] * g);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("limiter:1(lookahead=5),pitch:1(semitones=-1)",
+      1.0, 1, "F32LE", "lat", &bus);
+  const gsize n = 8192;
+  gfloat *x = make_music (n);
+  MusaAugmentChain *c;
+  MusaAugmentDraw d;
+  MusaAugmentProc *p;
+  GstClockTime lat, want;
+  GstMessage *m;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  /* the element posts a latency message when it knows its latency */
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  fail_unless (m != NULL);
+  gst_message_unref (m);
+  lat = gst_harness_query_latency (h);
+
+  c = musa_augment_chain_parse ("limiter:1(lookahead=5),pitch:1(semitones=-1)",
+      NULL);
+  musa_augment_draw (c, 1.0, 1, musa_rng_hash_string ("lat"), 0, RATE, &d,
+      NULL);
+  p = musa_augment_proc_new (&d, RATE, 2, 4096, NULL);
+  want = gst_util_uint64_scale_round (musa_augment_proc_latency (p),
+      GST_SECOND, RATE);
+  fail_unless (musa_augment_proc_latency (p) > 220, "latency %d frames",
+      (int) musa_augment_proc_latency (p));
+  fail_unless_equals_uint64 (lat, want);
+  musa_augment_proc_free (p);
+  musa_augment_chain_free (c);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_stretch_timestamps)
+{
+  const gsize n = 2 * RATE;
+  gfloat *x = make_music (n);
+  Output o = run ("stretch:1(rate=1.25)", 1.0, 1, 0.0, x, n, 0);
+  gsize frames = o.bytes->len / (2 * sizeof (gfloat));
+  GstClockTime want_end;
+
+  fail_unless (ABS ((gint64) frames - (gint64) llround (n / 1.25)) <= 1,
+      "%" G_GSIZE_FORMAT " frames for %" G_GSIZE_FORMAT, frames, n);
+  fail_unless (o.continuous, "timestamps not continuous");
+  fail_unless_equals_uint64 (o.first_pts, 0);
+  want_end = gst_util_uint64_scale_round (frames, GST_SECOND, RATE);
+  fail_unless_equals_uint64 (o.end_time, want_end);
+  output_free (&o);
+
+  /* the outgoing segment's stop is scaled by 1 / rate */
+  {
+    GstHarness *h = gst_harness_new_parse ("musaugment "
+        "chain=stretch:1(rate=1.25) probability=1");
+    GstSegment seg;
+    GstEvent *ev;
+    const GstSegment *out;
+
+    gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,rate=44100,"
+        "channels=2,layout=interleaved");
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.stop = 10 * GST_SECOND;
+    gst_harness_push_event (h, gst_event_new_segment (&seg));
+    while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+      if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+        gst_event_parse_segment (ev, &out);
+        if (out->stop != GST_CLOCK_TIME_NONE)
+          fail_unless_equals_uint64 (out->stop, 8 * GST_SECOND);
+      }
+      gst_event_unref (ev);
+    }
+    gst_harness_teardown (h);
+  }
+  g_free (x);
+}
+
+GST_END_TEST;
+
+/* a timestamp jump: the first part is drained, output restarts on the new
+ * (stretched) timeline */
+GST_START_TEST (test_discont)
+{
+  GstHarness *h = new_harness ("stretch:1(rate=1.25)", 1.0, 1, "F32LE", "d",
+      NULL);
+  const gsize n = 8192;
+  gfloat *x = make_music (n);
+  GstBuffer *b;
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  gboolean seen = FALSE;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  b = f32_buffer (x, n, 10 * RATE);
+  GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_DISCONT);
+  gst_harness_push (h, b);
+  gst_harness_push (h, f32_buffer (x, n, 10 * RATE + n));
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    if (GST_BUFFER_IS_DISCONT (b) && GST_BUFFER_PTS (b) > 0) {
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (b), 8 * GST_SECOND);
+      seen = TRUE;
+    } else if (!seen) {
+      /* the first part, drained in full before the jump */
+      o.n_buffers++;
+      g_byte_array_set_size (o.bytes, o.bytes->len + gst_buffer_get_size (b));
+    }
+    gst_buffer_unref (b);
+  }
+  fail_unless (seen, "no output restarted at 8 s");
+  fail_unless (ABS ((gint64) (o.bytes->len / 8) - (gint64) llround (n /
+              1.25)) <= 1, "%u frames before the jump", o.bytes->len / 8);
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+/* a GAP event is silence through the chain: stretched, tails ring on */
+GST_START_TEST (test_gap_event)
+{
+  GstHarness *h = new_harness ("reverb:1(room=0.8,wet=0.3),"
+      "stretch:1(rate=1.25)", 1.0, 1, "F32LE", "gap", NULL);
+  const gsize n = RATE / 2;
+  gfloat *x = make_music (n);
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  GstEvent *ev;
+  gsize frames, i;
+  const gfloat *y;
+  gdouble e = 0.0;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  fail_unless (gst_harness_push_event (h, gst_event_new_gap (GST_SECOND / 2,
+              GST_SECOND / 2)));
+  collect (h, &o);
+  /* no GAP event goes out: it became audio */
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    fail_if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP);
+    gst_event_unref (ev);
+  }
+  fail_unless (o.continuous);
+  frames = o.bytes->len / (2 * sizeof (gfloat));
+  /* 1 s in at rate 1.25 = 0.8 s out, minus what the stretcher still holds */
+  fail_unless (frames > (gsize) (0.7 * RATE) && frames <= (gsize) (0.8 *
+          RATE) + 1, "%" G_GSIZE_FORMAT " frames", frames);
+  y = (const gfloat *) o.bytes->data;
+  for (i = (gsize) (0.45 * RATE); i < (gsize) (0.6 * RATE) && i < frames; i++)
+    e += y[2 * i] * y[2 * i];
+  fail_unless (e > 1e-6, "the reverb tail stopped in the gap");
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_tail)
+{
+  const gsize n = RATE;
+  gfloat *x = make_music (n);
+  Output o = run ("reverb:1(room=0.8,wet=0.3),echo:1(delay=200,feedback=0.5)",
+      1.0, 1, 0.0, x, n, 0);
+  gsize frames = o.bytes->len / (2 * sizeof (gfloat)), i;
+  const gfloat *y = (const gfloat *) o.bytes->data;
+  gdouble e = 0.0;
+
+  fail_unless (frames > n + RATE / 10, "no tail: %" G_GSIZE_FORMAT, frames);
+  for (i = n; i < n + RATE / 10; i++)
+    e += y[2 * i] * y[2 * i];
+  fail_unless (e > 1e-6, "tail is silent");
+  fail_unless (o.continuous);
+  output_free (&o);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_flush)
+{
+  const gsize n = RATE;
+  gfloat *x = make_music (n), *noise = g_new (gfloat, 2 * n);
+  const gchar *chain = "reverb:1,stretch:1(rate=0.8)";
+  Output a = run (chain, 1.0, 5, 0.0, x, n, 2048);
+  Output b = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  GstHarness *h = new_harness (chain, 1.0, 5, "F32LE", "song-0001", NULL);
+  GstSegment seg;
+  gsize i, pos;
+
+  for (i = 0; i < 2 * n; i++)
+    noise[i] = (gfloat) sin (i * 0.37) * 0.5f;
+  /* other audio, then a flush: it must leave no trace */
+  gst_harness_push (h, f32_buffer (noise, n / 2, 0));
+  gst_harness_push_event (h, gst_event_new_flush_start ());
+  gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  while ((gst_buffer_unref (gst_harness_try_pull (h) ? : gst_buffer_new ()),
+          gst_harness_buffers_in_queue (h) > 0));
+  for (pos = 0; pos < n; pos += 2048)
+    gst_harness_push (h, f32_buffer (x + 2 * pos, MIN (2048, n - pos), pos));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  collect (h, &b);
+  fail_unless_equals_int (a.bytes->len, b.bytes->len);
+  fail_unless (memcmp (a.bytes->data, b.bytes->data, a.bytes->len) == 0,
+      "output after a flush differs from a fresh run");
+  gst_harness_teardown (h);
+  output_free (&a);
+  output_free (&b);
+  g_free (x);
+  g_free (noise);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_provenance)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1(db=-3),pitch:1(semitones=2)", 1.0, 9,
+      "F32LE", "prov", &bus);
+  gfloat *x = make_music (4096);
+  GstMessage *m;
+  const GstStructure *s;
+  const GValue *effects;
+  const GstStructure *e;
+  gboolean applied, found_tag = FALSE;
+  gdouble v;
+  GstEvent *ev;
+
+  gst_harness_push (h, f32_buffer (x, 4096, 0));
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (m != NULL);
+  s = gst_message_get_structure (m);
+  fail_unless (gst_structure_has_name (s, "musaugment"));
+  fail_unless (gst_structure_get_boolean (s, "applied", &applied) && applied);
+  fail_unless (gst_structure_get_double (s, "key-shift", &v) && v == 2.0);
+  fail_unless (gst_structure_get_double (s, "tempo-factor", &v) && v == 1.0);
+  fail_unless (gst_structure_get_double (s, "weight", &v) && v > 0 && v < 1);
+  fail_unless_equals_string (gst_structure_get_string (s, "stream-id"), "prov");
+  effects = gst_structure_get_value (s, "effects");
+  fail_unless_equals_int (gst_value_array_get_size (effects), 2);
+  e = gst_value_get_structure (gst_value_array_get_value (effects, 0));
+  fail_unless (gst_structure_has_name (e, "gain"));
+  fail_unless (gst_structure_get_double (e, "db", &v) && v == -3.0);
+  gst_message_unref (m);
+
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_TAG) {
+      GstTagList *tl;
+      gchar *str = NULL;
+
+      gst_event_parse_tag (ev, &tl);
+      if (gst_tag_list_get_string (tl, "musaugment-provenance", &str)) {
+        found_tag = TRUE;
+        fail_unless (strstr (str, "key+=2 ") != NULL, "%s", str);
+        g_free (str);
+      }
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless (found_tag, "no musaugment-provenance tag");
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_segments_messages)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1", 1.0, 2, "F32LE", "seg", &bus);
+  const gsize n = RATE;
+  gfloat *x = make_music (n);
+  GstMessage *m;
+  gint count = 0;
+  guint64 idx, last = G_MAXUINT64;
+
+  g_object_set (h->element, "segment-duration", 0.25, NULL);
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    if (gst_structure_has_name (s, "musaugment")) {
+      fail_unless (gst_structure_get_uint64 (s, "segment-index", &idx));
+      fail_unless (last == G_MAXUINT64 || idx == last + 1);
+      last = idx;
+      count++;
+    }
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (count, 4);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_nan)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1(db=-6),reverb:1", 1.0, 1, "F32LE",
+      "nan", &bus);
+  gfloat *x = make_music (4096);
+  GstBuffer *out;
+  GstMessage *m;
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  gsize i;
+
+  for (i = 100; i < 200; i++)
+    x[i] = NAN;
+  x[300] = INFINITY;
+  gst_harness_push (h, f32_buffer (x, 4096, 0));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  collect (h, &o);
+  for (i = 0; i < o.bytes->len / sizeof (gfloat); i++)
+    fail_unless (isfinite (((gfloat *) o.bytes->data)[i]));
+  fail_unless (o.bytes->len >= 4096 * 2 * sizeof (gfloat));
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (m != NULL, "no warning about non-finite samples");
+  gst_message_unref (m);
+  (void) out;
+  output_free (&o);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_chain)
+{
+  GstElement *e = gst_element_factory_make ("musaugment", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *m;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "chain", "eq:0.5,reverb(wet=2)", NULL);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (m != NULL);
+  gst_message_parse_error (m, &err, &dbg);
+  fail_unless (strstr (err->message, "chain") != NULL, "%s", err->message);
+  fail_unless (strstr (dbg, "chain: position 18") != NULL, "%s", dbg);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (m);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_states)
+{
+  GstElement *e = gst_element_factory_make ("musaugment", NULL);
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    fail_unless (gst_element_set_state (e, GST_STATE_PLAYING) !=
+        GST_STATE_CHANGE_FAILURE);
+    fail_unless (gst_element_set_state (e, GST_STATE_NULL) ==
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+static Suite *
+musaugment_suite (void)
+{
+  Suite *s = suite_create ("musaugment");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_reproducible);
+  tcase_add_test (tc, test_identity_bit_exact);
+  tcase_add_test (tc, test_s16_gain);
+  tcase_add_test (tc, test_formats);
+  tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_stretch_timestamps);
+  tcase_add_test (tc, test_discont);
+  tcase_add_test (tc, test_gap_event);
+  tcase_add_test (tc, test_tail);
+  tcase_add_test (tc, test_flush);
+  tcase_add_test (tc, test_provenance);
+  tcase_add_test (tc, test_segments_messages);
+  tcase_add_test (tc, test_nan);
+  tcase_add_test (tc, test_bad_chain);
+  tcase_add_test (tc, test_states);
+  return s;
+}
+
+GST_CHECK_MAIN (musaugment);

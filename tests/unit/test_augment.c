@@ -1,0 +1,484 @@
+/* Unit tests of the augmentation chain: spec parser, draws, processor,
+ * session (segments and joins). */
+#include "augment/augment.h"
+#include "core/rng.h"
+#include "core/synth.h"
+#include "musatest.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static MusaAugmentChain *
+parse_ok (const char *spec)
+{
+  MusaError err;
+  MusaAugmentChain *c = musa_augment_chain_parse (spec, &err);
+
+  CHECK (c != NULL, "'%s' should parse: %s", spec, c ? "" : err.message);
+  return c;
+}
+
+/* parse must fail at @pos with property "chain" */
+static void
+parse_fails_at (const char *spec, size_t pos)
+{
+  MusaError err;
+  MusaAugmentChain *c;
+  char want[32];
+
+  musa_error_clear (&err);
+  c = musa_augment_chain_parse (spec, &err);
+  CHECK (c == NULL, "'%s' should not parse", spec);
+  musa_augment_chain_free (c);
+  CHECK (err.code == MUSA_ERR_INVALID, "'%s': code %d", spec, err.code);
+  CHECK (strcmp (err.property, "chain") == 0, "'%s': property '%s'", spec,
+      err.property);
+  snprintf (want, sizeof (want), "position %zu:", pos);
+  CHECK (strncmp (err.message, want, strlen (want)) == 0,
+      "'%s': message '%s', want '%s'", spec, err.message, want);
+}
+
+static void
+test_parse (void)
+{
+  MusaAugmentChain *c, *c2;
+  char a[4096], b[4096];
+
+  c = parse_ok (NULL);
+  CHECK (musa_augment_chain_n_items (c) == 11, "default has %d items",
+      musa_augment_chain_n_items (c));
+  musa_augment_chain_free (c);
+  c = parse_ok ("none");
+  CHECK (musa_augment_chain_n_items (c) == 0, "none");
+  musa_augment_chain_free (c);
+
+  c = parse_ok ("eq:0.5,compressor:0.4(ratio=2..4),reverb:0.3(wet=0.05..0.3),"
+      "stretch:0.2,pitch:0.2(semitones=-2..2)");
+  CHECK (musa_augment_chain_n_items (c) == 5, "5 items");
+  musa_augment_chain_to_string (c, a, sizeof (a));
+  CHECK (strstr (a, "compressor:0.4(threshold=-30..-10,ratio=2..4,") != NULL,
+      "canonical: %s", a);
+  CHECK (strstr (a, "reverb:0.3(room=0.2..0.8,damping=0.2..0.7,"
+          "wet=0.05..0.3,") != NULL, "canonical: %s", a);
+  c2 = parse_ok (a);
+  musa_augment_chain_to_string (c2, b, sizeof (b));
+  CHECK (strcmp (a, b) == 0, "round trip:\n%s\n%s", a, b);
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (c2);
+
+  /* the default chain spelt out makes the same draws */
+  c = parse_ok ("default");
+  musa_augment_chain_to_string (c, a, sizeof (a));
+  c2 = parse_ok (a);
+  CHECK (strncmp (a, "gain:0.5(db=-6..6),eq:0.5(shape=lowshelf|highshelf|"
+          "peak|highpass|lowpass),", 62) == 0, "canonical default: %s", a);
+  {
+    MusaAugmentDraw d1, d2;
+    char s1[2048], s2[2048];
+    int k;
+
+    for (k = 0; k < 200; k++) {
+      musa_augment_draw (c, 1.0, 4, 5, k, 44100, &d1, NULL);
+      musa_augment_draw (c2, 1.0, 4, 5, k, 44100, &d2, NULL);
+      musa_augment_draw_describe (&d1, s1, sizeof (s1));
+      musa_augment_draw_describe (&d2, s2, sizeof (s2));
+      CHECK (strcmp (s1, s2) == 0, "canonical spec draws differ:\n%s\n%s",
+          s1, s2);
+    }
+  }
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (c2);
+
+  /* stretch/pitch go last; whitespace, aliases, choices, exponents */
+  c = parse_ok (" pitch : 1 ( semitones = 3 ) , eq:1(shape=peak|lowshelf;"
+      " freq_hz=1e3, gain_db=-3)");
+  musa_augment_chain_to_string (c, a, sizeof (a));
+  CHECK (strncmp (a, "eq:1(shape=lowshelf|peak,freq=1000,gain=-3)", 43) == 0,
+      "canonical: %s", a);
+  CHECK (strstr (a, ",pitch:1(semitones=3)") != NULL, "pitch last: %s", a);
+  musa_augment_chain_free (c);
+  c = parse_ok ("stretch:1(rate=0.8..0.9)");
+  CHECK (fabs (musa_augment_chain_min_rate (c) - 0.8) < 1e-12, "min rate");
+  musa_augment_chain_free (c);
+
+  parse_fails_at ("banana", 0);
+  parse_fails_at ("eq,banana", 3);
+  parse_fails_at ("eq:1.5", 3);
+  parse_fails_at ("eq:x", 3);
+  parse_fails_at ("eq(frq=100)", 3);
+  parse_fails_at ("eq(freq=)", 8);
+  parse_fails_at ("eq(freq=100", 11);
+  parse_fails_at ("eq(shape=banana)", 9);
+  parse_fails_at ("compressor(ratio=4..2)", 17);
+  parse_fails_at ("compressor(ratio=0.5)", 17);
+  parse_fails_at ("gain,gain", 5);
+  parse_fails_at ("gain(db=1,db=2)", 10);
+  parse_fails_at ("gain;eq", 4);
+  parse_fails_at ("gain,", 5);
+  parse_fails_at ("pitch(semitones=-20..2)", 16);
+}
+
+static void
+test_draw_reproducible (void)
+{
+  MusaAugmentChain *c = parse_ok (NULL);
+  MusaAugmentDraw d1, d2;
+  char a[2048], b[2048];
+  int diff = 0, s;
+
+  for (s = 0; s < 50; s++) {
+    uint64_t h = musa_rng_hash_string ("file-17.flac");
+
+    CHECK (musa_augment_draw (c, 1.0, 7, h, s, 44100, &d1, NULL) == MUSA_OK,
+        "draw");
+    CHECK (musa_augment_draw (c, 1.0, 7, h, s, 44100, &d2, NULL) == MUSA_OK,
+        "draw");
+    musa_augment_draw_describe (&d1, a, sizeof (a));
+    musa_augment_draw_describe (&d2, b, sizeof (b));
+    CHECK (strcmp (a, b) == 0, "same key, different draws:\n%s\n%s", a, b);
+    CHECK (d1.applied && d1.n_effects >= 1, "applied draw without effect");
+    /* another seed: a different draw (almost always) */
+    musa_augment_draw (c, 1.0, 8, h, s, 44100, &d2, NULL);
+    musa_augment_draw_describe (&d2, b, sizeof (b));
+    diff += strcmp (a, b) != 0;
+  }
+  CHECK (diff >= 49, "seeds 7 and 8 gave %d/50 different draws", diff);
+  musa_augment_chain_free (c);
+}
+
+static void
+test_draw_rate (void)
+{
+  MusaAugmentChain *c = parse_ok (NULL);
+  MusaAugmentDraw d;
+  char id[64];
+  int i, seed, applied;
+
+  for (seed = 1; seed <= 3; seed++) {
+    applied = 0;
+    for (i = 0; i < 400; i++) {
+      snprintf (id, sizeof (id), "%08x/stream-%d", i * 7919, i);
+      musa_augment_draw (c, MUSA_AUG_DEFAULT_PROBABILITY, seed,
+          musa_rng_hash_string (id), 0, 44100, &d, NULL);
+      applied += d.applied;
+      if (!d.applied)
+        CHECK (d.n_effects == 0 && d.weight == 1.0 && d.rate == 1.0,
+            "not applied but changed");
+    }
+    /* 20-30 % of 400 (binomial sd 8.7 around 100) */
+    CHECK (applied >= 80 && applied <= 120, "seed %d: %d/400 applied", seed,
+        applied);
+  }
+  musa_augment_chain_free (c);
+}
+
+static void
+test_draw_values (void)
+{
+  MusaAugmentChain *c = parse_ok ("eq:0.5,pitch:0.5,stretch:0.5,gain:0.5");
+  MusaAugmentDraw d;
+  int i, j, seen_pos = 0, seen_neg = 0, seen_stretch = 0;
+
+  for (i = 0; i < 300; i++) {
+    CHECK (musa_augment_draw (c, 1.0, 3, 99, i, 8000, &d, NULL) == MUSA_OK,
+        "draw");
+    CHECK (d.semitones == floor (d.semitones), "semitones %g not integer",
+        d.semitones);
+    CHECK (fabs (d.semitones) <= 2.0, "semitones %g", d.semitones);
+    seen_pos |= d.semitones > 0;
+    seen_neg |= d.semitones < 0;
+    CHECK (d.rate >= 0.8 && d.rate <= 1.25, "rate %g", d.rate);
+    seen_stretch |= d.rate != 1.0;
+    CHECK (d.key_shift == d.semitones, "key shift");
+    CHECK (d.tempo_factor == d.rate && fabs (d.duration_factor * d.rate -
+            1.0) < 1e-12, "tempo/duration labels");
+    CHECK (d.weight > 0.0 && d.weight <= 1.0, "weight %g", d.weight);
+    for (j = 0; j < d.n_effects; j++) {
+      if (d.effects[j].kind == MUSA_AUG_PITCH)
+        CHECK (d.effects[j].params[0].value != 0.0, "pitch 0 drawn");
+    }
+    for (j = 0; j < d.n_fx; j++) {
+      if (d.fx[j].type == MUSA_FX_EQ)
+        CHECK (d.fx[j].p.eq.freq_hz <= 0.45 * 8000 &&
+            d.fx[j].p.eq.freq_hz >= 20.0, "eq freq %g at 8 kHz",
+            d.fx[j].p.eq.freq_hz);
+      if (d.fx[j].type == MUSA_FX_GAIN)
+        CHECK (fabs (d.fx[j].p.gain.db) <= 6.0, "gain %g", d.fx[j].p.gain.db);
+    }
+    /* stretch and pitch come last */
+    for (j = 1; j < d.n_effects; j++)
+      CHECK (!(d.effects[j - 1].kind >= MUSA_AUG_STRETCH
+              && d.effects[j].kind < MUSA_AUG_STRETCH), "order");
+  }
+  CHECK (seen_pos && seen_neg && seen_stretch, "ranges not covered");
+  musa_augment_chain_free (c);
+
+  /* fixed values, probability 1: deterministic */
+  c = parse_ok ("gain:1(db=-6),pitch:1(semitones=2),stretch:1(rate=1.25)");
+  musa_augment_draw (c, 1.0, 1, 2, 3, 44100, &d, NULL);
+  CHECK (d.applied && d.n_fx == 1 && d.fx[0].p.gain.db == -6.0, "fixed gain");
+  CHECK (d.semitones == 2.0 && d.rate == 1.25 && d.key_shift == 2.0
+      && d.duration_factor == 0.8, "fixed labels");
+  {
+    char s[1024];
+
+    musa_augment_draw_describe (&d, s, sizeof (s));
+    CHECK (strstr (s, "applied=1 ") == s, "%s", s);
+    CHECK (strstr (s, "key+=2 tempo*=1.25 duration*=0.8 effects=gain(db=-6);"
+            "pitch(semitones=2);stretch(rate=1.25)") != NULL, "%s", s);
+  }
+  CHECK (!musa_augment_draw_is_identity (&d), "not identity");
+  musa_augment_chain_free (c);
+  c = parse_ok ("gain:1(db=0)");
+  musa_augment_draw (c, 1.0, 1, 2, 3, 44100, &d, NULL);
+  CHECK (d.applied && musa_augment_draw_is_identity (&d), "identity");
+  musa_augment_draw (c, 0.0, 1, 2, 3, 44100, &d, NULL);
+  CHECK (!d.applied && musa_augment_draw_is_identity (&d), "not applied");
+  musa_augment_chain_free (c);
+}
+
+/* run a whole signal through a session in blocks of @block (varying when
+ * @vary), return the output (malloc) and its length */
+static float *
+run_session (const MusaAugmentChain * c, double prob, uint64_t seg,
+    const float *in, size_t n, int ch, size_t block, int vary, size_t *out_n,
+    int *n_draws)
+{
+  MusaAugmentSessionConfig cfg;
+  MusaAugmentSession *s;
+  MusaError err;
+  size_t cap = 1 << 16, w = 0, pos = 0, got, k = 0;
+  float *out = malloc (sizeof (float) * cap * (size_t) ch);
+
+  memset (&cfg, 0, sizeof (cfg));
+  cfg.chain = c;
+  cfg.probability = prob;
+  cfg.seed = 11;
+  cfg.stream_hash = 5;
+  cfg.sample_rate = 44100;
+  cfg.channels = ch;
+  cfg.segment_frames = seg;
+  cfg.crossfade_frames = 441;
+  cfg.max_block = 4096;
+  s = musa_augment_session_new (&cfg, &err);
+  CHECK (s != NULL, "session: %s", err.message);
+  *n_draws = 0;
+  for (;;) {
+    size_t room = musa_augment_session_room (s), want, need;
+
+    if (pos < n && room == 0) {
+      CHECK (musa_augment_session_next_draw (s, &err) != NULL, "draw: %s",
+          err.message);
+      (*n_draws)++;
+      continue;
+    }
+    want = vary ? 1 + (k++ * 7919) % block : block;
+    if (want > room)
+      want = room;
+    if (want > n - pos)
+      want = n - pos;
+    need = w + musa_augment_session_max_output (s, want);
+    if (need > cap) {
+      cap = 2 * need;
+      out = realloc (out, sizeof (float) * cap * (size_t) ch);
+    }
+    if (pos >= n) {
+      CHECK (musa_augment_session_finish (s, out + w * (size_t) ch, cap - w,
+              &got) == MUSA_OK, "finish");
+      w += got;
+      if (got == 0)
+        break;
+      continue;
+    }
+    CHECK (musa_augment_session_process (s, in + pos * (size_t) ch, want,
+            out + w * (size_t) ch, cap - w, &got) == MUSA_OK, "process");
+    w += got;
+    pos += want;
+  }
+  musa_augment_session_free (s);
+  *out_n = w;
+  return out;
+}
+
+static float *
+music (size_t n, int ch)
+{
+  MusaSynthConfig sc;
+  float *mono = malloc (sizeof (float) * n);
+  float *x = malloc (sizeof (float) * n * (size_t) ch);
+  size_t i;
+  int c;
+
+  musa_synth_config_default (&sc);
+  musa_synth_music (&sc, mono, n, NULL);
+  for (i = 0; i < n; i++)
+    for (c = 0; c < ch; c++)
+      x[i * (size_t) ch + c] = mono[i] * (c ? 0.7f : 1.0f);
+  free (mono);
+  return x;
+}
+
+static void
+test_processor_gain_latency (void)
+{
+  MusaAugmentChain *c = parse_ok ("gain:1(db=-6)");
+  MusaAugmentChain *l = parse_ok ("limiter:1(ceiling=-1,lookahead=5)");
+  const size_t n = 30000;
+  float *x = music (n, 2), *y;
+  size_t yn, i;
+  int nd;
+  double g = pow (10.0, -6.0 / 20.0), maxerr = 0.0, peak = 0.0;
+
+  y = run_session (c, 1.0, 0, x, n, 2, 1000, 1, &yn, &nd);
+  CHECK (yn == n && nd == 1, "gain: %zu frames, %d draws", yn, nd);
+  for (i = 0; i < 2 * n && i < 2 * yn; i++)
+    maxerr = fmax (maxerr, fabs (y[i] - x[i] * g));
+  CHECK (maxerr < 1e-6, "gain error %g", maxerr);
+  free (y);
+
+  /* the limiter's look-ahead is trimmed: output aligned with input */
+  y = run_session (l, 1.0, 0, x, n, 2, 700, 1, &yn, &nd);
+  CHECK (yn >= n, "limiter: %zu of %zu frames", yn, n);
+  for (i = 0; i < 2 * yn; i++)
+    peak = fmax (peak, fabs (y[i]));
+  CHECK (peak <= pow (10.0, -1.0 / 20.0) + 1e-6, "limiter peak %g", peak);
+  {
+    /* correlation at lag 0 beats lags +-1..220 */
+    double best = -1e30;
+    int lag, best_lag = 999;
+
+    for (lag = -220; lag <= 220; lag++) {
+      double acc = 0.0;
+
+      for (i = 5000; i < 25000; i++)
+        acc += x[2 * i] * y[2 * (i + lag)];
+      if (acc > best) {
+        best = acc;
+        best_lag = lag;
+      }
+    }
+    CHECK (best_lag == 0, "limiter output lags by %d frames", best_lag);
+  }
+  free (y);
+  free (x);
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (l);
+}
+
+static void
+test_chunk_invariance (void)
+{
+  MusaAugmentChain *c = parse_ok (NULL);
+  const size_t n = 3 * 44100;
+  float *x = music (n, 2), *a, *b;
+  size_t an, bn;
+  int na, nb, trial;
+
+  /* several stream-level draws of the default chain, then segments */
+  for (trial = 0; trial < 2; trial++) {
+    uint64_t seg = trial ? 22050 : 0;
+
+    a = run_session (c, 1.0, seg, x, n, 2, 4096, 0, &an, &na);
+    b = run_session (c, 1.0, seg, x, n, 2, 300, 1, &bn, &nb);
+    CHECK (an == bn && na == nb, "lengths %zu/%zu draws %d/%d", an, bn, na, nb);
+    CHECK (an == bn && memcmp (a, b, sizeof (float) * 2 * an) == 0,
+        "segment %llu: outputs differ with block sizes",
+        (unsigned long long) seg);
+    if (trial)
+      CHECK (na == 6, "%d draws for 3 s in 0.5 s segments", na);
+    free (a);
+    free (b);
+  }
+  free (x);
+  musa_augment_chain_free (c);
+}
+
+static void
+test_stretch_length_and_tail (void)
+{
+  MusaAugmentChain *s = parse_ok ("stretch:1(rate=1.25)");
+  MusaAugmentChain *p = parse_ok ("pitch:1(semitones=-2)");
+  MusaAugmentChain *r = parse_ok ("reverb:1(room=0.8,wet=0.3)");
+  const size_t n = 44100;
+  float *x = music (n, 2), *y;
+  size_t yn, i;
+  int nd;
+  double e = 0.0;
+
+  y = run_session (s, 1.0, 0, x, n, 2, 1000, 1, &yn, &nd);
+  CHECK (llabs ((long long) yn - llround (n / 1.25)) <= 1,
+      "stretch 1.25: %zu frames for %zu", yn, n);
+  free (y);
+  y = run_session (p, 1.0, 0, x, n, 2, 1000, 1, &yn, &nd);
+  CHECK (llabs ((long long) yn - (long long) n) <= 1, "pitch: %zu frames", yn);
+  free (y);
+  y = run_session (r, 1.0, 0, x, n, 2, 1000, 1, &yn, &nd);
+  CHECK (yn > n + 4410, "reverb tail: %zu frames for %zu", yn, n);
+  for (i = n; i < n + 4410 && i < yn; i++)
+    e += y[2 * i] * y[2 * i];
+  CHECK (e > 1e-6, "reverb tail is silent (%g)", e);
+  for (i = 0; i < 2 * yn; i++)
+    CHECK (isfinite (y[i]), "non-finite output");
+  free (y);
+  free (x);
+  musa_augment_chain_free (s);
+  musa_augment_chain_free (p);
+  musa_augment_chain_free (r);
+}
+
+/* Segment joins: gain changes per segment, the join is a smooth crossfade,
+ * nothing is lost or repeated. */
+static void
+test_segments (void)
+{
+  MusaAugmentChain *c = parse_ok ("gain:1(db=-20..0)");
+  const size_t n = 20000;
+  float *x = malloc (sizeof (float) * n), *y;
+  size_t yn, i;
+  int nd;
+  double maxstep = 0.0;
+
+  for (i = 0; i < n; i++)
+    x[i] = 0.5f;
+  y = run_session (c, 1.0, 5000, x, n, 1, 512, 1, &yn, &nd);
+  CHECK (yn == n, "segments: %zu frames for %zu", yn, n);
+  CHECK (nd == 4, "%d draws", nd);
+  for (i = 1; i < yn; i++)
+    maxstep = fmax (maxstep, fabs (y[i] - y[i - 1]));
+  /* a jump of up to 0.45 spread over a 441-frame raised cosine */
+  CHECK (maxstep < 0.45 * M_PI / 2 / 441 * 1.05 + 1e-6, "step %g", maxstep);
+  CHECK (fabs (y[100] - y[4900]) < 1e-7 && fabs (y[5500] - y[9900]) < 1e-7,
+      "gain constant inside a segment");
+  free (y);
+  free (x);
+  musa_augment_chain_free (c);
+}
+
+static void
+test_s16 (void)
+{
+  float in[6] = { 0.0f, 1.0f, -1.0f, 0.5f, NAN, -2.0f };
+  int16_t out[6];
+  int16_t want[6] = { 0, 32767, -32768, 16384, 0, -32768 };
+  int i;
+
+  musa_augment_f32_to_s16 (in, out, 6);
+  for (i = 0; i < 6; i++)
+    CHECK (out[i] == want[i], "s16[%d] = %d, want %d", i, out[i], want[i]);
+}
+
+int
+main (void)
+{
+  musa_test_run ("parse", test_parse);
+  musa_test_run ("draw_reproducible", test_draw_reproducible);
+  musa_test_run ("draw_rate", test_draw_rate);
+  musa_test_run ("draw_values", test_draw_values);
+  musa_test_run ("processor_gain_latency", test_processor_gain_latency);
+  musa_test_run ("chunk_invariance", test_chunk_invariance);
+  musa_test_run ("stretch_length_and_tail", test_stretch_length_and_tail);
+  musa_test_run ("segments", test_segments);
+  musa_test_run ("s16", test_s16);
+  return musa_test_summary ();
+}
