@@ -2,9 +2,11 @@
  * 60 s of stereo 44.1 kHz music-like audio (core/synth.h), time stretch
  * (rate 0.8, 1.25) and pitch shift (+-2 semitones) by libmusa in process,
  * and by the `rubberband` command line tool (default R2 engine and --fine
- * R3 engine) and `sox tempo` / `sox pitch` on the same WAV
- * file, timed as whole processes pinned to one core with taskset (their
- * file I/O included: a few ms). Times are CPU times (ours: this thread;
+ * R3 engine), GStreamer's `pitch` element (SoundTouch, via gst-launch-1.0)
+ * and `sox tempo` / `sox pitch` on the same WAV file, timed as whole
+ * processes pinned to one core with taskset (their start-up and file I/O
+ * included: tens of ms).  GStreamer's scaletempo only follows the segment
+ * rate, which gst-launch cannot set: the element bench covers it. Times are CPU times (ours: this thread;
  * theirs: user + system of the child), so a loaded machine does not skew the
  * ratios; realtime factor = 60 s / CPU seconds.
  *
@@ -254,6 +256,23 @@ musa_bench_stretch (void)
       };
       t = stretch_bench_spawn (rb);
       stretch_bench_row ("rubberband --fine (R3)", t, tm);
+    }
+    {
+      char prop[64], loc_in[300], loc_out[300];
+      if (pitch)
+        snprintf (prop, sizeof (prop), "pitch=%.10g", pow (2.0, semis / 12.0));
+      else
+        snprintf (prop, sizeof (prop), "tempo=%.10g", rate);
+      snprintf (loc_in, sizeof (loc_in), "location=%s", in);
+      snprintf (loc_out, sizeof (loc_out), "location=%s", out);
+      {
+        char *gl[] = { "gst-launch-1.0", "-q", "filesrc", loc_in, "!",
+          "wavparse", "!", "audioconvert", "!", "pitch", prop, "!",
+          "audioconvert", "!", "wavenc", "!", "filesink", loc_out, NULL
+        };
+        t = stretch_bench_spawn (gl);
+        stretch_bench_row ("GStreamer pitch (SoundTouch)", t, tm);
+      }
     }
     if (pitch) {
       snprintf (cents, sizeof (cents), "%g", semis * 100.0);
