@@ -92,11 +92,14 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
   cfg->method = MUSA_ONSET_SUPERFLUX;
   cfg->threshold = 2.0;
   cfg->delta = 1.0;
-  cfg->pre_max = 0.03;
-  cfg->post_max = 0.02;
+  /* a local maximum over +-10 ms and 20 ms between onsets: notes 20-50 ms
+   * apart (flams, rolled chords, ornaments, a bass under a chord) stay
+   * two onsets */
+  cfg->pre_max = 0.01;
+  cfg->post_max = 0.01;
   cfg->pre_avg = 0.10;
   cfg->post_avg = 0.02;
-  cfg->combine = 0.03;
+  cfg->combine = 0.02;
 }
 
 int
