@@ -3,10 +3,11 @@
  * The signal's mean square (over all channels) is tracked causally: a
  * running mean over the first second, then an exponential average with a
  * 1 s time constant. Noise of that power / 10^(snr/10) is added to each
- * channel, independently per channel. Draws come from core/rng.h keyed by
- * (seed): sample i = n * channels + c (frame n, channel c) uses half
- * i % 2 of draw number i / 2, so the output does not depend on buffer
- * sizes. White: the sum of the four bytes of that 32-bit half, centred and
+ * channel, independently per channel. Draws are SplitMix64 outputs
+ * (the mix64 finaliser of key + d * golden ratio; key from core/rng.h's
+ * musa_rng_key (seed)), inlined here: sample i = n * channels + c (frame n,
+ * channel c) uses half i % 2 of draw number d = i / 2, so the output does
+ * not depend on buffer sizes. White: the sum of the four bytes of that 32-bit half, centred and
  * scaled to unit variance (Irwin-Hall of 4: near Gaussian, bounded at
  * +-3.46 sigma). Pink: white through first-order pole/zero pairs (poles
  * 2 octaves apart from 20 Hz, zeros an octave above each pole: -3
@@ -46,25 +47,36 @@ white_half (uint32_t h)
   return (float) v *WHITE_NORM;
 }
 
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+/* draw number d of the stream keyed by key (SplitMix64) */
+static inline uint64_t
+draw (uint64_t key, uint64_t d)
+{
+  uint64_t z = key + d * GOLDEN;
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 /* w[j] = white value of sample index first + j, j < n */
 static void
 white_fill (uint64_t key, uint64_t first, float *w, size_t n)
 {
-  MusaRng r;
+  uint64_t d = first >> 1;
   size_t j = 0;
 
-  r.key = key;
-  r.counter = first >> 1;
   if (n > 0 && (first & 1)) {
-    w[j++] = white_half ((uint32_t) (musa_rng_next (&r) >> 32));
+    w[j++] = white_half ((uint32_t) (draw (key, d++) >> 32));
   }
   for (; j + 1 < n; j += 2) {
-    uint64_t u = musa_rng_next (&r);
+    uint64_t u = draw (key, d++);
     w[j] = white_half ((uint32_t) u);
     w[j + 1] = white_half ((uint32_t) (u >> 32));
   }
   if (j < n)
-    w[j] = white_half ((uint32_t) musa_rng_next (&r));
+    w[j] = white_half ((uint32_t) draw (key, d));
 }
 
 static int
