@@ -195,7 +195,50 @@ noise_process (MusaFx * fx, float *x, size_t frames)
     if (s->pink) {
       const float dg = s->direct;
       const int ns = s->n_sec;
-      for (c = 0; c < nc; c++) {
+      /* stereo: both channels in one loop (two independent recursions
+       * overlap; the same operations per channel as below) */
+      for (c = 0; nc == 2 && c < 1; c++) {
+        float b0[MAX_SECTIONS], b1[MAX_SECTIONS], pl[MAX_SECTIONS],
+            rs[MAX_SECTIONS];
+        for (k = 0; k < MAX_SECTIONS; k++) {
+          b0[k] = s->b[0][k];
+          b1[k] = s->b[1][k];
+          pl[k] = s->pole[k];
+          rs[k] = s->res[k];
+        }
+        for (f = 0; f < len; f++) {
+          float v0 = w[2 * f], v1 = w[2 * f + 1], o0 = dg * v0, o1 = dg * v1;
+#define SECTION(k) do { b0[k] = pl[k] * b0[k] + rs[k] * v0; o0 += b0[k]; \
+            b1[k] = pl[k] * b1[k] + rs[k] * v1; o1 += b1[k]; } while (0)
+          switch (ns) {
+            case 8:
+              SECTION (7);
+              /* fall through */
+            case 7:
+              SECTION (6);
+              /* fall through */
+            case 6:
+              SECTION (5);
+              /* fall through */
+            case 5:
+              SECTION (4);
+              /* fall through */
+            default:
+              SECTION (3);
+              SECTION (2);
+              SECTION (1);
+              SECTION (0);
+          }
+#undef SECTION
+          w[2 * f] = o0;
+          w[2 * f + 1] = o1;
+        }
+        for (k = 0; k < MAX_SECTIONS; k++) {
+          s->b[0][k] = b0[k];
+          s->b[1][k] = b1[k];
+        }
+      }
+      for (c = nc == 2 ? 2 : 0; c < nc; c++) {
         float b[MAX_SECTIONS], pl[MAX_SECTIONS], rs[MAX_SECTIONS];
         for (k = 0; k < MAX_SECTIONS; k++) {
           b[k] = s->b[c][k];
