@@ -191,10 +191,18 @@ lim_process (MusaFx * fx, float *x, size_t frames)
         memcpy (&g, &u, 4);
       }
 
-      for (c = 0; c < nc; c++) {
-        float y = dl[c] * g;
-        dl[c] = xf[c];
-        xf[c] = y > cf ? cf : (y < -cf ? -cf : y);
+      if (nc == 2) {
+        float y0 = dl[0] * g, y1 = dl[1] * g;
+        dl[0] = xf[0];
+        dl[1] = xf[1];
+        xf[0] = y0 > cf ? cf : (y0 < -cf ? -cf : y0);
+        xf[1] = y1 > cf ? cf : (y1 < -cf ? -cf : y1);
+      } else {
+        for (c = 0; c < nc; c++) {
+          float y = dl[c] * g;
+          dl[c] = xf[c];
+          xf[c] = y > cf ? cf : (y < -cf ? -cf : y);
+        }
       }
       if (++dpos == DL)
         dpos = 0;
