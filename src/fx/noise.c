@@ -177,20 +177,41 @@ noise_process (MusaFx * fx, float *x, size_t frames)
       ms += (amp[f] - ms) / (double) (s->n + f + 1);
       amp[f] = (float) ms;
     }
-    for (; f < len; f++) {
-      /* ms (1 - alpha) + alpha p: a two-operation recursion; flushed
-       * every 64 frames of the stream (it cannot reach denormals sooner) */
-      ms = ms * keep + alpha * amp[f];
-      if (((s->n + f) & 63) == 0)
-        ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;   /* ms >= 0 */
-      amp[f] = (float) ms;
+    if (nc == 2) {
+      /* stereo: draw n + f serves frame n + f; drawn in the loop of the
+       * (latency-bound) recursion so that the two overlap */
+      const uint64_t key = s->key, n0 = s->n;
+      size_t g;
+      for (g = 0; g < f; g++) {
+        uint64_t u = draw (key, n0 + g);
+        w[2 * g] = white_half ((uint32_t) u);
+        w[2 * g + 1] = white_half ((uint32_t) (u >> 32));
+      }
+      for (; f < len; f++) {
+        uint64_t u = draw (key, n0 + f);
+        w[2 * f] = white_half ((uint32_t) u);
+        w[2 * f + 1] = white_half ((uint32_t) (u >> 32));
+        ms = ms * keep + alpha * amp[f];
+        if (((n0 + f) & 63) == 0)
+          ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;
+        amp[f] = (float) ms;
+      }
+    } else {
+      for (; f < len; f++) {
+        /* ms (1 - alpha) + alpha p: a two-operation recursion; flushed
+         * every 64 frames of the stream (it cannot reach denormals
+         * sooner) */
+        ms = ms * keep + alpha * amp[f];
+        if (((s->n + f) & 63) == 0)
+          ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms; /* ms >= 0 */
+        amp[f] = (float) ms;
+      }
+      white_fill (s->key, base, w, len * nc);
     }
     s->ms = ms;
     s->n += len;
     for (f = 0; f < len; f++)
       amp[f] = sqrtf (amp[f]) * k_amp;
-
-    white_fill (s->key, base, w, len * nc);
 
     if (s->pink) {
       const float dg = s->direct;
