@@ -59,21 +59,32 @@ chorus_process (MusaFx * fx, float *x, size_t frames)
   const float a = s->a, b = s->b;
   float wt[4][BLOCK];
   size_t pos[BLOCK], done = 0;
+  const uint64_t inc = s->inc;
+  uint64_t phase;
 
   while (done < frames) {
     size_t L = frames - done < BLOCK ? frames - done : BLOCK, t;
     float *y = x + done * nc;
     int c;
 
-    for (t = 0; t < L; t++) {
-      float *r = s->ring + ((s->w + t) & mask) * nc;
-      for (c = 0; c < nc; c++)
-        r[c] = y[t * nc + c];
+    if (nc == 2) {
+      for (t = 0; t < L; t++) {
+        float *r = s->ring + ((s->w + t) & mask) * 2;
+        r[0] = y[2 * t];
+        r[1] = y[2 * t + 1];
+      }
+    } else {
+      for (t = 0; t < L; t++) {
+        float *r = s->ring + ((s->w + t) & mask) * nc;
+        for (c = 0; c < nc; c++)
+          r[c] = y[t * nc + c];
+      }
     }
+    phase = s->phase;
     for (t = 0; t < L; t++) {
       /* 12 bits of table index, 24 of fraction */
-      int k = (int) (s->phase >> 52);
-      float fr = (float) ((s->phase >> 28) & 0xffffff) * (1.0f / 16777216.0f);
+      int k = (int) (phase >> 52);
+      float fr = (float) ((phase >> 28) & 0xffffff) * (1.0f / 16777216.0f);
       float lfo, d, u, u2, u3;
       int32_t id;
       lfo = s->sine[k] + fr * (s->sine[k + 1] - s->sine[k]);
@@ -89,7 +100,25 @@ chorus_process (MusaFx * fx, float *x, size_t frames)
       wt[2][t] = 0.5f * u + 2.0f * u2 - 1.5f * u3;
       wt[3][t] = -0.5f * u2 + 0.5f * u3;
       pos[t] = s->w + t - (size_t) id - 2;      /* the first of 4 taps */
-      s->phase += s->inc;       /* wraps modulo 2^64: one cycle */
+      phase += inc;             /* wraps modulo 2^64: one cycle */
+    }
+    s->phase = phase;
+    if (nc == 2) {
+      /* stereo written out: the same operations as the general loop */
+      for (t = 0; t < L; t++) {
+        const float *r0 = s->ring + (pos[t] & mask) * 2;
+        const float *r1 = s->ring + ((pos[t] + 1) & mask) * 2;
+        const float *r2 = s->ring + ((pos[t] + 2) & mask) * 2;
+        const float *r3 = s->ring + ((pos[t] + 3) & mask) * 2;
+        const float w0 = wt[0][t], w1 = wt[1][t], w2 = wt[2][t], w3 = wt[3][t];
+        float wl = w0 * r0[0] + w1 * r1[0] + w2 * r2[0] + w3 * r3[0];
+        float wr = w0 * r0[1] + w1 * r1[1] + w2 * r2[1] + w3 * r3[1];
+        y[2 * t] = a * y[2 * t] + b * wl;
+        y[2 * t + 1] = a * y[2 * t + 1] + b * wr;
+      }
+      s->w += L;
+      done += L;
+      continue;
     }
     for (t = 0; t < L; t++) {
       const float *r0 = s->ring + (pos[t] & mask) * nc;

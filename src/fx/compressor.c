@@ -48,6 +48,7 @@ comp_process (MusaFx * fx, float *x, size_t frames)
   Comp *s = fx->priv;
   const int nc = fx->channels;
   const double aa = s->alpha_a, ar = s->alpha_r;
+  const double ba = 1.0 - aa, br = 1.0 - ar;
   const float T = (float) s->T, W = (float) s->W, hw = 0.5f * (float) s->W;
   const float slope = (float) s->slope, inv_2w = (float) s->inv_2w;
   const float makeup = (float) s->makeup;
@@ -96,8 +97,11 @@ comp_process (MusaFx * fx, float *x, size_t frames)
       gc[f] = r * (float) active;
     }
     for (f = 0; f < len; f++) {
-      double al = gc[f] < gs ? aa : ar;
-      gs = al * gs + (1.0 - al) * gc[f];
+      /* 1 - al selected alongside al (precomputed: same values, off
+       * the loop-carried path) */
+      int att = gc[f] < gs;
+      double al = att ? aa : ar, bl = att ? ba : br;
+      gs = al * gs + bl * gc[f];
       gs = gs > -1e-9 ? 0.0 : gs;
       /* >= -700 dB keeps exp2f's argument in range even for absurd input
        * levels (float audio peaks at 770 dBFS) */

@@ -125,12 +125,17 @@ lim_process (MusaFx * fx, float *x, size_t frames)
       int k;
       for (t = 0; t < L; t++)
         h[H + t] = x[(done + t) * nc + c];
-      for (t = 0; t < L4; t++) {
-        a0[t] = 0.0f;
-        a1[t] = 0.0f;
-        a2[t] = 0.0f;
+      /* the first tap initialises the sums (0 + p == p; a sign of zero
+       * does not survive the fabsf below) */
+      {
+        const float c0 = s->kern[0][0], c1 = s->kern[1][0], c2 = s->kern[2][0];
+        for (t = 0; t < L4; t++) {
+          a0[t] = c0 * h[t];
+          a1[t] = c1 * h[t];
+          a2[t] = c2 * h[t];
+        }
       }
-      for (k = 0; k < TP_TAPS; k++) {
+      for (k = 1; k < TP_TAPS; k++) {
         const float c0 = s->kern[0][k], c1 = s->kern[1][k], c2 = s->kern[2][k];
         for (t = 0; t < L4; t++) {
           a0[t] += c0 * h[t + k];
@@ -191,10 +196,18 @@ lim_process (MusaFx * fx, float *x, size_t frames)
         memcpy (&g, &u, 4);
       }
 
-      for (c = 0; c < nc; c++) {
-        float y = dl[c] * g;
-        dl[c] = xf[c];
-        xf[c] = y > cf ? cf : (y < -cf ? -cf : y);
+      if (nc == 2) {
+        float y0 = dl[0] * g, y1 = dl[1] * g;
+        dl[0] = xf[0];
+        dl[1] = xf[1];
+        xf[0] = y0 > cf ? cf : (y0 < -cf ? -cf : y0);
+        xf[1] = y1 > cf ? cf : (y1 < -cf ? -cf : y1);
+      } else {
+        for (c = 0; c < nc; c++) {
+          float y = dl[c] * g;
+          dl[c] = xf[c];
+          xf[c] = y > cf ? cf : (y < -cf ? -cf : y);
+        }
       }
       if (++dpos == DL)
         dpos = 0;

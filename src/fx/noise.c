@@ -3,10 +3,11 @@
  * The signal's mean square (over all channels) is tracked causally: a
  * running mean over the first second, then an exponential average with a
  * 1 s time constant. Noise of that power / 10^(snr/10) is added to each
- * channel, independently per channel. Draws come from core/rng.h keyed by
- * (seed): sample i = n * channels + c (frame n, channel c) uses half
- * i % 2 of draw number i / 2, so the output does not depend on buffer
- * sizes. White: the sum of the four bytes of that 32-bit half, centred and
+ * channel, independently per channel. Draws are SplitMix64 outputs
+ * (the mix64 finaliser of key + d * golden ratio; key from core/rng.h's
+ * musa_rng_key (seed)), inlined here: sample i = n * channels + c (frame n,
+ * channel c) uses half i % 2 of draw number d = i / 2, so the output does
+ * not depend on buffer sizes. White: the sum of the four bytes of that 32-bit half, centred and
  * scaled to unit variance (Irwin-Hall of 4: near Gaussian, bounded at
  * +-3.46 sigma). Pink: white through first-order pole/zero pairs (poles
  * 2 octaves apart from 20 Hz, zeros an octave above each pole: -3
@@ -46,25 +47,36 @@ white_half (uint32_t h)
   return (float) v *WHITE_NORM;
 }
 
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+/* draw number d of the stream keyed by key (SplitMix64) */
+static inline uint64_t
+draw (uint64_t key, uint64_t d)
+{
+  uint64_t z = key + d * GOLDEN;
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 /* w[j] = white value of sample index first + j, j < n */
 static void
 white_fill (uint64_t key, uint64_t first, float *w, size_t n)
 {
-  MusaRng r;
+  uint64_t d = first >> 1;
   size_t j = 0;
 
-  r.key = key;
-  r.counter = first >> 1;
   if (n > 0 && (first & 1)) {
-    w[j++] = white_half ((uint32_t) (musa_rng_next (&r) >> 32));
+    w[j++] = white_half ((uint32_t) (draw (key, d++) >> 32));
   }
   for (; j + 1 < n; j += 2) {
-    uint64_t u = musa_rng_next (&r);
+    uint64_t u = draw (key, d++);
     w[j] = white_half ((uint32_t) u);
     w[j + 1] = white_half ((uint32_t) (u >> 32));
   }
   if (j < n)
-    w[j] = white_half ((uint32_t) musa_rng_next (&r));
+    w[j] = white_half ((uint32_t) draw (key, d));
 }
 
 static int
@@ -165,25 +177,89 @@ noise_process (MusaFx * fx, float *x, size_t frames)
       ms += (amp[f] - ms) / (double) (s->n + f + 1);
       amp[f] = (float) ms;
     }
-    for (; f < len; f++) {
-      /* ms (1 - alpha) + alpha p: a two-operation recursion; flushed
-       * every 64 frames of the stream (it cannot reach denormals sooner) */
-      ms = ms * keep + alpha * amp[f];
-      if (((s->n + f) & 63) == 0)
-        ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;   /* ms >= 0 */
-      amp[f] = (float) ms;
+    if (nc == 2) {
+      /* stereo: draw n + f serves frame n + f; drawn in the loop of the
+       * (latency-bound) recursion so that the two overlap */
+      const uint64_t key = s->key, n0 = s->n;
+      size_t g;
+      for (g = 0; g < f; g++) {
+        uint64_t u = draw (key, n0 + g);
+        w[2 * g] = white_half ((uint32_t) u);
+        w[2 * g + 1] = white_half ((uint32_t) (u >> 32));
+      }
+      for (; f < len; f++) {
+        uint64_t u = draw (key, n0 + f);
+        w[2 * f] = white_half ((uint32_t) u);
+        w[2 * f + 1] = white_half ((uint32_t) (u >> 32));
+        ms = ms * keep + alpha * amp[f];
+        if (((n0 + f) & 63) == 0)
+          ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;
+        amp[f] = (float) ms;
+      }
+    } else {
+      for (; f < len; f++) {
+        /* ms (1 - alpha) + alpha p: a two-operation recursion; flushed
+         * every 64 frames of the stream (it cannot reach denormals
+         * sooner) */
+        ms = ms * keep + alpha * amp[f];
+        if (((s->n + f) & 63) == 0)
+          ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms; /* ms >= 0 */
+        amp[f] = (float) ms;
+      }
+      white_fill (s->key, base, w, len * nc);
     }
     s->ms = ms;
     s->n += len;
     for (f = 0; f < len; f++)
       amp[f] = sqrtf (amp[f]) * k_amp;
 
-    white_fill (s->key, base, w, len * nc);
-
     if (s->pink) {
       const float dg = s->direct;
       const int ns = s->n_sec;
-      for (c = 0; c < nc; c++) {
+      /* stereo: both channels in one loop (two independent recursions
+       * overlap; the same operations per channel as below) */
+      for (c = 0; nc == 2 && c < 1; c++) {
+        float b0[MAX_SECTIONS], b1[MAX_SECTIONS], pl[MAX_SECTIONS],
+            rs[MAX_SECTIONS];
+        for (k = 0; k < MAX_SECTIONS; k++) {
+          b0[k] = s->b[0][k];
+          b1[k] = s->b[1][k];
+          pl[k] = s->pole[k];
+          rs[k] = s->res[k];
+        }
+        for (f = 0; f < len; f++) {
+          float v0 = w[2 * f], v1 = w[2 * f + 1], o0 = dg * v0, o1 = dg * v1;
+#define SECTION(k) do { b0[k] = pl[k] * b0[k] + rs[k] * v0; o0 += b0[k]; \
+            b1[k] = pl[k] * b1[k] + rs[k] * v1; o1 += b1[k]; } while (0)
+          switch (ns) {
+            case 8:
+              SECTION (7);
+              /* fall through */
+            case 7:
+              SECTION (6);
+              /* fall through */
+            case 6:
+              SECTION (5);
+              /* fall through */
+            case 5:
+              SECTION (4);
+              /* fall through */
+            default:
+              SECTION (3);
+              SECTION (2);
+              SECTION (1);
+              SECTION (0);
+          }
+#undef SECTION
+          w[2 * f] = o0;
+          w[2 * f + 1] = o1;
+        }
+        for (k = 0; k < MAX_SECTIONS; k++) {
+          s->b[0][k] = b0[k];
+          s->b[1][k] = b1[k];
+        }
+      }
+      for (c = nc == 2 ? 2 : 0; c < nc; c++) {
         float b[MAX_SECTIONS], pl[MAX_SECTIONS], rs[MAX_SECTIONS];
         for (k = 0; k < MAX_SECTIONS; k++) {
           b[k] = s->b[c][k];
