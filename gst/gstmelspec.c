@@ -131,6 +131,7 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
        GByteArray *block;
        guint64 block_first;     /* frame index of the block's first frame */
        guint64 interval_k;      /* intervals posted so far */
+       guint64 interval_end;    /* end of interval k (samples), 0 = not known */
 
        /* tensor mode: frames waiting to go out, and snippet geometry */
        GByteArray *pending;     /* frames [pending_first, ...) */
@@ -698,6 +699,7 @@ gst_melspec_reset (GstMusaAnalysis * base)
   g_byte_array_set_size (self->pending, 0);
   self->block_first = 0;
   self->interval_k = 0;
+  self->interval_end = 0;
   self->pending_first = 0;
   self->snippet_index = 0;
 }
@@ -817,14 +819,18 @@ on_frame (void *user, int64_t index, const float *mels, int n_mels)
     tensor_frame (self, (guint64) index, mels);
     return;
   }
-  /* post every interval that ends at or before this frame's centre */
+  /* post every interval that ends at or before this frame's centre; the
+   * boundary (read under the object lock) is fetched once per interval */
   for (;;) {
-    guint64 end = musa_analysis_interval_boundary (base, self->interval_k + 1);
-    if (center < end)
+    if (self->interval_end == 0)
+      self->interval_end = musa_analysis_interval_boundary (base,
+          self->interval_k + 1);
+    if (center < self->interval_end)
       break;
     post_block (self, musa_analysis_interval_boundary (base,
-            self->interval_k), end);
+            self->interval_k), self->interval_end);
     self->interval_k++;
+    self->interval_end = 0;
   }
   if (self->block->len == 0)
     self->block_first = (guint64) index;
@@ -876,6 +882,7 @@ gst_melspec_finish (GstMusaAnalysis * base, guint64 pos)
     while (end <= pos) {
       post_block (self, start, end);
       self->interval_k++;
+      self->interval_end = 0;
       start = end;
       end = musa_analysis_interval_boundary (base, self->interval_k + 1);
     }
