@@ -15,6 +15,7 @@ struct MusaTempo
 {
   MusaTempoConfig cfg;
   int lags;                     /* correlation computed for 0..lags */
+  int lags2;                    /* two periods of the slowest tempo */
   int win;                      /* window in frames */
   int ring_len;
   float *ring;                  /* 2 ring_len: each value stored twice, so
@@ -77,8 +78,10 @@ musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err)
     return NULL;
   }
   t->cfg = *cfg;
-  /* two periods of the slowest tempo, plus room for interpolation */
-  t->lags = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm) + 3;
+  /* four periods of the slowest tempo (a bar of four beats), plus room
+   * for interpolation */
+  t->lags2 = (int) ceil (2.0 * 60.0 * cfg->fps / cfg->min_bpm) + 3;
+  t->lags = (int) ceil (4.0 * 60.0 * cfg->fps / cfg->min_bpm) + 3;
   t->win = (int) lround (cfg->window * cfg->fps);
   t->ring_len = t->win + t->lags + 1;
   t->n_grid = (int) ((60.0 * cfg->fps / cfg->min_bpm -
@@ -296,7 +299,7 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   memset (out, 0, sizeof (*out));
   used = whole ? n : (n < t->win ? n : t->win);
   out->seconds = used / fps;
-  if (used < 2 * t->lags / 3 || used < MIN_SECONDS * fps)
+  if (used < 2 * t->lags2 / 3 || used < MIN_SECONDS * fps)
     return;
   mean = (whole ? t->sum_all : t->sum_w) / (double) used;
   for (l = 0; l <= t->lags; l++) {
@@ -315,12 +318,23 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   tau_lo = 60.0 * fps / t->cfg.max_bpm;
   tau_hi = 60.0 * fps / t->cfg.min_bpm;
   for (g = 0; g < t->n_grid; g++) {
-    double tau = tau_lo + g * GRID_STEP, s, tol = 0.5 + 0.01 * tau;
+    double tau = tau_lo + g * GRID_STEP, s, wsum, tol = 0.5 + 0.01 * tau;
     if (tau > tau_hi)
       tau = tau_hi;
+    /* the period and its multiples up to four beats (comb weights 1,
+     * 1/2, 1/4): a level whose pulse also repeats at two and four of its
+     * periods (the bar) is the beat rather than a subdivision of it */
     s = corr_at (t, tau, tol);
-    if (2.0 * tau + 2.0 * tol < t->lags)
-      s = (s + 0.5 * corr_at (t, 2.0 * tau, 2.0 * tol)) / 1.5;
+    wsum = 1.0;
+    if (2.0 * tau + 2.0 * tol < t->lags) {
+      s += 0.5 * corr_at (t, 2.0 * tau, 2.0 * tol);
+      wsum += 0.5;
+    }
+    if (4.0 * tau + 4.0 * tol < t->lags && 8.0 * tau <= (double) used) {
+      s += 0.25 * corr_at (t, 4.0 * tau, 4.0 * tol);
+      wsum += 0.25;
+    }
+    s /= wsum;
     if (s < 0.0)
       s = 0.0;
     t->score[g] = s * prior (60.0 * fps / tau);

@@ -12,8 +12,10 @@
  *  - the autocorrelation is normalised (covariance over variance, so 1 at
  *    lag 0, about 0 for noise);
  *  - every period tau in min-bpm..max-bpm (0.25-frame steps) gets a
- *    salience: the correlation at tau plus half of it at 2 tau (the pulse
- *    must also repeat one period later), weighted by a metrical-level prior
+ *    salience: the correlation at tau, 2 tau and 4 tau with weights 1,
+ *    1/2, 1/4 (a comb: the pulse must also repeat one period and one bar
+ *    of four periods later; 4 tau only while it spans at most half of the
+ *    frames analysed), weighted by a metrical-level prior
  *    (log-normal over the beat rate, centred on 120 BPM, one octave wide:
  *    the range where listeners tap, as librosa's default prior);
  *  - parsimony: while the pulse twice as fast is as regular as a metronome
