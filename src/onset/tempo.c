@@ -31,7 +31,7 @@ struct MusaTempo
   /* scratch for estimates */
   double *r;
   int n_grid;
-  double *score;
+  double *raw, *score;
 };
 
 void
@@ -94,7 +94,9 @@ musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err)
   t->acc_all = calloc ((size_t) t->lags + 1, sizeof (double));
   t->r = calloc ((size_t) t->lags + 1, sizeof (double));
   t->score = calloc ((size_t) t->n_grid, sizeof (double));
-  if (!t->ring || !t->hp || !t->acc_w || !t->acc_all || !t->r || !t->score) {
+  t->raw = calloc ((size_t) t->n_grid, sizeof (double));
+  if (!t->ring || !t->hp || !t->acc_w || !t->acc_all || !t->r || !t->score
+      || !t->raw) {
     musa_tempo_free (t);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -114,6 +116,7 @@ musa_tempo_free (MusaTempo * t)
   free (t->acc_all);
   free (t->r);
   free (t->score);
+  free (t->raw);
   free (t);
 }
 
@@ -294,7 +297,8 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   int64_t n = t->n, used;
   const double *acc = whole ? t->acc_all : t->acc_w;
   double mean, var, fps = t->cfg.fps, noise, c0, tau0, tau_lo, tau_hi;
-  int l, g, best = -1, second = -1, top;
+  static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
+  int l, g, best = -1, second = -1, top, raw_best = -1;
 
   memset (out, 0, sizeof (*out));
   used = whole ? n : (n < t->win ? n : t->win);
@@ -337,11 +341,25 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     s /= wsum;
     if (s < 0.0)
       s = 0.0;
+    t->raw[g] = s;
     t->score[g] = s * prior (60.0 * fps / tau);
   }
+  /* the metrical family: the most periodic period of all (no prior) and
+   * its duple and triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior
+   * only chooses the level within it, so that it never trades the beat for
+   * a period in a 3:2 relation to it (three eighths in 4/4) */
   for (g = 0; g < t->n_grid; g++)
-    if (best < 0 || t->score[g] > t->score[best])
+    if (raw_best < 0 || t->raw[g] > t->raw[raw_best])
+      raw_best = g;
+  for (g = 0; g < t->n_grid; g++) {
+    double tau = tau_lo + g * GRID_STEP, tr = tau_lo + raw_best * GRID_STEP;
+    int m, related = 0;
+    for (m = 0; m < (int) (sizeof (family) / sizeof (family[0])); m++)
+      if (fabs (tau / (tr * family[m]) - 1.0) <= 0.03)
+        related = 1;
+    if (related && (best < 0 || t->score[g] > t->score[best]))
       best = g;
+  }
   if (t->score[best] <= 0.0)
     return;
   top = best;
@@ -362,7 +380,10 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     double tau = tau_lo + g * GRID_STEP;
     int is_peak = (g == 0 || t->score[g] >= t->score[g - 1]) &&
         (g == t->n_grid - 1 || t->score[g] >= t->score[g + 1]);
-    if (!is_peak || fabs (tau / tau0 - 1.0) <= 0.04)
+    /* (a period outside the family that the prior favours is no
+     * runner-up: the family rule rejected it) */
+    if (!is_peak || fabs (tau / tau0 - 1.0) <= 0.04
+        || t->score[g] > t->score[top])
       continue;
     if (second < 0 || t->score[g] > t->score[second])
       second = g;

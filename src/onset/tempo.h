@@ -18,6 +18,11 @@
  *    frames analysed), weighted by a metrical-level prior
  *    (log-normal over the beat rate, centred on 120 BPM, one octave wide:
  *    the range where listeners tap, as librosa's default prior);
+ *  - metrical family: the period with the highest salience before the
+ *    prior, and its relatives x 1/4, 1/3, 1/2, 2, 3, 4, are the only
+ *    candidates the prior chooses among (periodicity decides the grid,
+ *    the prior only the level: no 3:2 answers such as three eighths in
+ *    4/4 at tempos where the prior favours them);
  *  - parsimony: while the pulse twice as fast is as regular as a metronome
  *    (correlation >= 0.92 and >= 0.9 times that at tau), it is the beat;
  *  - the best period is refined to a fraction of a frame from the peaks of
