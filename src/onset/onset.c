@@ -12,6 +12,9 @@
 #define FB_FMIN 30.0
 #define FB_FMAX 17000.0
 #define LEVEL_SECONDS 4.0
+/* SUPERFLUX log compression: log10 (1 + SF_GAIN * magnitude), see
+ * onset.h */
+#define SF_GAIN 3.0f
 /* ring of detection function values kept for the picker (frames) */
 #define PICK_RING 256
 
@@ -22,6 +25,7 @@ struct MusaOnset
   int n_fft, hop, n_bins;
   double fps;
   float mag_scale;              /* |X| -> magnitude of a 2048-point frame */
+  float sf_scale;               /* |X| -> SF_GAIN * that magnitude */
 
   /* filterbank: band b covers bins [fb_start[b], fb_start[b] + fb_len[b])
    * with weights fb_w[fb_off[b] ...] */
@@ -90,14 +94,17 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->method = MUSA_ONSET_SUPERFLUX;
-  cfg->threshold = 2.0;
-  cfg->delta = 1.0;
+  cfg->threshold = 1.7;
+  cfg->delta = 0.4;
   /* a local maximum over +-10 ms and 20 ms between onsets: notes 20-50 ms
    * apart (flams, rolled chords, ornaments, a bass under a chord) stay
    * two onsets */
   cfg->pre_max = 0.01;
   cfg->post_max = 0.01;
-  cfg->pre_avg = 0.10;
+  /* the local mean over the last 200 ms: a note soon after a loud one
+   * (a fill, a comping chord after the downbeat) is not held under the
+   * loud one's peak (with 100 ms it counts twice as much) */
+  cfg->pre_avg = 0.20;
   cfg->post_avg = 0.02;
   cfg->combine = 0.02;
 }
@@ -244,6 +251,7 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
   od->n_bins = od->n_fft / 2 + 1;
   od->fps = (double) cfg->sample_rate / od->hop;
   od->mag_scale = 2048.0f / (float) od->n_fft;
+  od->sf_scale = od->mag_scale * SF_GAIN;
 
   memset (&sc, 0, sizeof (sc));
   sc.n_fft = od->n_fft;
@@ -269,12 +277,15 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
     return NULL;
   }
 
-  /* floors of the running level: a little above what white noise at
-   * -60 dBFS gives (music at full scale is 10..10^4 times more), so that
-   * quiet noise and silence are not amplified into onsets */
+  /* floors of the running level, so that quiet noise, silence and the
+   * frame-to-frame ripple of steady or vibrato tones are not amplified into
+   * onsets: a little above what white noise at -60 dBFS gives (music at
+   * full scale is 10..10^4 times more); SUPERFLUX: 1.5 times what white
+   * noise at -50 dBFS gives (0.53 on average, 1.1 at most), about the
+   * running level of sparse music (1..2) */
   switch (cfg->method) {
     case MUSA_ONSET_SUPERFLUX:
-      od->floor = 0.1f;
+      od->floor = 0.8f;
       break;
     case MUSA_ONSET_FLUX:
       od->floor = 3.0f;
@@ -352,7 +363,7 @@ detect (MusaOnset * od, const float *spec)
         float s = 0.0f;
         for (k = 0; k < od->fb_len[b]; k++)
           s += w[k] * m[k];
-        od->cur[b] = log10_1p (sqrtf (s) * od->mag_scale);
+        od->cur[b] = log10_1p (sqrtf (s) * od->sf_scale);
       }
       /* maximum filter over 3 bands of the previous frame */
       for (b = 0; b < od->n_bands; b++) {
