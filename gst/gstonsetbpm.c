@@ -75,8 +75,8 @@ G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM, GstMusaAnalysis)
 #define DEFAULT_WINDOW 10.0
 #define DEFAULT_MIN_BPM 40.0
 #define DEFAULT_MAX_BPM 240.0
-#define DEFAULT_THRESHOLD 2.0
-#define DEFAULT_DELTA 1.0
+#define DEFAULT_THRESHOLD 1.7
+#define DEFAULT_DELTA 0.4
 #define DEFAULT_COMBINE 0.02
 #define DEFAULT_POST_ONSETS FALSE
 #define DEFAULT_POST_BEATS FALSE
@@ -195,7 +195,7 @@ gst_onsetbpm_class_init (GstOnsetbpmClass * klass)
   g_object_class_install_property (gobject_class, PROP_DELTA,
       g_param_spec_double ("delta", "Delta",
           "How far an onset must rise above the local mean strength of the "
-          "last 100 ms (relative to the running mean strength)", 0.0,
+          "last 200 ms (relative to the running mean strength)", 0.0,
           1000.0, DEFAULT_DELTA, flags));
   g_object_class_install_property (gobject_class, PROP_COMBINE,
       g_param_spec_double ("combine", "Combine",

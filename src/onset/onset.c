@@ -12,6 +12,9 @@
 #define FB_FMIN 30.0
 #define FB_FMAX 17000.0
 #define LEVEL_SECONDS 4.0
+/* SUPERFLUX log compression of the picking function: log10 (1 + SF_GAIN *
+ * magnitude), see onset.h */
+#define SF_GAIN 3.0f
 /* ring of detection function values kept for the picker (frames) */
 #define PICK_RING 256
 
@@ -22,6 +25,7 @@ struct MusaOnset
   int n_fft, hop, n_bins;
   double fps;
   float mag_scale;              /* |X| -> magnitude of a 2048-point frame */
+  float sf_scale;               /* |X| -> SF_GAIN * that magnitude */
 
   /* filterbank: band b covers bins [fb_start[b], fb_start[b] + fb_len[b])
    * with weights fb_w[fb_off[b] ...] */
@@ -30,12 +34,16 @@ struct MusaOnset
   float *fb_w;
 
   float *mag;                   /* n_bins */
-  float *cur, *prev, *maxf;     /* n_bands or n_bins log magnitudes */
+  float *cur, *prev;            /* n_bands or n_bins log magnitudes */
+  float *pcur, *pprev;          /* SUPERFLUX: the same for the picker */
+  double pick_raw;              /* raw picking function of the last frame */
   float *cplx1, *cplx2;         /* previous two complex spectra (COMPLEX) */
   double prev_scalar;           /* previous energy / HFC */
   int64_t n_frames;             /* frames analysed */
   double level;                 /* running level of the raw function */
   float floor;
+  double plevel;                /* the same for the picking function */
+  float pfloor;
 
   /* peak picker */
   int pre_max, post_max, pre_avg, post_avg, combine, delay;
@@ -90,14 +98,17 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->method = MUSA_ONSET_SUPERFLUX;
-  cfg->threshold = 2.0;
-  cfg->delta = 1.0;
+  cfg->threshold = 1.7;
+  cfg->delta = 0.4;
   /* a local maximum over +-10 ms and 20 ms between onsets: notes 20-50 ms
    * apart (flams, rolled chords, ornaments, a bass under a chord) stay
    * two onsets */
   cfg->pre_max = 0.01;
   cfg->post_max = 0.01;
-  cfg->pre_avg = 0.10;
+  /* the local mean over the last 200 ms: a note soon after a loud one
+   * (a fill, a comping chord after the downbeat) is not held under the
+   * loud one's peak (with 100 ms it counts twice as much) */
+  cfg->pre_avg = 0.20;
   cfg->post_avg = 0.02;
   cfg->combine = 0.02;
 }
@@ -244,6 +255,7 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
   od->n_bins = od->n_fft / 2 + 1;
   od->fps = (double) cfg->sample_rate / od->hop;
   od->mag_scale = 2048.0f / (float) od->n_fft;
+  od->sf_scale = od->mag_scale * SF_GAIN;
 
   memset (&sc, 0, sizeof (sc));
   sc.n_fft = od->n_fft;
@@ -259,11 +271,12 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
   od->mag = malloc (sizeof (float) * (size_t) n);
   od->cur = calloc ((size_t) n, sizeof (float));
   od->prev = calloc ((size_t) n, sizeof (float));
-  od->maxf = calloc ((size_t) n, sizeof (float));
+  od->pcur = calloc ((size_t) n, sizeof (float));
+  od->pprev = calloc ((size_t) n, sizeof (float));
   od->cplx1 = calloc ((size_t) n * 2, sizeof (float));
   od->cplx2 = calloc ((size_t) n * 2, sizeof (float));
-  if (!od->mag || !od->cur || !od->prev || !od->maxf || !od->cplx1
-      || !od->cplx2 || build_filterbank (od) != 0) {
+  if (!od->mag || !od->cur || !od->prev || !od->pcur
+      || !od->pprev || !od->cplx1 || !od->cplx2 || build_filterbank (od) != 0) {
     musa_onset_free (od);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -290,6 +303,13 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
       break;
   }
 
+  /* SUPERFLUX picking function: 1.5 times what white noise at -50 dBFS
+   * gives with its gain of 3 (0.53 on average, 1.1 at most), about the
+   * running level of sparse music (1..2): the frame-to-frame ripple of a
+   * steady or vibrato tone is not normalised up to onsets (with a gain of
+   * 10 and this floor, a tone with 5.5 Hz vibrato fires a few onsets) */
+  od->pfloor = cfg->method == MUSA_ONSET_SUPERFLUX ? 0.8f : od->floor;
+
   od->pre_max = secs_to_frames (cfg->pre_max, od->fps);
   od->post_max = secs_to_frames (cfg->post_max, od->fps);
   od->pre_avg = secs_to_frames (cfg->pre_avg, od->fps);
@@ -309,7 +329,8 @@ musa_onset_free (MusaOnset * od)
   free (od->mag);
   free (od->cur);
   free (od->prev);
-  free (od->maxf);
+  free (od->pcur);
+  free (od->pprev);
   free (od->cplx1);
   free (od->cplx2);
   free (od->fb_start);
@@ -324,16 +345,40 @@ musa_onset_reset (MusaOnset * od)
 {
   musa_stft_reset (od->stft);
   memset (od->prev, 0, sizeof (float) * (size_t) od->n_bins);
+  memset (od->pprev, 0, sizeof (float) * (size_t) od->n_bins);
   memset (od->cplx1, 0, sizeof (float) * (size_t) od->n_bins * 2);
   memset (od->cplx2, 0, sizeof (float) * (size_t) od->n_bins * 2);
   memset (od->ring, 0, sizeof (od->ring));
   od->prev_scalar = 0.0;
   od->n_frames = 0;
   od->level = 0.0;
+  od->plevel = 0.0;
   od->last_onset = INT64_MIN / 2;
 }
 
-/* Raw detection function of the frame whose spectrum is @spec. */
+/* Sum over bands of the rise of @cur over @prev after a maximum filter over
+ * 3 neighbouring bands of @prev, half-wave rectified. */
+static double
+superflux_diff (const float *cur, const float *prev, int n)
+{
+  double v = 0.0;
+  int b;
+
+  for (b = 0; b < n; b++) {
+    float m = prev[b], d;
+    if (b > 0 && prev[b - 1] > m)
+      m = prev[b - 1];
+    if (b + 1 < n && prev[b + 1] > m)
+      m = prev[b + 1];
+    d = cur[b] - m;
+    if (d > 0.0f)
+      v += d;
+  }
+  return v;
+}
+
+/* Raw detection function of the frame whose spectrum is @spec; the raw
+ * picking function goes to od->pick_raw. */
 static double
 detect (MusaOnset * od, const float *spec)
 {
@@ -344,7 +389,8 @@ detect (MusaOnset * od, const float *spec)
   switch (od->cfg.method) {
     case MUSA_ONSET_SUPERFLUX:
       /* each band's RMS magnitude (filterbank on |X|^2: one square root
-       * per band instead of one per bin) */
+       * per band instead of one per bin), log-compressed twice: gain 1 for
+       * the function handed out (tempo and beats), SF_GAIN for the picker */
       musa_power_spectrum (spec, od->mag, nb, 2.0f);
       for (b = 0; b < od->n_bands; b++) {
         const float *w = od->fb_w + od->fb_off[b];
@@ -352,26 +398,19 @@ detect (MusaOnset * od, const float *spec)
         float s = 0.0f;
         for (k = 0; k < od->fb_len[b]; k++)
           s += w[k] * m[k];
-        od->cur[b] = log10_1p (sqrtf (s) * od->mag_scale);
+        s = sqrtf (s);
+        od->cur[b] = log10_1p (s * od->mag_scale);
+        od->pcur[b] = log10_1p (s * od->sf_scale);
       }
-      /* maximum filter over 3 bands of the previous frame */
-      for (b = 0; b < od->n_bands; b++) {
-        float m = od->prev[b];
-        if (b > 0 && od->prev[b - 1] > m)
-          m = od->prev[b - 1];
-        if (b + 1 < od->n_bands && od->prev[b + 1] > m)
-          m = od->prev[b + 1];
-        od->maxf[b] = m;
-      }
-      for (b = 0; b < od->n_bands; b++) {
-        float d = od->cur[b] - od->maxf[b];
-        if (d > 0.0f)
-          v += d;
-      }
+      v = superflux_diff (od->cur, od->prev, od->n_bands);
+      od->pick_raw = superflux_diff (od->pcur, od->pprev, od->n_bands);
       tmp = od->prev;
       od->prev = od->cur;
       od->cur = tmp;
-      break;
+      tmp = od->pprev;
+      od->pprev = od->pcur;
+      od->pcur = tmp;
+      return v;
     case MUSA_ONSET_FLUX:
       musa_power_spectrum (spec, od->mag, nb, 1.0f);
       for (k = 0; k < nb; k++) {
@@ -442,6 +481,7 @@ detect (MusaOnset * od, const float *spec)
       break;
     }
   }
+  od->pick_raw = v;
   return v;
 }
 
@@ -479,7 +519,8 @@ pick (MusaOnset * od, int64_t c, float *strength)
 }
 
 static void
-emit (MusaOnset * od, float value, MusaOnsetFunc func, void *user)
+emit (MusaOnset * od, float value, float pick_value, MusaOnsetFunc func,
+    void *user)
 {
   MusaOnsetFrame f;
   int64_t c;
@@ -487,7 +528,7 @@ emit (MusaOnset * od, float value, MusaOnsetFunc func, void *user)
   f.frame = od->n_frames;
   f.time = (double) f.frame * od->hop / od->cfg.sample_rate;
   f.value = value;
-  od->ring[od->n_frames % PICK_RING] = value;
+  od->ring[od->n_frames % PICK_RING] = pick_value;
   od->n_frames++;
   c = f.frame - od->delay;
   f.onset = pick (od, c, &f.onset_strength);
@@ -504,29 +545,39 @@ typedef struct
   void *user;
 } FrameCtx;
 
+/* Update the running level @level (floor @floor) with the raw value @v
+ * and return @v normalised by it: plain mean over the first LEVEL_SECONDS,
+ * then an exponential average with that time constant, of values clipped
+ * at 3 times the level (robust: the big flux of an abrupt stream start or
+ * of a few loud hits does not hold the level up for seconds). */
+static double
+normalise (const MusaOnset * od, double *level, float floor, double v)
+{
+  double a = 1.0 / (double) (od->n_frames + 1), lvl;
+
+  if (a < 1.0 / (LEVEL_SECONDS * od->fps))
+    a = 1.0 / (LEVEL_SECONDS * od->fps);
+  lvl = *level > floor ? *level : floor;
+  *level += a * ((v < 3.0 * lvl ? v : 3.0 * lvl) - *level);
+  if (*level < 1e-30)
+    *level = 0.0;               /* no denormals after long silence */
+  lvl = *level > floor ? *level : floor;
+  return v / lvl;
+}
+
 static void
 on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
 {
   FrameCtx *ctx = user;
   MusaOnset *od = ctx->od;
   double v = detect (od, spectrum);
-  double a, lvl;
+  double value, pick;
 
   (void) index;
   (void) frame;
-  /* running level: plain mean over the first LEVEL_SECONDS, then an
-   * exponential average with that time constant, of values clipped at 3
-   * times the level (robust: the big flux of an abrupt stream start or of
-   * a few loud hits does not hold the level up for seconds) */
-  a = 1.0 / (double) (od->n_frames + 1);
-  if (a < 1.0 / (LEVEL_SECONDS * od->fps))
-    a = 1.0 / (LEVEL_SECONDS * od->fps);
-  lvl = od->level > od->floor ? od->level : od->floor;
-  od->level += a * ((v < 3.0 * lvl ? v : 3.0 * lvl) - od->level);
-  if (od->level < 1e-30)
-    od->level = 0.0;            /* no denormals after long silence */
-  lvl = od->level > od->floor ? od->level : od->floor;
-  emit (od, (float) (v / lvl), ctx->func, ctx->user);
+  value = normalise (od, &od->level, od->floor, v);
+  pick = normalise (od, &od->plevel, od->pfloor, od->pick_raw);
+  emit (od, (float) value, (float) pick, ctx->func, ctx->user);
 }
 
 void

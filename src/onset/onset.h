@@ -9,12 +9,18 @@
  * the tempo and beat trackers that read the same function.
  *
  * Methods (the detection function of one frame):
- *  - SUPERFLUX (default, Böck & Widmer 2013): log10 (1 + band magnitude)
- *    of a logarithmic filterbank (24 bands per octave, 30 Hz .. 17 kHz,
- *    triangular filters of unit area, applied to |X|^2, the square root
- *    taken per band), minus the previous frame after a maximum filter
+ *  - SUPERFLUX (default, Böck & Widmer 2013): log10 (1 + m), m the band
+ *    magnitude of a logarithmic filterbank (24 bands per octave,
+ *    30 Hz .. 17 kHz, triangular filters of unit area, applied to |X|^2,
+ *    the square root taken per band; m is about 1 for a sinusoid 54 dB
+ *    under full scale), minus the previous frame after a maximum filter
  *    over 3 neighbouring bands, half-wave rectified and summed: vibrato and
- *    slow glides do not fire, new notes do;
+ *    slow glides do not fire, new notes do. The peak picker reads the same
+ *    function computed with log10 (1 + 3 m): the knee of the log (where it
+ *    turns linear) 64 dB under full scale, so that a quiet note entering
+ *    under loud ones (a comping chord under a strum, a ghost note) still
+ *    counts as a relative rise. The frames handed out (for the tempo and
+ *    beat trackers) keep log10 (1 + m), which weighs quiet hi-hats less;
  *  - FLUX: the same without the filterbank and the maximum filter
  *    (rectified difference of log10 (1 + |X|) over linear bins);
  *  - HFC: high-frequency content, sum of k |X_k|^2, rectified difference;
@@ -24,14 +30,20 @@
  *  - ENERGY: rectified difference of the frame energy.
  *
  * The value handed out is normalised by a slow running level of the
- * function itself (time constant 4 s, with a floor so that silence stays at
- * 0), so thresholds mean the same thing for every method and loudness.
+ * function itself (time constant 4 s, with a floor, a little above what
+ * white noise at -60 dBFS gives, so that silence stays at 0), so
+ * thresholds mean the same thing for every method and loudness. The
+ * SUPERFLUX picking function is normalised the same way, with a floor of
+ * 1.5 times what white noise at -50 dBFS gives, so that the frame-to-frame
+ * ripple of a steady or vibrato tone is not blown up into onsets.
  *
- * Peak picking (madmom's rules): frame n is an onset when its value is the
- * maximum over [n - pre_max, n + post_max], at least the mean over
- * [n - pre_avg, n + post_avg] plus delta, at least threshold, and at least
- * combine seconds after the previous onset. The decision for frame n is
- * taken when frame n + max (post_max, post_avg) arrives: with the defaults
+ * Peak picking (madmom's rules): frame n is an onset when its (picking
+ * function) value is the maximum over [n - pre_max, n + post_max], at least
+ * the mean over [n - pre_avg, n + post_avg] plus delta, at least threshold,
+ * and at least combine seconds after the previous onset. Defaults:
+ * threshold 1.7, delta 0.4, pre_max = post_max = 10 ms, pre_avg 200 ms,
+ * post_avg 20 ms, combine 20 ms. The decision for frame n is taken when
+ * frame n + max (post_max, post_avg) arrives: with the defaults
  * an onset is reported when 20 ms of audio after it (plus half a window,
  * 23 ms at 44.1 kHz) have been analysed. */
 #ifndef MUSA_ONSET_H
@@ -82,7 +94,8 @@ extern "C"
     int onset;
     int64_t onset_frame;
     double onset_time;
-    float onset_strength;       /* normalised value at the onset */
+    float onset_strength;       /* normalised picking function value at
+                                 * the onset */
   } MusaOnsetFrame;
 
   typedef void (*MusaOnsetFunc) (void *user, const MusaOnsetFrame * frame);

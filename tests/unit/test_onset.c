@@ -507,6 +507,98 @@ test_beat_track_array (void)
   free (env);
 }
 
+typedef struct
+{
+  int n;
+  double t[256];
+} OnsetList;
+
+static void
+collect_onsets (void *user, const MusaOnsetFrame * f)
+{
+  OnsetList *l = user;
+  if (f->onset && l->n < 256)
+    l->t[l->n++] = f->onset_time;
+}
+
+/* A sustained tone (12 harmonics of 330 Hz, steady or with 5.5 Hz vibrato
+ * of +-0.5 or +-1 semitone) under quiet plucked notes every 0.75 s
+ * (-10 dB and -20 dB): every pluck is an onset within 30 ms, and nothing
+ * else fires between the tone's start and the stream's end (the maximum
+ * filter and the floor of the running level keep vibrato and the ripple of
+ * the steady tone out). */
+static void
+test_vibrato_and_plucks (void)
+{
+  static const double depths[] = { 0.0, 0.5, 1.0 };
+  static const double plucks[] = { 0.1, 0.03 };
+  const int rate = 44100;
+  const size_t n = (size_t) rate * 20;
+  float *x = malloc (sizeof (float) * n);
+  OnsetList *l = malloc (sizeof (OnsetList));
+  MusaOnsetConfig oc;
+  size_t d, p, i;
+
+  musa_onset_config_default (&oc, rate);
+  for (d = 0; d < 3; d++) {
+    for (p = 0; p < 2; p++) {
+      double ph[13] = { 0 };
+      int n_plucks = 0, hits = 0, extra = 0, h, j, k;
+      MusaError err;
+      MusaOnset *od;
+      for (i = 0; i < n; i++) {
+        double t = (double) i / rate, v = 0.0;
+        double f = 330.0 * pow (2.0, depths[d] / 12.0 * sin (2.0 * M_PI *
+                5.5 * t));
+        for (h = 1; h <= 12; h++) {
+          ph[h] = fmod (ph[h] + 2.0 * M_PI * f * h / rate, 2.0 * M_PI);
+          v += sin (ph[h]) / h;
+        }
+        x[i] = (float) (0.3 * v);
+      }
+      for (j = 0;; j++) {
+        double t0 = 1.0 + 0.75 * j, f0 = 110.0 * pow (2.0, (j % 7) / 12.0);
+        size_t i0 = (size_t) (t0 * rate);
+        if (t0 > 19.0)
+          break;
+        n_plucks++;
+        for (i = i0; i < n && i < i0 + (size_t) rate; i++) {
+          double tt = (double) (i - i0) / rate, v = 0.0;
+          for (h = 1; h <= 8; h++)
+            v += sin (2.0 * M_PI * f0 * h * tt) / h * exp (-tt * (3 + h));
+          x[i] += (float) (plucks[p] * v);
+        }
+      }
+      od = musa_onset_new (&oc, &err);
+      CHECK (od != NULL, "%s", err.message);
+      if (od == NULL)
+        break;
+      l->n = 0;
+      musa_onset_process (od, x, n, collect_onsets, l);
+      musa_onset_finish (od, collect_onsets, l);
+      musa_onset_free (od);
+      for (j = 0; j < n_plucks; j++) {
+        for (k = 0; k < l->n; k++)
+          if (fabs (l->t[k] - (1.0 + 0.75 * j)) < 0.03)
+            break;
+        hits += k < l->n;
+      }
+      for (k = 0; k < l->n; k++) {
+        double q = (l->t[k] - 1.0) / 0.75;
+        if (l->t[k] > 0.1 && l->t[k] < 19.9
+            && fabs (q - round (q)) * 0.75 > 0.05)
+          extra++;
+      }
+      CHECK (hits == n_plucks, "vibrato %.1f, plucks %.2f: %d/%d plucks "
+          "found", depths[d], plucks[p], hits, n_plucks);
+      CHECK (extra == 0, "vibrato %.1f, plucks %.2f: %d onsets off the "
+          "plucks", depths[d], plucks[p], extra);
+    }
+  }
+  free (l);
+  free (x);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -534,6 +626,7 @@ int
 main (void)
 {
   musa_test_run ("detection_function", test_detection_function);
+  musa_test_run ("vibrato_and_plucks", test_vibrato_and_plucks);
   musa_test_run ("click_tempi", test_click_tempi);
   musa_test_run ("click_onsets_and_beats", test_click_onsets_and_beats);
   musa_test_run ("groove_tempi", test_groove_tempi);
