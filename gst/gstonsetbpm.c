@@ -75,6 +75,7 @@ G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM, GstMusaAnalysis)
 #define DEFAULT_WINDOW 10.0
 #define DEFAULT_MIN_BPM 40.0
 #define DEFAULT_MAX_BPM 240.0
+#define DEFAULT_PRIOR_BPM 120.0
 #define DEFAULT_THRESHOLD 1.7
 #define DEFAULT_DELTA 0.4
 #define DEFAULT_COMBINE 0.02
@@ -90,6 +91,7 @@ G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM, GstMusaAnalysis)
        PROP_WINDOW,
        PROP_MIN_BPM,
        PROP_MAX_BPM,
+       PROP_PRIOR_BPM,
        PROP_THRESHOLD,
        PROP_DELTA,
        PROP_COMBINE,
@@ -104,7 +106,8 @@ G_DECLARE_FINAL_TYPE (GstOnsetbpm, gst_onsetbpm, GST, ONSETBPM, GstMusaAnalysis)
 
        /* properties (object lock) */
        MusaOnsetMethod method;
-       gdouble window, min_bpm, max_bpm, threshold, delta, combine, history;
+       gdouble window, min_bpm, max_bpm, prior_bpm, threshold, delta, combine,
+           history;
        gboolean post_onsets, post_beats;
 
        /* streaming state (streaming thread only) */
@@ -187,6 +190,13 @@ gst_onsetbpm_class_init (GstOnsetbpmClass * klass)
       g_param_spec_double ("max-bpm", "Maximum BPM",
           "Fastest tempo considered (in beats per minute)", 20.0, 400.0,
           DEFAULT_MAX_BPM, flags));
+  g_object_class_install_property (gobject_class, PROP_PRIOR_BPM,
+      g_param_spec_double ("prior-bpm", "Prior BPM",
+          "Centre of the metrical-level prior (in beats per minute): when "
+          "a tempo and its double or half are about equally periodic, the "
+          "one nearer this wins (120 = where listeners tap most; e.g. 170 "
+          "for drum and bass, 70 for ballads)", 20.0, 400.0,
+          DEFAULT_PRIOR_BPM, flags));
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
           "Smallest onset strength picked as an onset (relative to the "
@@ -236,6 +246,7 @@ gst_onsetbpm_init (GstOnsetbpm * self)
   self->window = DEFAULT_WINDOW;
   self->min_bpm = DEFAULT_MIN_BPM;
   self->max_bpm = DEFAULT_MAX_BPM;
+  self->prior_bpm = DEFAULT_PRIOR_BPM;
   self->threshold = DEFAULT_THRESHOLD;
   self->delta = DEFAULT_DELTA;
   self->combine = DEFAULT_COMBINE;
@@ -273,6 +284,9 @@ gst_onsetbpm_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_BPM:
       self->max_bpm = g_value_get_double (value);
+      break;
+    case PROP_PRIOR_BPM:
+      self->prior_bpm = g_value_get_double (value);
       break;
     case PROP_THRESHOLD:
       self->threshold = g_value_get_double (value);
@@ -319,6 +333,9 @@ gst_onsetbpm_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MAX_BPM:
       g_value_set_double (value, self->max_bpm);
       break;
+    case PROP_PRIOR_BPM:
+      g_value_set_double (value, self->prior_bpm);
+      break;
     case PROP_THRESHOLD:
       g_value_set_double (value, self->threshold);
       break;
@@ -359,6 +376,7 @@ gst_onsetbpm_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
   cfg.window = self->window;
   cfg.min_bpm = self->min_bpm;
   cfg.max_bpm = self->max_bpm;
+  cfg.prior_bpm = self->prior_bpm;
   cfg.history = self->history;
   GST_OBJECT_UNLOCK (self);
 

@@ -34,6 +34,7 @@ musa_onsetbpm_config_default (MusaOnsetBpmConfig * cfg, int sample_rate)
   cfg->window = 10.0;
   cfg->min_bpm = 40.0;
   cfg->max_bpm = 240.0;
+  cfg->prior_bpm = 120.0;
   cfg->history = 3600.0;
 }
 
@@ -62,6 +63,7 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   tc.window = cfg->window;
   tc.min_bpm = cfg->min_bpm;
   tc.max_bpm = cfg->max_bpm;
+  tc.prior_bpm = cfg->prior_bpm;
   ob->tempo = musa_tempo_new (&tc, err);
   if (ob->tempo == NULL) {
     musa_onsetbpm_free (ob);

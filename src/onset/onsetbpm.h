@@ -27,6 +27,7 @@ extern "C"
     MusaOnsetConfig onset;      /* sample rate, method, peak picking */
     double window;              /* s, sliding tempo window */
     double min_bpm, max_bpm;
+    double prior_bpm;           /* centre of the metrical-level prior (120) */
     double history;             /* s kept for the final beat tracking */
   } MusaOnsetBpmConfig;
 

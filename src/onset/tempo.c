@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRIOR_BPM 120.0
 #define PRIOR_OCTAVES 1.0
 #define GRID_STEP 0.25          /* frames */
 #define MIN_SECONDS 2.0
@@ -41,6 +40,7 @@ musa_tempo_config_default (MusaTempoConfig * cfg, double fps)
   cfg->window = 10.0;
   cfg->min_bpm = 40.0;
   cfg->max_bpm = 240.0;
+  cfg->prior_bpm = 120.0;
 }
 
 int
@@ -58,6 +58,9 @@ musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err)
   if (!(cfg->max_bpm >= 20.0 && cfg->max_bpm <= 400.0))
     return musa_error_set (err, MUSA_ERR_INVALID, "max-bpm",
         "max-bpm must be in 20..400, got %g", cfg->max_bpm);
+  if (!(cfg->prior_bpm >= 20.0 && cfg->prior_bpm <= 400.0))
+    return musa_error_set (err, MUSA_ERR_INVALID, "prior-bpm",
+        "prior-bpm must be in 20..400, got %g", cfg->prior_bpm);
   if (cfg->max_bpm < 1.5 * cfg->min_bpm)
     return musa_error_set (err, MUSA_ERR_INVALID, "max-bpm",
         "max-bpm (%g) must be at least 1.5 times min-bpm (%g)",
@@ -250,9 +253,9 @@ corr_at (const MusaTempo * t, double x, double tol)
 }
 
 static double
-prior (double bpm)
+prior (double bpm, double centre)
 {
-  double o = log2 (bpm / PRIOR_BPM) / PRIOR_OCTAVES;
+  double o = log2 (bpm / centre) / PRIOR_OCTAVES;
   return exp (-0.5 * o * o);
 }
 
@@ -342,7 +345,7 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     if (s < 0.0)
       s = 0.0;
     t->raw[g] = s;
-    t->score[g] = s * prior (60.0 * fps / tau);
+    t->score[g] = s * prior (60.0 * fps / tau, t->cfg.prior_bpm);
   }
   /* the metrical family: the most periodic period of all (no prior) and
    * its duple and triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior

@@ -16,7 +16,8 @@
  *    1/2, 1/4 (a comb: the pulse must also repeat one period and one bar
  *    of four periods later; 4 tau only while it spans at most half of the
  *    frames analysed), weighted by a metrical-level prior
- *    (log-normal over the beat rate, centred on 120 BPM, one octave wide:
+ *    (log-normal over the beat rate, centred on prior_bpm — 120 BPM by
+ *    default — one octave wide:
  *    the range where listeners tap, as librosa's default prior);
  *  - metrical family: the period with the highest salience before the
  *    prior, and its relatives x 1/4, 1/3, 1/2, 2, 3, 4, are the only
@@ -53,6 +54,8 @@ extern "C"
     double fps;                 /* detection function frames per second */
     double window;              /* s, sliding window (2..120) */
     double min_bpm, max_bpm;    /* 20 <= min < max <= 400, max >= 1.5 min */
+    double prior_bpm;           /* centre of the metrical-level prior, 20..400
+                                 * (120: where listeners tap most) */
   } MusaTempoConfig;
 
   void musa_tempo_config_default (MusaTempoConfig * cfg, double fps);

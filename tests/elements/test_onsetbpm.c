@@ -559,15 +559,46 @@ GST_START_TEST (test_bad_properties)
 
 GST_END_TEST;
 
+/* prior-bpm: the synthetic 190 BPM groove (two levels about equally
+ * periodic) is tagged at the level nearest the prior */
+GST_START_TEST (test_prior_bpm)
+{
+  MusaSynthConfig sc;
+  gsize n = 44100 * 20;
+  gfloat *x = g_new (gfloat, n);
+  Run r;
+
+  musa_synth_config_default (&sc);
+  sc.bpm = 190;
+  sc.seed = 11;
+  musa_synth_music (&sc, x, n, NULL);
+  run_element ("prior-bpm=180", x, n, &plain, &r);
+  fail_unless (r.have_final && r.tag_bpm->len >= 1);
+  fail_unless (fabs (g_array_index (r.tag_bpm, gdouble,
+              r.tag_bpm->len - 1) / 190.0 - 1.0) < 0.02, "tag %f",
+      g_array_index (r.tag_bpm, gdouble, r.tag_bpm->len - 1));
+  run_clear (&r);
+  run_element ("prior-bpm=90", x, n, &plain, &r);
+  fail_unless (r.have_final && r.tag_bpm->len >= 1);
+  fail_unless (fabs (g_array_index (r.tag_bpm, gdouble,
+              r.tag_bpm->len - 1) / 95.0 - 1.0) < 0.02, "tag %f",
+      g_array_index (r.tag_bpm, gdouble, r.tag_bpm->len - 1));
+  run_clear (&r);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_properties)
 {
   GstElement *e = gst_element_factory_make ("onsetbpm", NULL);
-  gdouble w, lo, hi;
+  gdouble w, lo, hi, prior;
   gint method;
 
   fail_unless (e != NULL);
-  g_object_get (e, "window", &w, "min-bpm", &lo, "max-bpm", &hi, NULL);
-  fail_unless (w == 10.0 && lo == 40.0 && hi == 240.0);
+  g_object_get (e, "window", &w, "min-bpm", &lo, "max-bpm", &hi,
+      "prior-bpm", &prior, NULL);
+  fail_unless (w == 10.0 && lo == 40.0 && hi == 240.0 && prior == 120.0);
   gst_util_set_object_arg (G_OBJECT (e), "method", "hfc");
   g_object_get (e, "method", &method, NULL);
   fail_unless_equals_int (method, 2);
@@ -593,6 +624,7 @@ onsetbpm_suite (void)
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_bad_properties);
+  tcase_add_test (tc, test_prior_bpm);
   return s;
 }
 

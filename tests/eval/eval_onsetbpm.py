@@ -4,6 +4,7 @@
     meson compile -C build eval-onsetbpm
     # or directly, with the plugin on GST_PLUGIN_PATH:
     /usr/bin/python3 tests/eval/eval_onsetbpm.py [--n 100] [--seed 1] [--set DIR] [--jobs 2]
+        [--family ballad] [--prior-bpm 75]   # only one family; onsetbpm prior-bpm=75
 
 Renders (or reuses) a labelled set with ../shared/data/make_set.py (MMA grooves played by
 FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
@@ -44,14 +45,15 @@ def render(out, n, seed):
                     "--n", str(n), "--seed", str(seed), "--out", out], check=True)
 
 
-def run_musa(path):
+def run_musa(path, prior=None):
     import gi
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst
     Gst.init(None)
     pipe = Gst.parse_launch(
         f'filesrc location="{path}" ! wavparse ! audioconvert ! '
-        'onsetbpm name=ob post-onsets=true ! fakesink')
+        'onsetbpm name=ob post-onsets=true %s! fakesink' %
+        (f'prior-bpm={prior} ' if prior else ''))
     bus = pipe.get_bus()
     t0 = time.process_time()
     pipe.set_state(Gst.State.PLAYING)
@@ -113,8 +115,8 @@ def run_bpmdetect(path):
 
 
 def one(args):
-    path, = args
-    return run_musa(path), run_aubio(path), run_bpmdetect(path)
+    path, prior = args
+    return run_musa(path, prior), run_aubio(path), run_bpmdetect(path)
 
 
 def acc(est, ref):
@@ -129,15 +131,20 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--set", default=None, help="directory of a rendered set (default: render)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--family", default=None, help="only the songs of this family (labels.csv)")
+    ap.add_argument("--prior-bpm", type=float, default=None,
+                    help="onsetbpm prior-bpm (default: the element's, 120)")
     args = ap.parse_args()
     d = args.set or f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
     render(d, args.n, args.seed)
     with open(os.path.join(d, "labels.csv")) as f:
         rows = list(csv.DictReader(f))[:args.n]
+    if args.family:
+        rows = [r for r in rows if r["family"] == args.family]
     paths = [os.path.join(d, r["file"]) for r in rows]
     t0 = time.time()
     with ProcessPoolExecutor(args.jobs) as ex:
-        results = list(ex.map(one, [(p,) for p in paths]))
+        results = list(ex.map(one, [(p, args.prior_bpm) for p in paths]))
     wall = time.time() - t0
 
     names = ["musa onsetbpm", "aubio (tempo/aubiotrack/aubioonset)", "GStreamer bpmdetect"]
@@ -172,7 +179,9 @@ def main():
 
     mean = lambda v: f"{np.mean(v):.3f}" if v else "  -  "
     print(f"\nonsetbpm evaluation: {len(rows)} songs from {d} (make_set.py seed {args.seed}), "
-          f"{wall:.0f} s wall with {args.jobs} jobs\n")
+          f"{wall:.0f} s wall with {args.jobs} jobs"
+          + (f", family {args.family}" if args.family else "")
+          + (f", onsetbpm prior-bpm={args.prior_bpm:g}" if args.prior_bpm else "") + "\n")
     print(f"| {'method':<37} | Accuracy1 | Accuracy2 | onset F | beat F | CPU s/song |")
     print(f"|{'-' * 39}|-----------|-----------|---------|--------|------------|")
     for k in names:

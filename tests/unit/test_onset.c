@@ -444,6 +444,46 @@ test_silence_after_signal (void)
   free (ev);
 }
 
+/* prior-bpm moves the metrical level where two are about equally
+ * periodic, and only there: the synthetic groove at 62 and 190 BPM (eighth
+ * hi-hats, backbeat) comes out at the level nearest the prior, a 120 BPM
+ * groove stays at 120 with the prior at 100 or 150. */
+static void
+test_prior_bpm (void)
+{
+  static const struct
+  {
+    double bpm, prior, want;
+  } cases[] = {
+    {62, 60, 62}, {62, 240, 124}, {190, 180, 190}, {190, 90, 95},
+    {120, 100, 120}, {120, 150, 120},
+  };
+  MusaOnsetBpmConfig cfg;
+  Events *ev = malloc (sizeof (Events));
+  size_t k, n = 44100 * 20;
+  float *x = malloc (sizeof (float) * n);
+
+  for (k = 0; k < sizeof (cases) / sizeof (cases[0]); k++) {
+    MusaSynthConfig sc;
+    MusaTempoResult r;
+    MusaOnsetBpm *ob;
+
+    musa_synth_config_default (&sc);
+    sc.bpm = cases[k].bpm;
+    sc.seed = 11;
+    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    musa_onsetbpm_config_default (&cfg, 44100);
+    cfg.prior_bpm = cases[k].prior;
+    ob = run (&cfg, x, n, 4096, ev, &r);
+    CHECK (fabs (r.bpm / cases[k].want - 1.0) < 0.02,
+        "groove at %.0f BPM, prior-bpm %.0f: %.2f BPM, want %.0f",
+        cases[k].bpm, cases[k].prior, r.bpm, cases[k].want);
+    musa_onsetbpm_free (ob);
+  }
+  free (x);
+  free (ev);
+}
+
 static void
 test_config_errors (void)
 {
@@ -476,6 +516,11 @@ test_config_errors (void)
   oc.delta = NAN;
   CHECK (musa_onset_config_check (&oc, &err) == MUSA_ERR_INVALID &&
       strcmp (err.property, "delta") == 0, "delta NaN");
+  musa_onsetbpm_config_default (&cfg, 44100);
+  cfg.prior_bpm = 0.0;
+  ob = musa_onsetbpm_new (&cfg, &err);
+  CHECK (ob == NULL && strcmp (err.property, "prior-bpm") == 0,
+      "prior-bpm: '%s'", err.property);
   musa_tempo_config_default (&tc, 100.0);
   tc.min_bpm = 10.0;
   CHECK (musa_tempo_config_check (&tc, &err) == MUSA_ERR_INVALID &&
@@ -635,6 +680,7 @@ main (void)
   musa_test_run ("live_window", test_live_window);
   musa_test_run ("methods_and_rates", test_methods_and_rates);
   musa_test_run ("silence_after_signal", test_silence_after_signal);
+  musa_test_run ("prior_bpm", test_prior_bpm);
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("beat_track_array", test_beat_track_array);
   return musa_test_summary ();
