@@ -11,19 +11,15 @@ Skips (exit 77) when mma/fluidsynth are missing.
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 import mir_eval
 
-shared = os.environ.get("MUSA_SHARED",
-                        os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
-make_set = os.path.join(shared, "data", "make_set.py")
-if not (shutil.which("mma") and shutil.which("fluidsynth") and os.path.exists(make_set)):
-    print("mma/fluidsynth or make_set.py missing: skipped")
-    sys.exit(77)
+from shared_data import make_set_or_skip  # noqa: E402
+
+make_set = make_set_or_skip()
 
 failures = 0
 

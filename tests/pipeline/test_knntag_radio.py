@@ -31,6 +31,7 @@ import wave
 import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
+from shared_data import make_set_or_skip  # noqa: E402
 
 ICECAST = "/usr/bin/icecast2"
 SONG_S = 10.0
@@ -154,14 +155,13 @@ def main():
     for e in ("shout2send", "lamemp3enc", "souphttpsrc", "knntag", "wavparse"):
         if Gst.ElementFactory.find(e) is None:
             fail(f"GStreamer element {e} is missing")
-    shared = os.environ.get("MUSA_SHARED", os.path.join(os.path.dirname(__file__), "..", "..",
-                                                        "..", "shared"))
+    make_set = make_set_or_skip()
     work = tempfile.mkdtemp(prefix="musa-radio-")
     icecast = None
     try:
         # four songs; seed 12 gives country, ballad, country, rock
         songs_dir = os.path.join(work, "songs")
-        subprocess.run(["/usr/bin/python3", os.path.join(shared, "data", "make_set.py"), "--n",
+        subprocess.run(["/usr/bin/python3", make_set, "--n",
                         "4", "--seed", "12", "--seconds", "10", "--out", songs_dir], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rows = list(csv.DictReader(open(os.path.join(songs_dir, "labels.csv"))))

@@ -18,8 +18,8 @@ gi.require_version('Gst', '1.0')
 from gi.repository import Gst  # noqa: E402
 
 Gst.init(None)
-SHARED = os.environ.get('MUSA_SHARED', os.path.join(os.path.dirname(__file__), '..', '..', '..',
-                                                    'shared'))
+from shared_data import make_set_or_skip  # noqa: E402
+
 
 
 def analyse(path):
@@ -54,7 +54,7 @@ def analyse(path):
 def main():
     fails = 0
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run(['/usr/bin/python3', os.path.join(SHARED, 'data', 'make_set.py'),
+        subprocess.run(['/usr/bin/python3', make_set_or_skip(),
                         '--n', '3', '--seed', '7', '--seconds', '15', '--out', d],
                        check=True, capture_output=True)
         with open(os.path.join(d, 'labels.csv')) as f:
