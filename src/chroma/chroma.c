@@ -37,17 +37,6 @@ struct MusaChroma
   int cap, ring_pos, ring_fill;
 };
 
-static int
-nearest_pow2 (double x)
-{
-  int e = (int) lround (log2 (x));
-  if (e < 8)
-    e = 8;
-  if (e > 16)
-    e = 16;
-  return 1 << e;
-}
-
 void
 musa_chroma_config_default (MusaChromaConfig * cfg, int sample_rate)
 {
@@ -73,7 +62,8 @@ musa_chroma_config_check (const MusaChromaConfig * cfg, MusaError * err)
   if (cfg->n_fft != 0 && (cfg->n_fft < 256 || cfg->n_fft > 65536))
     return musa_error_set (err, MUSA_ERR_INVALID, "n-fft",
         "n-fft must be 0 (auto) or in 256..65536, got %d", cfg->n_fft);
-  n_fft = cfg->n_fft ? cfg->n_fft : nearest_pow2 (0.186 * cfg->sample_rate);
+  n_fft = cfg->n_fft ? cfg->n_fft :
+      musa_nearest_pow2 (0.186 * cfg->sample_rate, 256, 65536);
   if (cfg->hop < 0 || cfg->hop > n_fft)
     return musa_error_set (err, MUSA_ERR_INVALID, "hop",
         "hop must be 0 (auto) or in 1..n-fft (%d), got %d", n_fft, cfg->hop);
@@ -108,7 +98,8 @@ musa_chroma_new (const MusaChromaConfig * cfg, MusaError * err)
     return NULL;
   }
   ch->cfg = *cfg;
-  ch->n_fft = cfg->n_fft ? cfg->n_fft : nearest_pow2 (0.186 * cfg->sample_rate);
+  ch->n_fft = cfg->n_fft ? cfg->n_fft :
+      musa_nearest_pow2 (0.186 * cfg->sample_rate, 256, 65536);
   ch->hop = cfg->hop ? cfg->hop : ch->n_fft / 2;
   ch->n_bins = ch->n_fft / 2 + 1;
 

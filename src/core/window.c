@@ -53,3 +53,13 @@ musa_window_fill_f64 (double *w, int n_fft, int win_length,
     w[lpad + i] = window_value (type, i, win_length);
   return MUSA_OK;
 }
+
+int
+musa_nearest_pow2 (double x, int lo, int hi)
+{
+  int n = lo;
+
+  while (n < hi && (double) n * 1.4142135623730951 < x)
+    n *= 2;
+  return n;
+}

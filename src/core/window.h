@@ -24,6 +24,10 @@ int musa_window_fill (float *w, int n_fft, int win_length,
 int musa_window_fill_f64 (double *w, int n_fft, int win_length,
     MusaWindowType type, MusaError * err);
 
+/* The power of two nearest @x on a log scale (a frame length for a
+ * duration), clamped to lo..hi (powers of two). */
+int musa_nearest_pow2 (double x, int lo, int hi);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,16 +98,6 @@ struct MusaEmbed
   Acc tmp;
 };
 
-static int
-ipow2_nearest (double x)
-{
-  int p = 1;
-  while (p * 2 <= x)
-    p *= 2;
-  /* p <= x < 2p: pick the nearer in log terms */
-  return (x / p > 2.0 * p / x) ? p * 2 : p;
-}
-
 void
 musa_embed_config_default (MusaEmbedConfig * cfg, int sample_rate)
 {
@@ -305,7 +295,7 @@ musa_embed_new (const MusaEmbedConfig * cfg, MusaError * err)
     return NULL;
   }
   e->cfg = *cfg;
-  e->n_fft = ipow2_nearest (0.046 * cfg->sample_rate);
+  e->n_fft = musa_nearest_pow2 (0.046 * cfg->sample_rate, 1, 1 << 20);
   e->hop = e->n_fft / 2;
   e->fps = (double) cfg->sample_rate / e->hop;
   sc.n_fft = e->n_fft;

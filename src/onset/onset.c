@@ -148,15 +148,6 @@ musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err)
 
 /* Power of two nearest (in log scale) to @x. */
 static int
-nearest_pow2 (double x)
-{
-  int n = 16;
-  while (n < (1 << 20) && (double) n * 1.41421356 < x)
-    n *= 2;
-  return n;
-}
-
-static int
 build_filterbank (MusaOnset * od)
 {
   int nb = od->n_bins, n_centres = 0, i, b, total = 0;
@@ -250,7 +241,7 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
     return NULL;
   }
   od->cfg = *cfg;
-  od->n_fft = nearest_pow2 (0.046 * cfg->sample_rate);
+  od->n_fft = musa_nearest_pow2 (0.046 * cfg->sample_rate, 16, 1 << 20);
   od->hop = (int) lround (cfg->sample_rate / 100.0);
   od->n_bins = od->n_fft / 2 + 1;
   od->fps = (double) cfg->sample_rate / od->hop;
