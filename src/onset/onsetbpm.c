@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onset/chordchange.h"
+
 struct MusaOnsetBpm
 {
   MusaOnsetBpmConfig cfg;
   MusaOnset *onset;
   MusaTempo *tempo;
   MusaBeat *beat;
+  MusaChordChange *chords;      /* for the phase of the final beats */
   double fps;
   int hop;
   int64_t samples;
@@ -76,6 +79,12 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
     musa_onsetbpm_free (ob);
     return NULL;
   }
+  ob->chords = musa_chord_change_new (cfg->onset.sample_rate, cfg->history,
+      err);
+  if (ob->chords == NULL) {
+    musa_onsetbpm_free (ob);
+    return NULL;
+  }
   /* at most one beat per half period of the fastest tempo */
   ob->max_beats = (size_t) ceil (cfg->history * cfg->max_bpm / 30.0) + 16;
   ob->beats = malloc (sizeof (double) * ob->max_beats);
@@ -96,6 +105,7 @@ musa_onsetbpm_free (MusaOnsetBpm * ob)
   musa_onset_free (ob->onset);
   musa_tempo_free (ob->tempo);
   musa_beat_free (ob->beat);
+  musa_chord_change_free (ob->chords);
   free (ob->beats);
   free (ob);
 }
@@ -106,6 +116,7 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   musa_onset_reset (ob->onset);
   musa_tempo_reset (ob->tempo);
   musa_beat_reset (ob->beat);
+  musa_chord_change_reset (ob->chords);
   ob->samples = 0;
   ob->frames = 0;
   ob->live_period = 0.0;
@@ -162,6 +173,7 @@ musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
   ob->func = func;
   ob->user = user;
   musa_onset_process (ob->onset, x, n, on_frame, ob);
+  musa_chord_change_process (ob->chords, x, n);
   ob->samples += (int64_t) n;
   ob->func = NULL;
   ob->user = NULL;
@@ -206,6 +218,64 @@ fit_period (const double *b, size_t n, double *spread)
   return slope;
 }
 
+/* Mean onset strength (largest within +-1 frame) and mean chord change at
+ * the beat frames @b[0..n) (@mid: at the midpoints of consecutive beats
+ * instead). */
+static void
+grid_scores (const MusaOnsetBpm * ob, const double *b, size_t n, int mid,
+    double *onset, double *chord)
+{
+  size_t i, m = mid ? n - 1 : n;
+  int64_t k, j;
+
+  *onset = *chord = 0.0;
+  for (i = 0; i < m; i++) {
+    double t = mid ? 0.5 * (b[i] + b[i + 1]) : b[i];
+    float v = 0.0f;
+    k = (int64_t) floor (t + 0.5);
+    for (j = k - 1; j <= k + 1; j++)
+      if (musa_beat_value_at (ob->beat, j) > v)
+        v = musa_beat_value_at (ob->beat, j);
+    *onset += v;
+    *chord += musa_chord_change_at (ob->chords, t / ob->fps);
+  }
+  *onset /= (double) m;
+  *chord /= (double) m;
+}
+
+/* The phase of the final beats: the tracker follows the strongest onsets,
+ * and in syncopated music (a piano montuno, a pushed kick) those can sit
+ * half a beat off. The grid of midpoints replaces the beats when it
+ * explains the onsets and the chord changes better together: the product
+ * of the two ratios (midpoints over beats) is above 1. Frames in @b. */
+static size_t
+choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
+{
+  double on_b, ch_b, on_m, ch_m, first, last;
+  size_t i;
+
+  if (n < 8)
+    return n;
+  grid_scores (ob, b, n, 0, &on_b, &ch_b);
+  grid_scores (ob, b, n, 1, &on_m, &ch_m);
+  /* 1e-3: far below a chord change (0.05..0.3), only keeps 0/0 finite */
+  if (!((on_m * (ch_m + 1e-3)) > (on_b * (ch_b + 1e-3))))
+    return n;
+  first = b[0] - 0.5 * (b[1] - b[0]);
+  last = b[n - 1] + 0.5 * (b[n - 1] - b[n - 2]);
+  for (i = 0; i + 1 < n; i++)
+    b[i] = 0.5 * (b[i] + b[i + 1]);
+  n--;
+  if (first >= 0.0) {
+    memmove (b + 1, b, sizeof (double) * n);
+    b[0] = first;
+    n++;
+  }
+  if (last < (double) ob->frames && n < ob->max_beats)
+    b[n++] = last;
+  return n;
+}
+
 void
 musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
     MusaTempoResult * out)
@@ -215,6 +285,7 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
   ob->func = func;
   ob->user = user;
   musa_onset_finish (ob->onset, on_frame, ob);
+  musa_chord_change_finish (ob->chords);
   ob->func = NULL;
   ob->user = NULL;
   musa_tempo_estimate (ob->tempo, 1, out);
@@ -222,6 +293,7 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
   if (out->confidence > 0.0 && out->period > 0.0) {
     ob->n_beats = musa_beat_track (ob->beat, out->period, ob->beats,
         ob->max_beats);
+    ob->n_beats = choose_phase (ob, ob->beats, ob->n_beats);
     /* a steady beat gives the tempo more precisely than the correlation */
     if (ob->n_beats >= 8) {
       double spread, p = fit_period (ob->beats, ob->n_beats, &spread);

@@ -694,6 +694,14 @@ musa_beat_track (MusaBeat * b, double period, double *out, size_t max)
   return k;
 }
 
+float
+musa_beat_value_at (const MusaBeat * b, int64_t frame)
+{
+  if (frame < 0 || frame >= b->n || frame < b->n - (int64_t) b->hist_len)
+    return 0.0f;
+  return b->hist[frame % (int64_t) b->hist_len];
+}
+
 size_t
 musa_beat_track_array (const float *env, size_t n, double period,
     double tightness, double *out, size_t max)

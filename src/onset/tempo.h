@@ -109,6 +109,9 @@ extern "C"
  * frames from the stream start) to @out and returns how many. Uses buffers
  * allocated at creation. */
   size_t musa_beat_track (MusaBeat * b, double period, double *out, size_t max);
+/* The onset function the tracker was given at @frame (from the stream
+ * start); 0 for frames not kept or not yet seen. */
+  float musa_beat_value_at (const MusaBeat * b, int64_t frame);
 
 /* The same dynamic programme on a caller's array (allocates; for tests and
  * tools): beat frames of @env (n frames) for @period. */

@@ -6,6 +6,7 @@
 #include "musatest.h"
 #include "core/rng.h"
 #include "core/synth.h"
+#include "onset/chordchange.h"
 #include "onset/onset.h"
 #include "onset/onsetbpm.h"
 #include "onset/tempo.h"
@@ -644,6 +645,166 @@ test_vibrato_and_plucks (void)
   free (x);
 }
 
+/* Add a plucked chord at @t0 s: @nf notes (MIDI numbers), three harmonics
+ * each, 3 ms attack, exponential decay of time constant @tau s. */
+static void
+pluck (float *x, size_t n, int rate, double t0, const int *notes, int nf,
+    double amp, double tau)
+{
+  size_t i0 = (size_t) (t0 * rate), i, len = (size_t) (6.0 * tau * rate);
+  int k, h;
+
+  for (i = 0; i < len && i0 + i < n; i++) {
+    double t = (double) i / rate, env = amp * exp (-t / tau), v = 0.0;
+    if (t < 0.003)
+      env *= t / 0.003;
+    for (k = 0; k < nf; k++) {
+      double f = 440.0 * pow (2.0, (notes[k] - 69) / 12.0);
+      for (h = 1; h <= 3; h++)
+        v += sin (2.0 * M_PI * f * h * t) / h;
+    }
+    x[i0 + i] += (float) (env * v / nf);
+  }
+}
+
+/* Add a hi-hat-like burst of white noise at @t0 s: 40 ms, decaying. */
+static void
+hat (float *x, size_t n, int rate, double t0, double amp, MusaRng * rng)
+{
+  size_t i0 = (size_t) (t0 * rate), i, len = (size_t) (0.04 * rate);
+
+  for (i = 0; i < len && i0 + i < n; i++)
+    x[i0 + i] += (float) (amp * exp (-(double) i / (0.01 * rate)) *
+        (musa_rng_uniform (rng) * 2.0 - 1.0));
+}
+
+/* Four bars' chords (C, F, G, A minor with their bass notes) */
+static const int bar_chords[4][4] = {
+  {48, 60, 64, 67}, {53, 60, 65, 69}, {55, 59, 62, 67}, {57, 60, 64, 69}
+};
+
+/* Chord-change function: high at the bar lines where the chord changes,
+ * near 0 inside a held chord and in silence, chunk-invariant. */
+static void
+test_chord_change (void)
+{
+  int rate = 44100;
+  size_t n = (size_t) rate * 12, i;
+  float *x = calloc (n, sizeof (float));
+  MusaChordChange *a, *b;
+  MusaError err;
+  int bar;
+
+  /* a chord every 2 s, held (slow decay), silence in the last 2 s */
+  for (bar = 0; bar < 5; bar++)
+    pluck (x, n, rate, 2.0 * bar, bar_chords[bar % 4], 4, 0.5, 0.8);
+  for (i = (size_t) rate * 10; i < n; i++)
+    x[i] = 0.0f;
+  a = musa_chord_change_new (rate, 60.0, &err);
+  b = musa_chord_change_new (rate, 60.0, &err);
+  CHECK (a != NULL && b != NULL, "new: %s", err.message);
+  if (a == NULL || b == NULL)
+    return;
+  musa_chord_change_process (a, x, n);
+  musa_chord_change_finish (a);
+  for (i = 0; i < n; i += 1000)
+    musa_chord_change_process (b, x + i, n - i < 1000 ? n - i : 1000);
+  musa_chord_change_finish (b);
+  CHECK (fabs (musa_chord_change_fps (a) - 44100.0 / 2048.0) < 1e-9,
+      "fps %g", musa_chord_change_fps (a));
+  for (bar = 1; bar < 5; bar++) {
+    double t = 2.0 * bar;
+    float at = musa_chord_change_at (a, t);
+    float inside = musa_chord_change_at (a, t + 1.0);
+    CHECK (at > 0.2f && at > 5.0f * inside, "change at %.0f s: %.3f, "
+        "inside the chord %.3f", t, at, inside);
+  }
+  CHECK (musa_chord_change_at (a, 11.0) == 0.0f, "silence: %g",
+      musa_chord_change_at (a, 11.0));
+  CHECK (musa_chord_change_at (a, 100.0) == 0.0f, "past the end");
+  for (i = 0; i < 600; i++) {
+    double t = i * 0.02;
+    CHECK (musa_chord_change_at (a, t) == musa_chord_change_at (b, t),
+        "chunking changes the value at %.2f s", t);
+  }
+  musa_chord_change_free (a);
+  musa_chord_change_free (b);
+  free (x);
+}
+
+/* Share of @nb beats within 50 ms of the grid k * @period + @phase. */
+static double
+on_grid (const double *beats, size_t nb, double period, double phase)
+{
+  size_t i, on = 0;
+  for (i = 0; i < nb; i++) {
+    double q = (beats[i] - phase) / period;
+    if (fabs (q - round (q)) * period < 0.05)
+      on++;
+  }
+  return nb ? (double) on / nb : 0.0;
+}
+
+/* Phase of the final beats. A montuno-like part (chords on every beat and
+ * off-beat, the off-beats twice as loud, hi-hat sixteenths, a new chord at
+ * each bar line; max-bpm 160 so that the eighths are not the tempo): the
+ * beats are on the bar grid, not on the louder off-beats (without the
+ * chord-change cue the tracker puts all of them on the off-beats). And drums on
+ * every beat with chords pushed half a beat before the bar line: the beats
+ * stay on the drums. */
+static void
+test_beat_phase (void)
+{
+  int rate = 44100, j, k;
+  double period = 0.5, seconds = 24.0;
+  size_t n = (size_t) (seconds * rate), nb, i;
+  float *x = calloc (n, sizeof (float));
+  float *c = malloc (sizeof (float) * n);
+  MusaOnsetBpmConfig cfg;
+  Events *ev = malloc (sizeof (Events));
+  MusaTempoResult r;
+  MusaOnsetBpm *ob;
+  const double *beats;
+  MusaRng rng;
+
+  musa_onsetbpm_config_default (&cfg, rate);
+  cfg.max_bpm = 160.0;
+  musa_rng_init (&rng, 5);
+  for (k = 0; k < 48; k++) {
+    const int *ch = bar_chords[(k / 4) % 4];
+    pluck (x, n, rate, k * period, ch, 4, 0.5, 0.15);
+    pluck (x, n, rate, k * period + period / 2, ch, 4, 1.0, 0.15);
+    for (j = 0; j < 4; j++)
+      hat (x, n, rate, k * period + j * period / 4, 0.3, &rng);
+  }
+  ob = run (&cfg, x, n, 4096, ev, &r);
+  nb = musa_onsetbpm_beats (ob, &beats);
+  CHECK (fabs (r.bpm - 120.0) < 2.0, "montuno: %.2f BPM", r.bpm);
+  CHECK (nb > 30 && on_grid (beats, nb, period, 0.0) > 0.9,
+      "montuno: %.0f %% of %zu beats on the beat, %.0f %% on the off-beat",
+      100 * on_grid (beats, nb, period, 0.0), nb,
+      100 * on_grid (beats, nb, period, period / 2));
+  musa_onsetbpm_free (ob);
+
+  memset (x, 0, sizeof (float) * n);
+  musa_synth_clicks (c, n, rate, 120.0, 0);
+  for (k = 0; k < 12; k++)
+    pluck (x, n, rate, (4 * k + 3.5) * period, bar_chords[(k + 1) % 4], 4,
+        0.3, 0.8);
+  for (i = 0; i < n; i++)
+    x[i] += c[i];
+  ob = run (&cfg, x, n, 4096, ev, &r);
+  nb = musa_onsetbpm_beats (ob, &beats);
+  CHECK (fabs (r.bpm - 120.0) < 2.0, "pushed chords: %.2f BPM", r.bpm);
+  CHECK (nb > 30 && on_grid (beats, nb, period, 0.0) > 0.9,
+      "pushed chords: %.0f %% of %zu beats on the drums",
+      100 * on_grid (beats, nb, period, 0.0), nb);
+  musa_onsetbpm_free (ob);
+  free (ev);
+  free (c);
+  free (x);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -683,5 +844,7 @@ main (void)
   musa_test_run ("prior_bpm", test_prior_bpm);
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("beat_track_array", test_beat_track_array);
+  musa_test_run ("chord_change", test_chord_change);
+  musa_test_run ("beat_phase", test_beat_phase);
   return musa_test_summary ();
 }
