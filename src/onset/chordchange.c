@@ -11,9 +11,18 @@
 #define CC_W 4                  /* frames summed on each side */
 #define CC_FMIN 55.0
 #define CC_FMAX 2000.0
+#define CC_STAGES 4             /* halvings of the rate at most (192 kHz) */
+#define CC_BLOCK 1024           /* decimated samples per STFT call */
 
 struct MusaChordChange
 {
+  /* the chroma needs nothing above 2 kHz: the input is halved in rate
+   * (filter 1/4, 1/2, 1/4: -34 dB at 0.9 of the Nyquist frequency, whose
+   * alias lands in 55 Hz - 2 kHz) while the rate stays >= 16 kHz */
+  int stages;
+  float z1[CC_STAGES], z2[CC_STAGES];
+  int odd[CC_STAGES];
+  float block[CC_BLOCK];        /* decimated samples */
   MusaStft *stft;
   int n_bins, k_lo, k_hi;
   double fps;
@@ -31,7 +40,7 @@ musa_chord_change_new (int sample_rate, double history, MusaError * err)
   MusaChordChange *cc;
   MusaStftConfig sc;
   int n_fft, k;
-  double df, fmax;
+  double df, fmax, rate;
 
   if (sample_rate < 8000 || sample_rate > 192000)
     return musa_error_set (err, MUSA_ERR_INVALID, "rate",
@@ -42,7 +51,12 @@ musa_chord_change_new (int sample_rate, double history, MusaError * err)
   cc = calloc (1, sizeof (*cc));
   if (cc == NULL)
     return musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory"), NULL;
-  n_fft = musa_nearest_pow2 (0.093 * sample_rate, 16, 1 << 20);
+  rate = sample_rate;
+  while (cc->stages < CC_STAGES && rate / 2.0 >= 16000.0) {
+    rate /= 2.0;
+    cc->stages++;
+  }
+  n_fft = musa_nearest_pow2 (0.093 * rate, 16, 1 << 20);
   memset (&sc, 0, sizeof (sc));
   sc.n_fft = n_fft;
   sc.hop = n_fft / 2;
@@ -54,9 +68,9 @@ musa_chord_change_new (int sample_rate, double history, MusaError * err)
     return NULL;
   }
   cc->n_bins = n_fft / 2 + 1;
-  cc->fps = (double) sample_rate / sc.hop;
-  df = (double) sample_rate / n_fft;
-  fmax = CC_FMAX < 0.45 * sample_rate ? CC_FMAX : 0.45 * sample_rate;
+  cc->fps = rate / sc.hop;
+  df = rate / n_fft;
+  fmax = CC_FMAX < 0.45 * rate ? CC_FMAX : 0.45 * rate;
   cc->k_lo = (int) ceil (CC_FMIN / df);
   cc->k_hi = (int) floor (fmax / df);
   cc->pc = malloc ((size_t) (cc->k_hi - cc->k_lo + 1));
@@ -92,6 +106,9 @@ void
 musa_chord_change_reset (MusaChordChange * cc)
 {
   musa_stft_reset (cc->stft);
+  memset (cc->z1, 0, sizeof (cc->z1));
+  memset (cc->z2, 0, sizeof (cc->z2));
+  memset (cc->odd, 0, sizeof (cc->odd));
   memset (cc->ring, 0, sizeof (cc->ring));
   cc->n_frames = 0;
 }
@@ -123,7 +140,8 @@ distance (const MusaChordChange * cc)
 }
 
 static void
-on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
+chord_frame (void *user, int64_t index, const float *spectrum,
+    const float *frame)
 {
   MusaChordChange *cc = user;
   float *c = cc->ring[cc->n_frames % (2 * CC_W)];
@@ -131,10 +149,11 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
 
   (void) index;
   (void) frame;
-  musa_power_spectrum (spectrum, cc->power, cc->n_bins, 2.0f);
+  musa_power_spectrum (spectrum + 2 * cc->k_lo, cc->power,
+      cc->k_hi - cc->k_lo + 1, 2.0f);
   memset (c, 0, sizeof (float) * 12);
-  for (k = cc->k_lo; k <= cc->k_hi; k++)
-    c[(int) cc->pc[k - cc->k_lo]] += cc->power[k];
+  for (k = 0; k <= cc->k_hi - cc->k_lo; k++)
+    c[(int) cc->pc[k]] += cc->power[k];
   for (p = 0; p < 12; p++)
     c[p] = sqrtf (c[p]);
   cc->n_frames++;
@@ -148,10 +167,56 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
     cc->hist[(size_t) (cc->n_frames - 1)] = 0.0f;
 }
 
+/* Halve the rate of @x[0..n) into @out (may be @x) with the state of
+ * stage @s; returns the number of samples written. */
+static size_t
+halve (MusaChordChange * cc, int s, const float *x, size_t n, float *out)
+{
+  float z1 = cc->z1[s], z2 = cc->z2[s];
+  size_t i = 0, m = 0;
+
+  /* y = x[2j-1]/4 + x[2j]/2 + x[2j+1]/4 at every odd input sample; z1, z2
+   * the last two inputs. Reads run ahead of writes, so @out may be @x. */
+  if (cc->odd[s] && n > 0) {
+    out[m++] = 0.25f * (z2 + x[0]) + 0.5f * z1;
+    z2 = z1;
+    z1 = x[0];
+    i = 1;
+  }
+  for (; i + 1 < n; i += 2) {
+    float a = x[i], b = x[i + 1];
+    out[m++] = 0.25f * (z1 + b) + 0.5f * a;
+    z2 = a;
+    z1 = b;
+  }
+  cc->odd[s] = i < n;
+  if (i < n) {
+    z2 = z1;
+    z1 = x[i];
+  }
+  cc->z1[s] = z1;
+  cc->z2[s] = z2;
+  return m;
+}
+
 void
 musa_chord_change_process (MusaChordChange * cc, const float *x, size_t n)
 {
-  musa_stft_process (cc->stft, x, n, on_frame, cc);
+  while (n > 0) {
+    size_t k = n < 2 * CC_BLOCK ? n : 2 * CC_BLOCK, m;
+    int s;
+
+    if (cc->stages == 0) {
+      musa_stft_process (cc->stft, x, n, chord_frame, cc);
+      return;
+    }
+    m = halve (cc, 0, x, k, cc->block);
+    for (s = 1; s < cc->stages; s++)
+      m = halve (cc, s, cc->block, m, cc->block);
+    musa_stft_process (cc->stft, cc->block, m, chord_frame, cc);
+    x += k;
+    n -= k;
+  }
 }
 
 void
@@ -159,7 +224,7 @@ musa_chord_change_finish (MusaChordChange * cc)
 {
   int64_t t;
 
-  musa_stft_finish (cc->stft, on_frame, cc);
+  musa_stft_finish (cc->stft, chord_frame, cc);
   /* the last W-1 frames have no full window after them */
   for (t = cc->n_frames - CC_W + 1; t < cc->n_frames; t++)
     if (t >= 0)

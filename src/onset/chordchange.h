@@ -6,11 +6,13 @@
  * anticipated kick) can make the off-beats louder than the beats. Goto &
  * Muraoka's beat tracker used chord changes the same way.
  *
- * Per frame (Hann window of ~93 ms, the power of two nearest, hop half of
- * it): a 12-bin chroma, each pitch class the root of the power of the
+ * The input is first halved in rate while that leaves >= 16 kHz (44.1 kHz
+ * -> 22.05 kHz; nothing above 2 kHz is used). Per frame (Hann window of
+ * ~93 ms, the power of two nearest, hop half of it): a 12-bin chroma, each pitch class the root of the power of the
  * 55 Hz - 2 kHz bins nearest to it; at frame t the value is the cosine
  * distance between the summed chroma of frames t-W..t-1 and t..t+W-1
- * (W = 4, ~0.19 s each side), 0..1. Frame t is centred on sample t * hop.
+ * (W = 4, ~0.19 s each side), 0..1. Frame t is centred on (decimated)
+ * sample t * hop.
  * Values are kept for the last `history` seconds (lazily touched memory:
  * 4 bytes per frame, ~21 frames a second). Chunk-invariant. */
 #ifndef MUSA_CHORDCHANGE_H
