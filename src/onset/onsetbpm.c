@@ -7,6 +7,15 @@
 
 #include "onset/chordchange.h"
 
+/* raw live beats waiting until the chord-change function covers them */
+#define PHASE_QUEUE 16
+#define PHASE_AGE 0.4
+/* running means over about this many beats */
+#define PHASE_BEATS 8
+/* the live phase flips when the other grid's product is this much larger
+ * (hysteresis: no flapping between near-equal grids) */
+#define PHASE_MARGIN 1.1
+
 struct MusaOnsetBpm
 {
   MusaOnsetBpmConfig cfg;
@@ -22,6 +31,16 @@ struct MusaOnsetBpm
   double live_period;
   int64_t live_beats;
   double last_beat;
+  /* live beat phase: the tracker's beats (raw) or the midpoints between
+   * them, by the same cue as the final beats (choose_phase), from running
+   * means over the raw beats at least PHASE_AGE s old */
+  int live_shift;               /* 1: beats go out half a period late */
+  int64_t pending;              /* frame of a shifted beat to emit, or -1 */
+  int64_t prev_raw;             /* the tracker's previous beat, or -1 */
+  int64_t queue[PHASE_QUEUE][2];        /* (previous, beat) awaiting evaluation */
+  int q_head, q_len;
+  double ev_on_b, ev_on_m, ev_ch_b, ev_ch_m;
+  int ev_n;
   size_t max_beats, n_beats;
   double *beats;
   /* the callback of the process call in progress */
@@ -123,6 +142,77 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   ob->live_beats = 0;
   ob->last_beat = -1.0;
   ob->n_beats = 0;
+  ob->live_shift = 0;
+  ob->pending = -1;
+  ob->prev_raw = -1;
+  ob->q_head = ob->q_len = 0;
+  ob->ev_on_b = ob->ev_on_m = ob->ev_ch_b = ob->ev_ch_m = 0.0;
+  ob->ev_n = 0;
+}
+
+/* The largest onset function value within +-1 frame of frame @t. */
+static float
+onset_near (const MusaOnsetBpm * ob, double t)
+{
+  int64_t k = (int64_t) floor (t + 0.5), j;
+  float v = 0.0f;
+
+  for (j = k - 1; j <= k + 1; j++)
+    if (musa_beat_value_at (ob->beat, j) > v)
+      v = musa_beat_value_at (ob->beat, j);
+  return v;
+}
+
+static void
+emit_beat (MusaOnsetBpm * ob, int64_t bf)
+{
+  MusaOnsetBpmEvent ev;
+
+  ob->last_beat = bf / ob->fps;
+  if (ob->func) {
+    memset (&ev, 0, sizeof (ev));
+    ev.type = MUSA_ONSETBPM_BEAT;
+    ev.sample = bf * ob->hop;
+    ev.time = ob->last_beat;
+    ev.index = ob->live_beats;
+    ob->func (ob->user, &ev);
+  }
+  ob->live_beats++;
+}
+
+/* Fold the queued raw beats that are old enough into the running means and
+ * decide the live phase. */
+static void
+update_live_phase (MusaOnsetBpm * ob)
+{
+  int64_t age = (int64_t) ceil (PHASE_AGE * ob->fps);
+
+  while (ob->q_len > 0 && ob->queue[ob->q_head][1] + age <= ob->frames) {
+    int64_t prev = ob->queue[ob->q_head][0], b = ob->queue[ob->q_head][1];
+    double mid = 0.5 * (double) (prev + b), a, pb, pm;
+
+    ob->q_head = (ob->q_head + 1) % PHASE_QUEUE;
+    ob->q_len--;
+    if (prev < 0 || !(ob->live_period > 0.0)
+        || (double) (b - prev) > 1.5 * ob->live_period)
+      continue;
+    a = ob->ev_n < PHASE_BEATS ? 1.0 / (ob->ev_n + 1) : 1.0 / PHASE_BEATS;
+    ob->ev_on_b += a * (onset_near (ob, (double) b) - ob->ev_on_b);
+    ob->ev_on_m += a * (onset_near (ob, mid) - ob->ev_on_m);
+    ob->ev_ch_b += a * (musa_chord_change_at (ob->chords, b / ob->fps) -
+        ob->ev_ch_b);
+    ob->ev_ch_m += a * (musa_chord_change_at (ob->chords, mid / ob->fps) -
+        ob->ev_ch_m);
+    ob->ev_n++;
+    if (ob->ev_n < PHASE_BEATS)
+      continue;
+    pb = ob->ev_on_b * (ob->ev_ch_b + 1e-3);
+    pm = ob->ev_on_m * (ob->ev_ch_m + 1e-3);
+    if (!ob->live_shift && pm > PHASE_MARGIN * pb)
+      ob->live_shift = 1;
+    else if (ob->live_shift && pb > PHASE_MARGIN * pm)
+      ob->live_shift = 0;
+  }
 }
 
 static void
@@ -146,18 +236,25 @@ on_frame (void *user, const MusaOnsetFrame * f)
    * is the step from nothing to the signal, no beat; the tempo skips it */
   musa_tempo_push (ob->tempo, ob->frames < ob->pad_frames ? 0.0f : f->value);
   if (musa_beat_push (ob->beat, f->value, ob->live_period, &bf)) {
-    ob->last_beat = bf / ob->fps;
-    if (ob->func) {
-      memset (&ev, 0, sizeof (ev));
-      ev.type = MUSA_ONSETBPM_BEAT;
-      ev.sample = bf * ob->hop;
-      ev.time = ob->last_beat;
-      ev.index = ob->live_beats;
-      ob->func (ob->user, &ev);
+    if (ob->q_len == PHASE_QUEUE) {
+      ob->q_head = (ob->q_head + 1) % PHASE_QUEUE;
+      ob->q_len--;
     }
-    ob->live_beats++;
+    ob->queue[(ob->q_head + ob->q_len) % PHASE_QUEUE][0] = ob->prev_raw;
+    ob->queue[(ob->q_head + ob->q_len) % PHASE_QUEUE][1] = bf;
+    ob->q_len++;
+    ob->prev_raw = bf;
+    if (ob->live_shift && ob->pending < 0)
+      ob->pending = bf + (int64_t) lround (ob->live_period / 2.0);
+    else if (!ob->live_shift)
+      emit_beat (ob, bf);
+  }
+  if (ob->pending >= 0 && ob->frames >= ob->pending) {
+    emit_beat (ob, ob->pending);
+    ob->pending = -1;
   }
   ob->frames++;
+  update_live_phase (ob);
   /* the live beat tracker's period: the sliding estimate, once a second */
   if (ob->frames % (int64_t) lround (ob->fps) == 0) {
     MusaTempoResult r;
@@ -172,9 +269,19 @@ musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
 {
   ob->func = func;
   ob->user = user;
-  musa_onset_process (ob->onset, x, n, on_frame, ob);
-  musa_chord_change_process (ob->chords, x, n);
-  ob->samples += (int64_t) n;
+  /* both analyses advance in pieces that end on multiples of the hop
+   * counted from the stream start, so what the live phase sees of the
+   * chord changes at each frame does not depend on the chunking */
+  while (n > 0) {
+    size_t k = (size_t) (ob->hop - ob->samples % ob->hop);
+    if (k > n)
+      k = n;
+    musa_chord_change_process (ob->chords, x, k);
+    musa_onset_process (ob->onset, x, k, on_frame, ob);
+    ob->samples += (int64_t) k;
+    x += k;
+    n -= k;
+  }
   ob->func = NULL;
   ob->user = NULL;
 }
@@ -284,8 +391,8 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
 
   ob->func = func;
   ob->user = user;
-  musa_onset_finish (ob->onset, on_frame, ob);
   musa_chord_change_finish (ob->chords);
+  musa_onset_finish (ob->onset, on_frame, ob);
   ob->func = NULL;
   ob->user = NULL;
   musa_tempo_estimate (ob->tempo, 1, out);

@@ -551,7 +551,12 @@ musa_beat_push (MusaBeat * b, float value, double period, int64_t * beat_frame)
   if (la < 1)
     la = 1;
   c = n - la;
-  if (c < 0 || c - b->last_beat < (int64_t) lround (period / 2.0))
+  /* consecutive live beats at least 0.8 period apart: a strong off-beat
+   * (a swung eighth, a pushed chord) right after a beat is not taken for
+   * the next one; tempo and phase move over several beats instead (with
+   * half a period, 15 % of the live intervals on the rendered songs were
+   * more than 20 % off the period; live beat F 0.85 -> 0.88) */
+  if (c < 0 || c - b->last_beat < (int64_t) lround (0.8 * period))
     return 0;
   if (!(b->live_o[c % LIVE_RING] > 0.2f))
     return 0;

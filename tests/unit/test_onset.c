@@ -805,6 +805,48 @@ test_beat_phase (void)
   free (x);
 }
 
+/* Live beats of a swing groove (hi-hat on the beats, a louder swung eighth
+ * at 2/3 of each beat, a chord on every other beat): consecutive live
+ * beats stay within 20 % of the period, never on the swung eighth. (The
+ * rendered songs, where the live tracker did jump to such eighths, are
+ * measured by tests/eval/eval_onsetbpm.py's live beat F.) */
+static void
+test_live_swing (void)
+{
+  int rate = 44100, k, irregular = 0, n_iv = 0;
+  double period = 60.0 / 132.0;
+  size_t n = (size_t) (24.0 * rate);
+  float *x = calloc (n, sizeof (float));
+  MusaOnsetBpmConfig cfg;
+  Events *ev = malloc (sizeof (Events));
+  MusaTempoResult r;
+  MusaOnsetBpm *ob;
+  MusaRng rng;
+
+  musa_onsetbpm_config_default (&cfg, rate);
+  musa_rng_init (&rng, 9);
+  for (k = 0; k * period < 23.5; k++) {
+    hat (x, n, rate, k * period, 0.3, &rng);
+    hat (x, n, rate, (k + 2.0 / 3.0) * period, 0.6, &rng);
+    if (k % 2 == 0)
+      pluck (x, n, rate, k * period, bar_chords[(k / 8) % 4], 4, 0.5, 0.3);
+  }
+  ob = run (&cfg, x, n, 4096, ev, &r);
+  CHECK (fabs (r.bpm - 132.0) < 2.0, "swing: %.2f BPM", r.bpm);
+  for (k = 1; k < ev->n_beats; k++) {
+    if (ev->beats[k - 1] < 6.0)
+      continue;
+    n_iv++;
+    if (fabs ((ev->beats[k] - ev->beats[k - 1]) / period - 1.0) > 0.2)
+      irregular++;
+  }
+  CHECK (n_iv > 30 && irregular == 0, "swing: %d of %d live beat intervals "
+      "more than 20 %% off the period", irregular, n_iv);
+  musa_onsetbpm_free (ob);
+  free (ev);
+  free (x);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -846,5 +888,6 @@ main (void)
   musa_test_run ("beat_track_array", test_beat_track_array);
   musa_test_run ("chord_change", test_chord_change);
   musa_test_run ("beat_phase", test_beat_phase);
+  musa_test_run ("live_swing", test_live_swing);
   return musa_test_summary ();
 }
