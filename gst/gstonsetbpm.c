@@ -17,6 +17,10 @@
  * tempo listeners tap) over the last `window` seconds while the stream plays
  * and over the whole stream at the end; beats come from dynamic programming
  * (Ellis 2007): frame by frame while playing, over the whole stream at EOS.
+ * Beats go on the grid, the tracker's beats or the midpoints between them,
+ * that explains both the onsets and the chord changes better, so that
+ * syncopated accents (a piano montuno, a pushed kick) do not pull them half
+ * a beat off; live beats are at least 0.8 period apart.
  *
  * Messages (when `post-messages` is TRUE):
  *
@@ -41,7 +45,8 @@
  * - `beat` (when `post-beats` is TRUE, live beat tracking): `timestamp`,
  *   `stream-time`, `running-time` of the beat, `index` (#guint64, beats
  *   since the stream start), `bpm` (#gdouble, the tempo it followed). A beat
- *   is posted about a quarter period after it happened.
+ *   is posted about a quarter period after it happened, or as it happens
+ *   while the midpoint grid is in use.
  *
  * The `beats-per-minute` tag goes downstream when the estimate moves by
  * 0.5 BPM or more and at EOS, never while the confidence is 0.
