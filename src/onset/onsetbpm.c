@@ -150,6 +150,15 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   ob->ev_n = 0;
 }
 
+/* How well a grid explains the music: mean onset strength times mean chord
+ * change on it (1e-3: far below a chord change, 0.05..0.3, it only keeps
+ * music without harmony, 0 x 0, comparable). */
+static double
+grid_weight (double onset, double chord)
+{
+  return onset * (chord + 1e-3);
+}
+
 /* The largest onset function value within +-1 frame of frame @t. */
 static float
 onset_near (const MusaOnsetBpm * ob, double t)
@@ -206,8 +215,8 @@ update_live_phase (MusaOnsetBpm * ob)
     ob->ev_n++;
     if (ob->ev_n < PHASE_BEATS)
       continue;
-    pb = ob->ev_on_b * (ob->ev_ch_b + 1e-3);
-    pm = ob->ev_on_m * (ob->ev_ch_m + 1e-3);
+    pb = grid_weight (ob->ev_on_b, ob->ev_ch_b);
+    pm = grid_weight (ob->ev_on_m, ob->ev_ch_m);
     if (!ob->live_shift && pm > PHASE_MARGIN * pb)
       ob->live_shift = 1;
     else if (ob->live_shift && pb > PHASE_MARGIN * pm)
@@ -333,17 +342,11 @@ grid_scores (const MusaOnsetBpm * ob, const double *b, size_t n, int mid,
     double *onset, double *chord)
 {
   size_t i, m = mid ? n - 1 : n;
-  int64_t k, j;
 
   *onset = *chord = 0.0;
   for (i = 0; i < m; i++) {
     double t = mid ? 0.5 * (b[i] + b[i + 1]) : b[i];
-    float v = 0.0f;
-    k = (int64_t) floor (t + 0.5);
-    for (j = k - 1; j <= k + 1; j++)
-      if (musa_beat_value_at (ob->beat, j) > v)
-        v = musa_beat_value_at (ob->beat, j);
-    *onset += v;
+    *onset += onset_near (ob, t);
     *chord += musa_chord_change_at (ob->chords, t / ob->fps);
   }
   *onset /= (double) m;
@@ -365,8 +368,7 @@ choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
     return n;
   grid_scores (ob, b, n, 0, &on_b, &ch_b);
   grid_scores (ob, b, n, 1, &on_m, &ch_m);
-  /* 1e-3: far below a chord change (0.05..0.3), only keeps 0/0 finite */
-  if (!((on_m * (ch_m + 1e-3)) > (on_b * (ch_b + 1e-3))))
+  if (!(grid_weight (on_m, ch_m) > grid_weight (on_b, ch_b)))
     return n;
   first = b[0] - 0.5 * (b[1] - b[0]);
   last = b[n - 1] + 0.5 * (b[n - 1] - b[n - 2]);
