@@ -12,8 +12,11 @@
 #define PHASE_AGE 0.4
 /* running means over about this many beats */
 #define PHASE_BEATS 8
-/* the live phase flips when the other grid's product is this much larger
- * (hysteresis: no flapping between near-equal grids) */
+/* the other grid takes over (final beats: the midpoints replace the
+ * beats; live: the phase flips) only when its weight is this much larger,
+ * so that near-equal grids keep the tracker's beats and the live phase does
+ * not flap (on the rendered songs every grid put right won by more than
+ * 10 %, all but two by more than 25 %) */
 #define PHASE_MARGIN 1.1
 
 struct MusaOnsetBpm
@@ -357,7 +360,8 @@ grid_scores (const MusaOnsetBpm * ob, const double *b, size_t n, int mid,
  * and in syncopated music (a piano montuno, a pushed kick) those can sit
  * half a beat off. The grid of midpoints replaces the beats when it
  * explains the onsets and the chord changes better together: the product
- * of the two ratios (midpoints over beats) is above 1. Frames in @b. */
+ * of the two ratios (midpoints over beats) is above PHASE_MARGIN. Frames
+ * in @b. */
 static size_t
 choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
 {
@@ -368,7 +372,7 @@ choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
     return n;
   grid_scores (ob, b, n, 0, &on_b, &ch_b);
   grid_scores (ob, b, n, 1, &on_m, &ch_m);
-  if (!(grid_weight (on_m, ch_m) > grid_weight (on_b, ch_b)))
+  if (!(grid_weight (on_m, ch_m) > PHASE_MARGIN * grid_weight (on_b, ch_b)))
     return n;
   first = b[0] - 0.5 * (b[1] - b[0]);
   last = b[n - 1] + 0.5 * (b[n - 1] - b[n - 2]);
