@@ -25,7 +25,7 @@ struct MusaOnsetBpm
   MusaOnset *onset;
   MusaTempo *tempo;
   MusaBeat *beat;
-  MusaChordChange *chords;      /* for the phase of the final beats */
+  MusaChordChange *chords;      /* for the phase of the beats */
   double fps;
   int hop;
   int64_t samples;
