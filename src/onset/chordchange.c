@@ -145,6 +145,7 @@ chord_frame (void *user, int64_t index, const float *spectrum,
 {
   MusaChordChange *cc = user;
   float *c = cc->ring[cc->n_frames % (2 * CC_W)];
+  int64_t t;
   int k, p;
 
   (void) index;
@@ -157,14 +158,12 @@ chord_frame (void *user, int64_t index, const float *spectrum,
   for (p = 0; p < 12; p++)
     c[p] = sqrtf (c[p]);
   cc->n_frames++;
-  if (cc->n_frames >= 2 * CC_W) {
-    int64_t t = cc->n_frames - CC_W;
-    cc->hist[(size_t) (t % (int64_t) cc->hist_len)] = distance (cc);
-  } else if (cc->n_frames > CC_W) {
-    cc->hist[(size_t) (cc->n_frames - CC_W)] = 0.0f;
-  }
-  if (cc->n_frames <= CC_W)
-    cc->hist[(size_t) (cc->n_frames - 1)] = 0.0f;
+  /* frame t now has its W frames after it; the first W frames have no W
+   * before them */
+  t = cc->n_frames - CC_W;
+  if (t >= 0)
+    cc->hist[(size_t) (t % (int64_t) cc->hist_len)] =
+        t >= CC_W ? distance (cc) : 0.0f;
 }
 
 /* Halve the rate of @x[0..n) into @out (may be @x) with the state of
