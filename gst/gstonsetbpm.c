@@ -20,7 +20,8 @@
  * Beats go on the grid, the tracker's beats or the midpoints between them,
  * that explains both the onsets and the chord changes better, so that
  * syncopated accents (a piano montuno, a pushed kick) do not pull them half
- * a beat off; live beats are at least 0.8 period apart.
+ * a beat off; live beats are at least 0.8 period apart, each on an onset
+ * at least as strong as the running mean.
  *
  * Messages (when `post-messages` is TRUE):
  *
@@ -32,7 +33,10 @@
  *   - `confidence` (#gdouble): 0..1; 0 for silence, noise and less than
  *     2 s of audio (then no tempo is claimed);
  *   - `candidates`, `strengths` (#GstValueArray of #gdouble): the two best
- *     tempi (BPM) and their relative strengths;
+ *     tempi (BPM) and their relative strengths; when `bpm` is the wrong
+ *     metrical level (double or half what a listener taps), the runner-up
+ *     is usually the right one, so `confidence` (how periodic the music
+ *     is) does not tell the level, the strengths do;
  *   - `beat-phase` (#gdouble): where the end of the span falls in the beat
  *     cycle, 0..1 (0 = on a beat), -1 when no beat is known yet;
  *   - `seconds` (#gdouble): the amount of audio the estimate used;
