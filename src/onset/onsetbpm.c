@@ -18,6 +18,9 @@
  * not flap (on the rendered songs every grid put right won by more than
  * 10 %, all but two by more than 25 %) */
 #define PHASE_MARGIN 1.1
+/* the live tempo moves to a new answer only when it is this much more
+ * salient than the current one */
+#define TEMPO_MARGIN 1.1
 
 struct MusaOnsetBpm
 {
@@ -32,6 +35,7 @@ struct MusaOnsetBpm
   int64_t frames;
   int64_t pad_frames;           /* frames whose window reaches before 0 */
   double live_period;
+  double live_level;            /* BPM of the live answer, 0 before one */
   int64_t live_beats;
   double last_beat;
   /* live beat phase: the tracker's beats (raw) or the midpoints between
@@ -142,6 +146,7 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   ob->samples = 0;
   ob->frames = 0;
   ob->live_period = 0.0;
+  ob->live_level = 0.0;
   ob->live_beats = 0;
   ob->last_beat = -1.0;
   ob->n_beats = 0;
@@ -227,6 +232,24 @@ update_live_phase (MusaOnsetBpm * ob)
   }
 }
 
+/* The sliding estimate, kept at the live answer's tempo while that stays
+ * within TEMPO_MARGIN of the new answer's salience: where two metrical
+ * levels (or a tresillo's 5:2 relative) are about equally salient, the
+ * live tempo no longer flips between them from one second to the next (on
+ * the 400 rendered songs, estimates after 6 s all within 2 % of their
+ * median in 272 songs and 319 octave jumps; with it 345 and 19, the live
+ * estimates right in 82.3 -> 85.1 % of the seconds, live beat F +0.013,
+ * +0.025, +0.016, -0.003 on seeds 1-4; the rest change in a song's last
+ * 4 s, its final chord); a new song, or a tempo change, moves it as soon
+ * as the old tempo falls behind. */
+static void
+live_estimate (MusaOnsetBpm * ob, MusaTempoResult * r)
+{
+  musa_tempo_estimate (ob->tempo, 0, r);
+  if (ob->live_level > 0.0)
+    musa_tempo_hold (ob->tempo, ob->live_level, 1.0 / TEMPO_MARGIN, r);
+}
+
 static void
 on_frame (void *user, const MusaOnsetFrame * f)
 {
@@ -270,7 +293,9 @@ on_frame (void *user, const MusaOnsetFrame * f)
   /* the live beat tracker's period: the sliding estimate, once a second */
   if (ob->frames % (int64_t) lround (ob->fps) == 0) {
     MusaTempoResult r;
-    musa_tempo_estimate (ob->tempo, 0, &r);
+    live_estimate (ob, &r);
+    if (r.confidence > 0.0)
+      ob->live_level = r.bpm;
     ob->live_period = r.confidence > 0.0 ? r.period : 0.0;
   }
 }
@@ -301,7 +326,7 @@ musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
 void
 musa_onsetbpm_tempo (MusaOnsetBpm * ob, MusaTempoResult * out)
 {
-  musa_tempo_estimate (ob->tempo, 0, out);
+  live_estimate (ob, out);
 }
 
 double

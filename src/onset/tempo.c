@@ -422,6 +422,44 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   }
 }
 
+/* The largest salience of the last estimate within 2 % of period @tau. */
+static double
+salience_near (const MusaTempo * t, double tau)
+{
+  double tau_lo = 60.0 * t->cfg.fps / t->cfg.max_bpm, best = 0.0;
+  int g;
+
+  for (g = 0; g < t->n_grid; g++) {
+    double x = tau_lo + g * GRID_STEP;
+    if (fabs (x / tau - 1.0) <= 0.02 && t->score[g] > best)
+      best = t->score[g];
+  }
+  return best;
+}
+
+int
+musa_tempo_hold (MusaTempo * t, double bpm, double ratio, MusaTempoResult * out)
+{
+  double fps = t->cfg.fps, tau, s_new, s_old, c0;
+
+  if (!(out->confidence > 0.0) || !(bpm >= t->cfg.min_bpm)
+      || !(bpm <= t->cfg.max_bpm) || fabs (out->bpm / bpm - 1.0) <= 0.04)
+    return 0;
+  tau = 60.0 * fps / bpm;
+  s_new = salience_near (t, out->period);
+  s_old = salience_near (t, tau);
+  if (!(s_new > 0.0) || s_old < ratio * s_new)
+    return 0;
+  c0 = out->candidates[0];
+  out->period = refine (t, tau);
+  out->bpm = 60.0 * fps / out->period;
+  out->candidates[0] = out->bpm;
+  out->candidates[1] = c0;
+  out->strengths[0] = s_old / (s_old + s_new);
+  out->strengths[1] = s_new / (s_old + s_new);
+  return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* beats */
 

@@ -82,6 +82,13 @@ extern "C"
  * the last reset (@whole = 1). No allocation. */
   void musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out);
   int64_t musa_tempo_frames (const MusaTempo * t);
+/* After musa_tempo_estimate() gave @out: if the tempo @bpm is not @out's
+ * answer but its salience (periodicity times prior) is at least @ratio
+ * times the answer's, make @bpm the answer (refined on the same
+ * correlation) and the previous answer the runner-up; returns 1 then, 0
+ * when @out is left as it was. */
+  int musa_tempo_hold (MusaTempo * t, double bpm, double ratio,
+      MusaTempoResult * out);
 
 /* ---- beats ---- */
   typedef struct
