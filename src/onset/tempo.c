@@ -22,6 +22,7 @@ struct MusaTempo
                                  * contiguous (no modulo in the loops) */
   double *acc_w, *acc_all;      /* sum of x[m] x[m - l] */
   double sum_w, sum_all, sq_w;
+  int64_t last_active;          /* last frame at or above the running level */
   double xs[4];                 /* previous inputs (smoothing) */
   float *hp;                    /* last hp_len smoothed inputs */
   int hp_len;
@@ -133,6 +134,7 @@ musa_tempo_reset (MusaTempo * t)
   memset (t->xs, 0, sizeof (t->xs));
   memset (t->hp, 0, sizeof (float) * (size_t) t->hp_len);
   t->hp_sum = 0.0;
+  t->last_active = INT64_MIN / 2;
   t->n = 0;
 }
 
@@ -161,6 +163,8 @@ musa_tempo_push (MusaTempo * t, float value)
    * snare, boom-chick) still reads as one pulse; above 10 times the
    * running level only logarithmic growth, so that the huge flux of a
    * stream starting from silence does not dominate the correlation */
+  if (value >= 1.0f && isfinite (value))
+    t->last_active = n;
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;
   else if (value > 10.0f)
@@ -307,6 +311,12 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   used = whole ? n : (n < t->win ? n : t->win);
   out->seconds = used / fps;
   if (used < 2 * t->lags2 / 3 || used < MIN_SECONDS * fps)
+    return;
+  /* live: no onset as strong as the running level for MIN_SECONDS means
+   * the music has stopped; the window's correlation is then mostly the
+   * high-pass's decay after the last notes, a made-up tempo (on the rendered
+   * songs' release tails: 150-250 BPM with confidence 1) */
+  if (!whole && n - t->last_active > (int64_t) lround (MIN_SECONDS * fps))
     return;
   mean = (whole ? t->sum_all : t->sum_w) / (double) used;
   for (l = 0; l <= t->lags; l++) {

@@ -942,6 +942,56 @@ test_live_tempo_steady (void)
   free (x);
 }
 
+/* When the music stops, the live tempo says so: 12 s of the synthetic
+ * groove, then 12 s of a quiet decaying tail (noise at -70 dBFS and
+ * fading); read once a second, the live tempo has confidence > 0 at 8..12
+ * s and, from 2.5 s after the last note, confidence 0 and bpm 0 (it was
+ * 150-250 BPM with confidence 1 on the rendered songs' tails: the window's
+ * correlation was the decay of its high-pass). */
+static void
+test_live_stops (void)
+{
+  int rate = 44100;
+  size_t n = (size_t) (12 * rate), m = (size_t) (12 * rate), i;
+  float *x = calloc (n + m, sizeof (float));
+  MusaOnsetBpmConfig cfg;
+  MusaSynthConfig sc;
+  MusaOnsetBpm *ob;
+  MusaError err;
+  MusaRng rng;
+  int made_up = 0, known = 0;
+
+  musa_synth_config_default (&sc);
+  sc.bpm = 118.0;
+  CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+  musa_rng_init (&rng, 4);
+  for (i = 0; i < m; i++)
+    x[n + i] = (float) (3e-4 * exp (-(double) i / rate) *
+        (2.0 * musa_rng_uniform (&rng) - 1.0));
+  musa_onsetbpm_config_default (&cfg, rate);
+  ob = musa_onsetbpm_new (&cfg, &err);
+  CHECK (ob != NULL, "%s", err.message);
+  for (i = 0; i < n + m; i += (size_t) rate) {
+    MusaTempoResult r;
+    double t = (double) (i + (size_t) rate) / rate;
+    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
+    musa_onsetbpm_tempo (ob, &r);
+    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
+        && fabs (r.bpm / 118.0 - 1.0) < 0.02)
+      known++;
+    if (t >= 14.5 && (r.confidence > 0.0 || r.bpm != 0.0)) {
+      made_up++;
+      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
+          r.confidence);
+    }
+  }
+  CHECK (known == 5, "%d of 5 readings at 8..12 s at 118 BPM", known);
+  CHECK (made_up == 0, "%d readings with a tempo after the music stopped",
+      made_up);
+  musa_onsetbpm_free (ob);
+  free (x);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -986,5 +1036,6 @@ main (void)
   musa_test_run ("live_swing", test_live_swing);
   musa_test_run ("live_groove_beats", test_live_groove_beats);
   musa_test_run ("live_tempo_steady", test_live_tempo_steady);
+  musa_test_run ("live_stops", test_live_stops);
   return musa_test_summary ();
 }
