@@ -31,7 +31,8 @@
  *     the span the result covers, as the `level` element gives them;
  *   - `bpm` (#gdouble): tempo in beats per minute, 0 when `confidence` is 0;
  *   - `confidence` (#gdouble): 0..1; 0 for silence, noise and less than
- *     2 s of audio (then no tempo is claimed);
+ *     2 s of audio, and while playing from 2 s after the music stops (then
+ *     no tempo is claimed);
  *   - `candidates`, `strengths` (#GstValueArray of #gdouble): the two best
  *     tempi (BPM) and their relative strengths; when `bpm` is the wrong
  *     metrical level (double or half what a listener taps), the runner-up
