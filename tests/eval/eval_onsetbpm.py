@@ -5,6 +5,7 @@
     # or directly, with the plugin on GST_PLUGIN_PATH:
     /usr/bin/python3 tests/eval/eval_onsetbpm.py [--n 100] [--seed 1] [--set DIR] [--jobs 2]
         [--family ballad] [--prior-bpm 75]   # only one family; onsetbpm prior-bpm=75
+        [--condition master]                 # the songs as a real recording might come
 
 Renders (or reuses) a labelled set with ../shared/data/make_set.py (MMA grooves played by
 FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
@@ -13,7 +14,17 @@ FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
   - `aubio tempo` (BPM), `aubiotrack` (beats) and `aubioonset` (onsets), Debian aubio-tools,
   - GStreamer's `bpmdetect` (gst-plugins-bad, SoundTouch; the last beats-per-minute tag),
 
-and prints one table. Metrics, with mir_eval where it defines them:
+and prints one table. `--condition` first turns the rendered songs into what real recordings
+bring and renders do not (the labels follow exactly; cached beside the set, DIR-CONDITION):
+
+  - `48k`, `22k`: resampled to 48 / 22.05 kHz (sox);
+  - `master`: a loud master, 6 dB soft-knee compression to -4 dB at full scale and peaks
+    normalised to -0.3 dBFS (sox compand, gain -n: about 8 dB louder, crest factor down);
+  - `noise20`: pink noise 20 dB below the song's RMS (a noisy transfer, a live room);
+  - `drift3`, `drift6`: a played, not sequenced, tempo: the playback rate swings by +-3 % /
+    +-6 % over a 20 s period (variable-rate resampling; beat and onset times mapped through
+    the same warp, the tempo label becomes the song's mean tempo).
+ Metrics, with mir_eval where it defines them:
   - tempo Accuracy1: estimate within 4 % of the labelled tempo; Accuracy2: within 4 % of the
     tempo or of x2, x3, x1/2, x1/3 of it (Gouyon et al. 2006, as MIREX);
   - onset F-measure: mir_eval.onset.f_measure, 50 ms window;
@@ -44,6 +55,94 @@ def render(out, n, seed):
                 return
     subprocess.run(["/usr/bin/python3", os.path.join(SHARED, "data", "make_set.py"),
                     "--n", str(n), "--seed", str(seed), "--out", out], check=True)
+
+
+CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "drift3", "drift6")
+
+
+def read_wav(path):
+    import wave
+    with wave.open(path) as w:
+        rate, ch = w.getframerate(), w.getnchannels()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    return x.reshape(-1, ch).astype(np.float64) / 32768.0, rate
+
+
+def write_wav(path, x, rate):
+    import wave
+    y = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+    with wave.open(path, "wb") as w:
+        w.setnchannels(x.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(y.tobytes())
+
+
+def pink_noise(n, rng):
+    """Pink (1/f power) noise of unit RMS, shaped in the frequency domain."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spec), dtype=np.float64)
+    f[0] = 1.0
+    y = np.fft.irfft(spec / np.sqrt(f), n)
+    return y / np.sqrt(np.mean(y * y))
+
+
+def drift_map(seconds_out, amount, period=20.0):
+    """Output time -> input time for a playback rate 1 + amount sin(2 pi t / period)."""
+    t = np.linspace(0.0, seconds_out, int(seconds_out * 1000) + 2)
+    return t, t + amount * period / (2 * np.pi) * (1 - np.cos(2 * np.pi * t / period))
+
+
+def make_condition(src, cond, rows):
+    """The songs of @rows under recording condition @cond, in src-cond (made once)."""
+    dst = f"{src.rstrip('/')}-{cond}"
+    labels = os.path.join(dst, "labels.csv")
+    if os.path.exists(labels):
+        with open(labels) as f:
+            done = {r["file"]: r for r in csv.DictReader(f)}
+        if all(r["file"] in done for r in rows):
+            return dst, [done[r["file"]] for r in rows]
+    os.makedirs(dst, exist_ok=True)
+    out_rows = []
+    for i, r in enumerate(rows):
+        a, b = os.path.join(src, r["file"]), os.path.join(dst, r["file"])
+        onsets = np.loadtxt(a[:-4] + ".onsets", ndmin=1)
+        beats = np.loadtxt(a[:-4] + ".beats", ndmin=1)
+        r = dict(r)
+        if cond in ("48k", "22k"):
+            subprocess.run(["sox", "-G", a, "-r", "48000" if cond == "48k" else "22050", b], check=True)
+        elif cond == "master":
+            subprocess.run(["sox", a, b, "compand", "0.005,0.1", "6:-60,-60,-30,-12,0,-4", "0",
+                            "-90", "gain", "-n", "-0.3"], check=True, stderr=subprocess.DEVNULL)
+        elif cond == "noise20":
+            x, rate = read_wav(a)
+            rng = np.random.default_rng(1000 + i)
+            rms = np.sqrt(np.mean(x * x))
+            noise = pink_noise(len(x), rng)[:, None] * rms * 10 ** (-20 / 20)
+            write_wav(b, x + noise, rate)
+        elif cond in ("drift3", "drift6"):
+            x, rate = read_wav(a)
+            amount = 0.03 if cond == "drift3" else 0.06
+            t_out, t_in = drift_map(len(x) / rate, amount)
+            n_out = int(np.searchsorted(t_in, (len(x) - 1) / rate) / 1000 * rate)
+            pos = np.interp(np.arange(n_out) / rate, t_out, t_in) * rate
+            y = np.stack([np.interp(pos, np.arange(len(x)), x[:, c])
+                          for c in range(x.shape[1])], axis=1)
+            write_wav(b, y, rate)
+            onsets = np.interp(onsets, t_in, t_out)
+            beats = np.interp(beats, t_in, t_out)
+            # the tempo a listener hears on average: beats per second of output
+            r["tempo_bpm"] = f"{float(r['tempo_bpm']) * (len(x) / rate) / (n_out / rate):.3f}"
+        else:
+            raise SystemExit(f"unknown condition {cond!r} (one of {', '.join(CONDITIONS)})")
+        np.savetxt(b[:-4] + ".onsets", onsets, fmt="%.6f")
+        np.savetxt(b[:-4] + ".beats", beats, fmt="%.6f")
+        out_rows.append(r)
+    with open(labels, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(out_rows[0].keys()))
+        w.writeheader()
+        w.writerows(out_rows)
+    return dst, out_rows
 
 
 def run_musa(path, prior=None):
@@ -142,6 +241,9 @@ def main():
     ap.add_argument("--family", default=None, help="only the songs of this family (labels.csv)")
     ap.add_argument("--prior-bpm", type=float, default=None,
                     help="onsetbpm prior-bpm (default: the element's, 120)")
+    ap.add_argument("--condition", default="clean", choices=CONDITIONS,
+                    help="turn the songs into a resampled, mastered, noisy or tempo-drifting "
+                    "recording first (see above)")
     args = ap.parse_args()
     d = args.set or f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
     render(d, args.n, args.seed)
@@ -149,6 +251,8 @@ def main():
         rows = list(csv.DictReader(f))[:args.n]
     if args.family:
         rows = [r for r in rows if r["family"] == args.family]
+    if args.condition != "clean":
+        d, rows = make_condition(d, args.condition, rows)
     paths = [os.path.join(d, r["file"]) for r in rows]
     t0 = time.time()
     with ProcessPoolExecutor(args.jobs) as ex:
@@ -199,6 +303,7 @@ def main():
     print(f"\nonsetbpm evaluation: {len(rows)} songs from {d} (make_set.py seed {args.seed}), "
           f"{wall:.0f} s wall with {args.jobs} jobs"
           + (f", family {args.family}" if args.family else "")
+          + (f", condition {args.condition}" if args.condition != "clean" else "")
           + (f", onsetbpm prior-bpm={args.prior_bpm:g}" if args.prior_bpm else "") + "\n")
     print(f"| {'method':<37} | Accuracy1 | Accuracy2 | onset F | beat F | CPU s/song |")
     print(f"|{'-' * 39}|-----------|-----------|---------|--------|------------|")
