@@ -335,31 +335,21 @@ musa_onsetbpm_last_beat (const MusaOnsetBpm * ob)
   return ob->last_beat;
 }
 
-/* Least-squares beat period (frames) of beats[lo..hi) against their index,
- * and the residual spread. */
+/* Mean beat period (frames) of the tracked beats b[0..n), n >= 2, and the
+ * share of their intervals within 15 % of it. The mean, not a straight-line
+ * fit: a played tempo swings, and the tempo a listener hears over the song is
+ * beats per second on average. */
 static double
-fit_period (const double *b, size_t n, double *spread)
+mean_period (const double *b, size_t n, double *steady)
 {
-  double mi = 0.0, mb = 0.0, sxy = 0.0, sxx = 0.0, slope, res = 0.0;
-  size_t i;
+  double p = (b[n - 1] - b[0]) / (double) (n - 1);
+  size_t i, ok = 0;
 
-  for (i = 0; i < n; i++) {
-    mi += (double) i;
-    mb += b[i];
-  }
-  mi /= (double) n;
-  mb /= (double) n;
-  for (i = 0; i < n; i++) {
-    sxy += (i - mi) * (b[i] - mb);
-    sxx += (i - mi) * (i - mi);
-  }
-  slope = sxy / sxx;
-  for (i = 0; i < n; i++) {
-    double e = b[i] - (mb + slope * (i - mi));
-    res += e * e;
-  }
-  *spread = sqrt (res / (double) n);
-  return slope;
+  for (i = 1; i < n; i++)
+    if (fabs ((b[i] - b[i - 1]) / p - 1.0) < 0.15)
+      ok++;
+  *steady = (double) ok / (double) (n - 1);
+  return p;
 }
 
 /* Mean onset strength (largest within +-1 frame) and mean chord change at
@@ -432,10 +422,15 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
     ob->n_beats = musa_beat_track (ob->beat, out->period, ob->beats,
         ob->max_beats);
     ob->n_beats = choose_phase (ob, ob->beats, ob->n_beats);
-    /* a steady beat gives the tempo more precisely than the correlation */
+    /* tracked beats give the tempo more precisely than the correlation,
+     * and for a played tempo that swings they give its mean: the
+     * whole-stream correlation peaks where the tempo dwells, near its
+     * turning points (a +-6 % swing: Accuracy1 0.58 / 0.47 on seeds 1-2,
+     * 0.80 / 0.73 from the beats). Within 10 % of the correlation's period,
+     * so never another metrical level (the nearest is 4:3 away). */
     if (ob->n_beats >= 8) {
-      double spread, p = fit_period (ob->beats, ob->n_beats, &spread);
-      if (fabs (p / out->period - 1.0) < 0.03 && spread < 0.1 * p) {
+      double steady, p = mean_period (ob->beats, ob->n_beats, &steady);
+      if (fabs (p / out->period - 1.0) < 0.1 && steady >= 0.8) {
         out->period = p;
         out->bpm = out->candidates[0] = 60.0 * ob->fps / p;
       }
