@@ -8,8 +8,9 @@
  * audio, so results do not depend on how the input is chunked).
  * End of stream (musa_onsetbpm_finish): the whole-stream tempo and the beat
  * times of the offline dynamic programme over the stream (its last
- * `history` seconds); with a steady beat the final tempo is refined from
- * the beat times (least squares slope). */
+ * `history` seconds); when those beats are steady and within 10 % of the
+ * correlation's period, the final tempo is their mean rate (a played tempo
+ * that swings reads its mean). */
 #ifndef MUSA_ONSETBPM_H
 #define MUSA_ONSETBPM_H
 
