@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 import mir_eval
+from wavio import read_wav
 
 import gi
 gi.require_version("Gst", "1.0")
@@ -271,19 +272,12 @@ KK = (np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29
 NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 
 
-def read_wav_mono(path):
-    import wave
-    with wave.open(path) as w:
-        ch, rate = w.getnchannels(), w.getframerate()
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
-    return x.reshape(-1, ch).mean(axis=1) / 32768.0, rate
-
-
 def baseline_key(path):
     """Textbook baseline: |STFT| (4096, hop 2048) summed into pitch classes
     (50 Hz - 5 kHz, nearest semitone, A440), time-averaged, Krumhansl-Kessler
     correlation."""
-    x, rate = read_wav_mono(path)
+    x, rate = read_wav(path)
+    x = x.mean(axis=1).astype(np.float32)
     n, hop = 4096, 2048
     frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop] * np.hanning(n)
     mag = np.abs(np.fft.rfft(frames, axis=1)).mean(axis=0)

@@ -43,6 +43,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import mir_eval
 
+from wavio import read_wav, write_wav
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("MUSA_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
 
@@ -58,24 +60,6 @@ def render(out, n, seed):
 
 
 CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "drift3", "drift6")
-
-
-def read_wav(path):
-    import wave
-    with wave.open(path) as w:
-        rate, ch = w.getframerate(), w.getnchannels()
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    return x.reshape(-1, ch).astype(np.float64) / 32768.0, rate
-
-
-def write_wav(path, x, rate):
-    import wave
-    y = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
-    with wave.open(path, "wb") as w:
-        w.setnchannels(x.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(y.tobytes())
 
 
 def pink_noise(n, rng):
