@@ -274,6 +274,61 @@ test_drifting_tempo (void)
   free (ev);
 }
 
+/* Noise as a background: alone (a room or a transfer's hiss after the
+ * music), the picker's floor follows it and no more than a few onsets a
+ * minute fire (1.5 a second before the floor); under a groove at 20 dB SNR,
+ * the groove's notes are still found and few onsets fall off its grid. */
+static void
+test_noise_background (void)
+{
+  MusaOnsetBpmConfig cfg;
+  MusaSynthConfig sc;
+  Events *ev = malloc (sizeof (Events));
+  size_t n = 44100 * 20, i, k, hits = 0, off = 0, grid = 0;
+  float *x = malloc (sizeof (float) * n);
+  double rms = 0.0, period = 60.0 / 120.0 / 2.0;
+  MusaTempoResult r;
+  MusaRng rng;
+
+  musa_onsetbpm_config_default (&cfg, 44100);
+  musa_rng_init (&rng, musa_rng_key (11, 0, 0));
+  for (i = 0; i < n; i++)
+    x[i] = (float) (0.05 * musa_rng_normal (&rng));
+  musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
+  CHECK (ev->n_onsets <= 8, "noise alone: %d onsets in 20 s", ev->n_onsets);
+
+  musa_synth_config_default (&sc);
+  sc.bpm = 120.0;
+  CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+  for (i = 0; i < n; i++)
+    rms += (double) x[i] * x[i];
+  rms = sqrt (rms / (double) n);
+  for (i = 0; i < n; i++)
+    x[i] += (float) (0.1 * rms * musa_rng_normal (&rng));
+  musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
+  /* eighth-note grid points after the first second (level settling) */
+  for (k = 2; k * period < 19.5; k++) {
+    double t = k * period;
+    int found = 0;
+    for (i = 0; i < (size_t) ev->n_onsets; i++)
+      if (fabs (ev->onsets[i] - t) < 0.03)
+        found = 1;
+    grid++;
+    hits += found;
+  }
+  for (i = 0; i < (size_t) ev->n_onsets; i++) {
+    double q = ev->onsets[i] / period;
+    if (ev->onsets[i] > 1.0 && fabs (q - round (q)) * period >= 0.03)
+      off++;
+  }
+  CHECK (hits >= grid * 9 / 10, "groove in noise: %zu of %zu grid onsets "
+      "found", hits, grid);
+  CHECK (off * 20 <= (size_t) ev->n_onsets, "groove in noise: %zu of %d "
+      "onsets off the grid", off, ev->n_onsets);
+  free (x);
+  free (ev);
+}
+
 /* Silence, white noise and a 0.5 s stream: confidence 0, no tempo. */
 static void
 test_no_tempo (void)
@@ -1082,6 +1137,7 @@ main (void)
   musa_test_run ("groove_tempi", test_groove_tempi);
   musa_test_run ("drifting_tempo", test_drifting_tempo);
   musa_test_run ("no_tempo", test_no_tempo);
+  musa_test_run ("noise_background", test_noise_background);
   musa_test_run ("chunk_invariance", test_chunk_invariance);
   musa_test_run ("live_window", test_live_window);
   musa_test_run ("methods_and_rates", test_methods_and_rates);
