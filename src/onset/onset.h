@@ -91,6 +91,10 @@ extern "C"
     int64_t frame;
     double time;
     float value;                /* normalised detection function, >= 0 */
+    float live_value;           /* the same with its level held at least
+                                 * at a multiple of the function's 1 s
+                                 * minimum (a stationary background such
+                                 * as noise): what live beats read */
     int onset;
     int64_t onset_frame;
     double onset_time;

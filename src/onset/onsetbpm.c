@@ -270,7 +270,7 @@ on_frame (void *user, const MusaOnsetFrame * f)
   /* the first frames see the zero padding before the stream: their flux
    * is the step from nothing to the signal, no beat; the tempo skips it */
   musa_tempo_push (ob->tempo, ob->frames < ob->pad_frames ? 0.0f : f->value);
-  if (musa_beat_push (ob->beat, f->value, ob->live_period, &bf)) {
+  if (musa_beat_push (ob->beat, f->value, f->live_value, ob->live_period, &bf)) {
     if (ob->q_len == PHASE_QUEUE) {
       ob->q_head = (ob->q_head + 1) % PHASE_QUEUE;
       ob->q_len--;

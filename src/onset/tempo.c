@@ -569,14 +569,15 @@ musa_beat_reset (MusaBeat * b)
 }
 
 int
-musa_beat_push (MusaBeat * b, float value, double period, int64_t * beat_frame)
+musa_beat_push (MusaBeat * b, float value, float live_value, double period,
+    int64_t * beat_frame)
 {
   int64_t n = b->n, c, m;
   double best = 0.0;
   int d, la, found = 0;
-  float v = value >= 0.0f && isfinite (value) ? value : 0.0f;
+  float v = live_value >= 0.0f && isfinite (live_value) ? live_value : 0.0f;
 
-  b->hist[n % b->hist_len] = v;
+  b->hist[n % b->hist_len] = value >= 0.0f && isfinite (value) ? value : 0.0f;
   b->live_o[n % LIVE_RING] = v;
   b->n = n + 1;
   if (!(period >= 2.0) || period * 2.0 + period / 4.0 + 2.0 >= LIVE_RING) {

@@ -105,12 +105,13 @@ extern "C"
   MusaBeat *musa_beat_new (const MusaBeatConfig * cfg, MusaError * err);
   void musa_beat_free (MusaBeat * b);
   void musa_beat_reset (MusaBeat * b);
-/* One frame of onset strength and the current period (frames per beat, 0
- * when unknown: no live beats then). Returns 1 and sets *@beat_frame when a
- * live beat is decided (it lies in the past: the decision waits a quarter
- * period). No allocation. */
-  int musa_beat_push (MusaBeat * b, float value, double period,
-      int64_t * beat_frame);
+/* One frame of onset strength (@value, stored for the offline pass; the
+ * live tracker reads @live_value, which may be normalised differently) and
+ * the current period (frames per beat, 0 when unknown: no live beats
+ * then). Returns 1 and sets *@beat_frame when a live beat is decided (it
+ * lies in the past: the decision waits a quarter period). No allocation. */
+  int musa_beat_push (MusaBeat * b, float value, float live_value,
+      double period, int64_t * beat_frame);
 /* Offline pass over the stored function (the last `history` seconds) with
  * a fixed period: writes up to @max beat frames (ascending, fractional
  * frames from the stream start) to @out and returns how many. Uses buffers

@@ -329,6 +329,53 @@ test_noise_background (void)
   free (ev);
 }
 
+/* Live beats with noise: a groove under white noise at 20 dB SNR, then the
+ * noise alone (a room or a transfer's hiss after the song). On the groove
+ * the live beats stay on its grid; once the music has stopped they stop
+ * too, instead of following peaks of the noise. */
+static void
+test_live_beats_noise (void)
+{
+  int rate = 44100;
+  size_t n_music = (size_t) (16 * rate), n = (size_t) (28 * rate), i;
+  float *x = calloc (n, sizeof (float));
+  Events *ev = malloc (sizeof (Events));
+  MusaOnsetBpmConfig cfg;
+  MusaSynthConfig sc;
+  MusaTempoResult r;
+  MusaRng rng;
+  double rms = 0.0, p = 60.0 / 120.0;
+  int k, on = 0, live = 0, after = 0;
+
+  musa_onsetbpm_config_default (&cfg, rate);
+  musa_synth_config_default (&sc);
+  sc.bpm = 120.0;
+  CHECK (musa_synth_music (&sc, x, n_music, NULL) == MUSA_OK, "synth");
+  for (i = 0; i < n_music; i++)
+    rms += (double) x[i] * x[i];
+  rms = sqrt (rms / (double) n_music);
+  musa_rng_init (&rng, musa_rng_key (12, 0, 0));
+  for (i = 0; i < n; i++)
+    x[i] += (float) (0.1 * rms * musa_rng_normal (&rng));
+  musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
+  for (k = 0; k < ev->n_beats; k++) {
+    double t = ev->beats[k], q = t / p;
+    if (t >= 6.0 && t < 16.0) {
+      live++;
+      if (fabs (q - round (q)) * p < 0.07)
+        on++;
+    } else if (t >= 18.0) {
+      after++;
+    }
+  }
+  CHECK (live >= 18 && on >= 0.95 * live, "groove in noise: %d of %d live "
+      "beats on the grid", on, live);
+  CHECK (after <= 1, "noise alone: %d live beats from 2 s after the music",
+      after);
+  free (ev);
+  free (x);
+}
+
 /* Silence, white noise and a 0.5 s stream: confidence 0, no tempo. */
 static void
 test_no_tempo (void)
@@ -1138,6 +1185,7 @@ main (void)
   musa_test_run ("drifting_tempo", test_drifting_tempo);
   musa_test_run ("no_tempo", test_no_tempo);
   musa_test_run ("noise_background", test_noise_background);
+  musa_test_run ("live_beats_noise", test_live_beats_noise);
   musa_test_run ("chunk_invariance", test_chunk_invariance);
   musa_test_run ("live_window", test_live_window);
   musa_test_run ("methods_and_rates", test_methods_and_rates);
