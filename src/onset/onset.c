@@ -573,10 +573,11 @@ typedef struct
 } FrameCtx;
 
 /* Update the running level @level (floor @floor) with the raw value @v
- * and return @v normalised by it (the level used in @used, if not NULL): plain mean over the first LEVEL_SECONDS,
- * then an exponential average with that time constant, of values clipped
- * at 3 times the level (robust: the big flux of an abrupt stream start or
- * of a few loud hits does not hold the level up for seconds). */
+ * and return @v normalised by it (the level used in @used, if not NULL):
+ * plain mean over the first LEVEL_SECONDS, then an exponential average
+ * with that time constant, of values clipped at 3 times the level (robust:
+ * the big flux of an abrupt stream start or of a few loud hits does not
+ * hold the level up for seconds). */
 static double
 normalise (const MusaOnset * od, double *level, float floor, double v,
     double *used)
