@@ -274,6 +274,29 @@ test_drifting_tempo (void)
   free (ev);
 }
 
+/* x[0..n): libmusa's groove at 120 BPM for its first @n_music samples
+ * (the rest silent), plus white noise 20 dB below the groove's RMS
+ * throughout (key @key). */
+static void
+groove_in_noise (float *x, size_t n_music, size_t n, uint64_t key)
+{
+  MusaSynthConfig sc;
+  MusaRng rng;
+  double rms = 0.0;
+  size_t i;
+
+  memset (x, 0, sizeof (float) * n);
+  musa_synth_config_default (&sc);
+  sc.bpm = 120.0;
+  CHECK (musa_synth_music (&sc, x, n_music, NULL) == MUSA_OK, "synth");
+  for (i = 0; i < n_music; i++)
+    rms += (double) x[i] * x[i];
+  rms = sqrt (rms / (double) n_music);
+  musa_rng_init (&rng, key);
+  for (i = 0; i < n; i++)
+    x[i] += (float) (0.1 * rms * musa_rng_normal (&rng));
+}
+
 /* Noise as a background: alone (a room or a transfer's hiss after the
  * music), the picker's floor follows it and no more than a few onsets a
  * minute fire (1.5 a second before the floor); under a groove at 20 dB SNR,
@@ -282,11 +305,10 @@ static void
 test_noise_background (void)
 {
   MusaOnsetBpmConfig cfg;
-  MusaSynthConfig sc;
   Events *ev = malloc (sizeof (Events));
   size_t n = 44100 * 20, i, k, hits = 0, off = 0, grid = 0;
   float *x = malloc (sizeof (float) * n);
-  double rms = 0.0, period = 60.0 / 120.0 / 2.0;
+  double period = 60.0 / 120.0 / 2.0;
   MusaTempoResult r;
   MusaRng rng;
 
@@ -297,14 +319,7 @@ test_noise_background (void)
   musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
   CHECK (ev->n_onsets <= 8, "noise alone: %d onsets in 20 s", ev->n_onsets);
 
-  musa_synth_config_default (&sc);
-  sc.bpm = 120.0;
-  CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
-  for (i = 0; i < n; i++)
-    rms += (double) x[i] * x[i];
-  rms = sqrt (rms / (double) n);
-  for (i = 0; i < n; i++)
-    x[i] += (float) (0.1 * rms * musa_rng_normal (&rng));
+  groove_in_noise (x, n, n, musa_rng_key (11, 1, 0));
   musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
   /* eighth-note grid points after the first second (level settling) */
   for (k = 2; k * period < 19.5; k++) {
@@ -337,26 +352,16 @@ static void
 test_live_beats_noise (void)
 {
   int rate = 44100;
-  size_t n_music = (size_t) (16 * rate), n = (size_t) (28 * rate), i;
-  float *x = calloc (n, sizeof (float));
+  size_t n_music = (size_t) (16 * rate), n = (size_t) (28 * rate);
+  float *x = malloc (sizeof (float) * n);
   Events *ev = malloc (sizeof (Events));
   MusaOnsetBpmConfig cfg;
-  MusaSynthConfig sc;
   MusaTempoResult r;
-  MusaRng rng;
-  double rms = 0.0, p = 60.0 / 120.0;
+  double p = 60.0 / 120.0;
   int k, on = 0, live = 0, after = 0;
 
   musa_onsetbpm_config_default (&cfg, rate);
-  musa_synth_config_default (&sc);
-  sc.bpm = 120.0;
-  CHECK (musa_synth_music (&sc, x, n_music, NULL) == MUSA_OK, "synth");
-  for (i = 0; i < n_music; i++)
-    rms += (double) x[i] * x[i];
-  rms = sqrt (rms / (double) n_music);
-  musa_rng_init (&rng, musa_rng_key (12, 0, 0));
-  for (i = 0; i < n; i++)
-    x[i] += (float) (0.1 * rms * musa_rng_normal (&rng));
+  groove_in_noise (x, n_music, n, musa_rng_key (12, 0, 0));
   musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
   for (k = 0; k < ev->n_beats; k++) {
     double t = ev->beats[k], q = t / p;
