@@ -21,6 +21,8 @@ bring and renders do not (the labels follow exactly; cached beside the set, DIR-
   - `master`: a loud master, 6 dB soft-knee compression to -4 dB at full scale and peaks
     normalised to -0.3 dBFS (sox compand, gain -n: about 8 dB louder, crest factor down);
   - `noise20`: pink noise 20 dB below the song's RMS (a noisy transfer, a live room);
+  - `room`: a reverberant room (sox reverb: reverberance 50 %, HF damping 50 %, room
+    scale 100 %, wet and dry mixed: a live recording, a hall; onset labels unchanged);
   - `drift3`, `drift6`: a played, not sequenced, tempo: the playback rate swings by +-3 % /
     +-6 % over a 20 s period (variable-rate resampling; beat and onset times mapped through
     the same warp, the tempo label becomes the song's mean tempo).
@@ -59,7 +61,7 @@ def render(out, n, seed):
                     "--n", str(n), "--seed", str(seed), "--out", out], check=True)
 
 
-CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "drift3", "drift6")
+CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "room", "drift3", "drift6")
 
 
 def pink_noise(n, rng):
@@ -98,6 +100,8 @@ def make_condition(src, cond, rows):
         elif cond == "master":
             subprocess.run(["sox", a, b, "compand", "0.005,0.1", "6:-60,-60,-30,-12,0,-4", "0",
                             "-90", "gain", "-n", "-0.3"], check=True, stderr=subprocess.DEVNULL)
+        elif cond == "room":
+            subprocess.run(["sox", "-G", a, b, "reverb", "50", "50", "100"], check=True)
         elif cond == "noise20":
             x, rate = read_wav(a)
             rng = np.random.default_rng(1000 + i)
