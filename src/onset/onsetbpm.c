@@ -21,12 +21,19 @@
 /* the live tempo moves to a new answer only when it is this much more
  * salient than the current one */
 #define TEMPO_MARGIN 1.1
+/* the tempo of the final beats drifts when their period over any span of
+ * DRIFT_SPAN beats is more than DRIFT_MIN off their mean period (a
+ * sequenced tempo: within 1 %, the frame grid's error over 8 beats at 240
+ * BPM) */
+#define DRIFT_SPAN 8
+#define DRIFT_MIN 0.015
 
 struct MusaOnsetBpm
 {
   MusaOnsetBpmConfig cfg;
   MusaOnset *onset;
   MusaTempo *tempo;
+  MusaTempo *steady_tempo;      /* the whole stream played at a steady tempo */
   MusaBeat *beat;
   MusaChordChange *chords;      /* for the phase of the beats */
   double fps;
@@ -50,6 +57,7 @@ struct MusaOnsetBpm
   int ev_n;
   size_t max_beats, n_beats;
   double *beats;
+  double *knot_pos, *knot_idx;  /* max_beats each: the tempo map of the beats */
   /* the callback of the process call in progress */
   MusaOnsetBpmFunc func;
   void *user;
@@ -94,7 +102,9 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   tc.max_bpm = cfg->max_bpm;
   tc.prior_bpm = cfg->prior_bpm;
   ob->tempo = musa_tempo_new (&tc, err);
-  if (ob->tempo == NULL) {
+  if (ob->tempo != NULL)
+    ob->steady_tempo = musa_tempo_new (&tc, err);
+  if (ob->tempo == NULL || ob->steady_tempo == NULL) {
     musa_onsetbpm_free (ob);
     return NULL;
   }
@@ -114,7 +124,9 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   /* at most one beat per half period of the fastest tempo */
   ob->max_beats = (size_t) ceil (cfg->history * cfg->max_bpm / 30.0) + 16;
   ob->beats = malloc (sizeof (double) * ob->max_beats);
-  if (ob->beats == NULL) {
+  ob->knot_pos = malloc (sizeof (double) * ob->max_beats);
+  ob->knot_idx = malloc (sizeof (double) * ob->max_beats);
+  if (ob->beats == NULL || ob->knot_pos == NULL || ob->knot_idx == NULL) {
     musa_onsetbpm_free (ob);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -130,9 +142,12 @@ musa_onsetbpm_free (MusaOnsetBpm * ob)
     return;
   musa_onset_free (ob->onset);
   musa_tempo_free (ob->tempo);
+  musa_tempo_free (ob->steady_tempo);
   musa_beat_free (ob->beat);
   musa_chord_change_free (ob->chords);
   free (ob->beats);
+  free (ob->knot_pos);
+  free (ob->knot_idx);
   free (ob);
 }
 
@@ -404,6 +419,137 @@ choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
   return n;
 }
 
+/* The tracked beats @b[0..n) as the knots of a tempo map, in
+ * ob->knot_pos (frames) and ob->knot_idx (beats counted from the first): a
+ * gap of k periods @p counts k beats, a beat less than half a period after
+ * the last knot is left out. Returns the number of knots. */
+static size_t
+tempo_map (MusaOnsetBpm * ob, const double *b, size_t n, double p)
+{
+  double *pos = ob->knot_pos, *idx = ob->knot_idx;
+  size_t i, m = 0;
+
+  for (i = 0; i < n; i++) {
+    double k = m ? floor ((b[i] - pos[m - 1]) / p + 0.5) : 0.0;
+    if (m && k < 1.0)
+      continue;
+    pos[m] = b[i];
+    idx[m] = m ? idx[m - 1] + k : 0.0;
+    m++;
+  }
+  return m;
+}
+
+/* Whether the beat period over some span of DRIFT_SPAN beats or more of
+ * the tempo map (@m knots) is more than DRIFT_MIN off @p. */
+static int
+tempo_drifts (const MusaOnsetBpm * ob, size_t m, double p)
+{
+  const double *pos = ob->knot_pos, *idx = ob->knot_idx;
+  size_t i, j = 0;
+
+  for (i = 0; i < m; i++) {
+    while (j < m && idx[j] - idx[i] < DRIFT_SPAN)
+      j++;
+    if (j == m)
+      break;
+    if (fabs ((pos[j] - pos[i]) / (idx[j] - idx[i]) / p - 1.0) > DRIFT_MIN)
+      return 1;
+  }
+  return 0;
+}
+
+/* Input frame of steady-time position @s (beats after the first knot) by
+ * the tempo map (@m >= 2 knots): linear between knots, beyond the last at
+ * its last slope. @j: the knot to start looking from, updated (positions
+ * asked for in increasing order). */
+static double
+map_frame (const MusaOnsetBpm * ob, size_t m, double s, size_t *j)
+{
+  const double *pos = ob->knot_pos, *idx = ob->knot_idx;
+
+  while (*j + 2 < m && idx[*j + 1] < s)
+    (*j)++;
+  return pos[*j] + (s - idx[*j]) * (pos[*j + 1] - pos[*j]) /
+      (idx[*j + 1] - idx[*j]);
+}
+
+/* The onset function played back at a steady tempo: frame u of the
+ * returned array (*len frames, to be freed) is the input frame the tempo
+ * map (@m >= 2 knots) puts u / @p beats after its first knot. NULL when out
+ * of memory. */
+static float *
+steady_function (const MusaOnsetBpm * ob, size_t m, double p, size_t *len)
+{
+  double end = (double) ob->frames - 1.0, slope = INFINITY;
+  size_t cap, j = 0, u;
+  float *y;
+
+  /* as long as the whole stream at the map's fastest stretch (fewest
+   * frames per beat) */
+  for (u = 1; u < m; u++) {
+    double sl = (ob->knot_pos[u] - ob->knot_pos[u - 1]) /
+        (ob->knot_idx[u] - ob->knot_idx[u - 1]);
+    if (sl < slope)
+      slope = sl;
+  }
+  cap = (size_t) ceil ((end - ob->knot_pos[0]) / slope * p) + 2;
+  y = malloc (sizeof (float) * (cap ? cap : 1));
+  if (y == NULL)
+    return NULL;
+  for (u = 0; u < cap; u++) {
+    double x = map_frame (ob, m, (double) u / p, &j), f, v0, v1;
+    int64_t k;
+    if (x > end)
+      break;
+    k = (int64_t) floor (x);
+    f = x - (double) k;
+    /* (the padding frames read 0, as in the tempo pushed live) */
+    v0 = k < ob->pad_frames ? 0.0 : musa_beat_value_at (ob->beat, k);
+    v1 = k + 1 < ob->pad_frames ? 0.0 : musa_beat_value_at (ob->beat, k + 1);
+    y[u] = (float) (v0 + f * (v1 - v0));
+  }
+  *len = u;
+  return y;
+}
+
+/* The metrical level and the beats of a played tempo. The whole-stream
+ * correlation of a tempo that drifts blurs each period's peak by the drift
+ * times the lag: the longer periods (the beat, the bar) lose more than the
+ * short ones, and the level can come out a subdivision, or 3:2 off in
+ * compound time (a 12/8 ballad at 69 read as 104); and the beat tracker,
+ * held to one period, lags behind the drift. Played back at the steady
+ * tempo of the beats tracked at @p, the function correlates as a sequenced
+ * one does: when its estimate is another level than @p, that level
+ * replaces @out; the beats are tracked again on it and mapped back. */
+static void
+steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
+{
+  size_t m = tempo_map (ob, ob->beats, ob->n_beats, p), len = 0, i, j = 0;
+  MusaTempoResult w;
+  MusaBeatConfig bc;
+  float *y;
+
+  if (m < 2 || !tempo_drifts (ob, m, p))
+    return;
+  y = steady_function (ob, m, p, &len);
+  if (y == NULL)
+    return;                     /* (out of memory: the drifting estimate) */
+  musa_tempo_reset (ob->steady_tempo);
+  for (i = 0; i < len; i++)
+    musa_tempo_push (ob->steady_tempo, y[i]);
+  musa_tempo_estimate (ob->steady_tempo, 1, &w);
+  if (w.confidence > 0.0 && w.period > 0.0 && fabs (w.period / p - 1.0) > 0.04)
+    *out = w;
+  musa_beat_config_default (&bc, ob->fps);
+  ob->n_beats = musa_beat_track_array (y, len, out->period, bc.tightness,
+      ob->beats, ob->max_beats);
+  for (i = 0; i < ob->n_beats; i++)
+    ob->beats[i] = map_frame (ob, m, ob->beats[i] / p, &j);
+  ob->n_beats = choose_phase (ob, ob->beats, ob->n_beats);
+  free (y);
+}
+
 void
 musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
     MusaTempoResult * out)
@@ -433,6 +579,7 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
       if (fabs (p / out->period - 1.0) < 0.1 && steady >= 0.8) {
         out->period = p;
         out->bpm = out->candidates[0] = 60.0 * ob->fps / p;
+        steady_level (ob, p, out);
       }
     }
     for (i = 0; i < ob->n_beats; i++)

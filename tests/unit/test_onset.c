@@ -219,8 +219,11 @@ test_groove_tempi (void)
 
 /* A played tempo: the synthetic groove read at a rate that swings by +-6 %
  * over 20 s (variable-rate resampling). The whole-stream tempo is the mean
- * tempo, beats per second over the song, within 2 %: the correlation alone
- * peaks near the turning points, where the tempo dwells, 5-6 % off. */
+ * tempo, beats per second over the song, within 2 %, at the groove's own
+ * level: the correlation alone peaks near the turning points, where the
+ * tempo dwells, 5-6 % off, and it blurs the slower level's periodicity
+ * more than the eighths' (the 96 BPM groove read 192 before the level was
+ * chosen again at the steady tempo of the beats). */
 static void
 test_drifting_tempo (void)
 {
@@ -237,7 +240,7 @@ test_drifting_tempo (void)
     size_t n_in = (size_t) ((seconds + 3.0) * rate), n = (size_t) (seconds *
         rate), i;
     float *x = malloc (sizeof (float) * n_in), *y = malloc (sizeof (float) * n);
-    double end_in = 0.0, mean_bpm, level;
+    double end_in = 0.0, mean_bpm;
     MusaTempoResult r;
     MusaOnsetBpm *ob;
 
@@ -257,16 +260,9 @@ test_drifting_tempo (void)
     }
     mean_bpm = tempi[k] * end_in / seconds;
     ob = run (&cfg, y, n, 4096, ev, &r);
-    /* a swing this wide blurs the slower level's periodicity more than the
-     * eighths' (the spread of a correlation peak grows with its lag): the
-     * 96 BPM groove reads 192 (README, recording conditions); the check
-     * here is the mean at the level chosen */
-    level = r.bpm > 1.5 * mean_bpm ? 2.0 : 1.0;
-    CHECK (fabs (r.bpm / (level * mean_bpm) - 1.0) < 0.02, "groove at %.0f "
-        "BPM swinging +-6 %%: %.2f BPM, mean tempo %.2f", tempi[k], r.bpm,
+    CHECK (fabs (r.bpm / mean_bpm - 1.0) < 0.02, "groove at %.0f BPM "
+        "swinging +-6 %%: %.2f BPM, mean tempo %.2f", tempi[k], r.bpm,
         mean_bpm);
-    CHECK (tempi[k] < 100 || level == 1.0, "groove at %.0f BPM swinging: "
-        "%.2f BPM, mean tempo %.2f", tempi[k], r.bpm, mean_bpm);
     musa_onsetbpm_free (ob);
     free (x);
     free (y);
