@@ -513,20 +513,6 @@ steady_function (const MusaOnsetBpm * ob, size_t m, double p, size_t *len)
   return y;
 }
 
-/* Whether periods @a and @b are duple or triple relatives (one 2, 3 or 4
- * times the other, within 3 %, as in the tempo's metrical family). */
-static int
-metrical_relatives (double a, double b)
-{
-  double r = a > b ? a / b : b / a;
-  int k;
-
-  for (k = 2; k <= 4; k++)
-    if (fabs (r / k - 1.0) <= 0.03)
-      return 1;
-  return 0;
-}
-
 /* The metrical level and the beats of a played tempo. The whole-stream
  * correlation of a tempo that drifts blurs each period's peak by the drift
  * times the lag: the longer periods (the beat, the bar) lose more than the
@@ -559,7 +545,7 @@ steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
    * drifting songs of seeds 1-3 (17 of them right before, 6 after) and a
    * time-stretched 8Beat at 169 BPM, steady but with hopping beats, to 85;
    * a 3:2 answer (the 12/8 ballad at 104) is never held */
-  if (w.confidence > 0.0 && w.period > 0.0 && metrical_relatives (w.period, p))
+  if (w.confidence > 0.0 && w.period > 0.0 && musa_tempo_related (w.period, p))
     musa_tempo_hold (ob->steady_tempo, 60.0 * ob->fps / p, 1.0 / TEMPO_MARGIN,
         &w);
   if (w.confidence > 0.0 && w.period > 0.0 && fabs (w.period / p - 1.0) > 0.04)

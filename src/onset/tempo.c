@@ -256,6 +256,18 @@ corr_at (const MusaTempo * t, double x, double tol)
   return best;
 }
 
+int
+musa_tempo_related (double a, double b)
+{
+  static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
+  int m;
+
+  for (m = 0; m < (int) (sizeof (family) / sizeof (family[0])); m++)
+    if (fabs (a / (b * family[m]) - 1.0) <= 0.03)
+      return 1;
+  return 0;
+}
+
 static double
 prior (double bpm, double centre)
 {
@@ -304,7 +316,6 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   int64_t n = t->n, used;
   const double *acc = whole ? t->acc_all : t->acc_w;
   double mean, var, fps = t->cfg.fps, noise, c0, tau0, tau_lo, tau_hi;
-  static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
   int l, g, best = -1, second = -1, top, raw_best = -1;
 
   memset (out, 0, sizeof (*out));
@@ -366,11 +377,8 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
       raw_best = g;
   for (g = 0; g < t->n_grid; g++) {
     double tau = tau_lo + g * GRID_STEP, tr = tau_lo + raw_best * GRID_STEP;
-    int m, related = 0;
-    for (m = 0; m < (int) (sizeof (family) / sizeof (family[0])); m++)
-      if (fabs (tau / (tr * family[m]) - 1.0) <= 0.03)
-        related = 1;
-    if (related && (best < 0 || t->score[g] > t->score[best]))
+    if (musa_tempo_related (tau, tr) && (best < 0
+            || t->score[g] > t->score[best]))
       best = g;
   }
   if (t->score[best] <= 0.0)

@@ -89,6 +89,9 @@ extern "C"
  * when @out is left as it was. */
   int musa_tempo_hold (MusaTempo * t, double bpm, double ratio,
       MusaTempoResult * out);
+/* Whether period (or tempo) @a is @b or a duple or triple relative of it
+ * (x 2, 3, 4, 1/2, 1/3, 1/4, within 3 %): one metrical family. */
+  int musa_tempo_related (double a, double b);
 
 /* ---- beats ---- */
   typedef struct
