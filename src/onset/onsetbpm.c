@@ -525,7 +525,7 @@ steady_function (const MusaOnsetBpm * ob, size_t m, double p, size_t *len)
 static void
 steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
 {
-  size_t m = tempo_map (ob, ob->beats, ob->n_beats, p), len = 0, i, j = 0;
+  size_t m = tempo_map (ob, ob->beats, ob->n_beats, p), len = 0, i, j = 0, k;
   MusaTempoResult w;
   MusaBeatConfig bc;
   float *y;
@@ -551,12 +551,14 @@ steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
   if (w.confidence > 0.0 && w.period > 0.0 && fabs (w.period / p - 1.0) > 0.04)
     *out = w;
   musa_beat_config_default (&bc, ob->fps);
-  ob->n_beats = musa_beat_track_array (y, len, out->period, bc.tightness,
-      ob->beats, ob->max_beats);
-  for (i = 0; i < ob->n_beats; i++)
-    ob->beats[i] = map_frame (ob, m, ob->beats[i] / p, &j);
-  ob->n_beats = choose_phase (ob, ob->beats, ob->n_beats);
+  k = musa_beat_track_array (y, len, out->period, bc.tightness, ob->beats,
+      ob->max_beats);
   free (y);
+  if (k == 0)
+    return;                     /* (out of memory: the beats tracked at p) */
+  for (i = 0; i < k; i++)
+    ob->beats[i] = map_frame (ob, m, ob->beats[i] / p, &j);
+  ob->n_beats = choose_phase (ob, ob->beats, k);
 }
 
 void
