@@ -27,6 +27,11 @@
  * BPM) */
 #define DRIFT_SPAN 8
 #define DRIFT_MIN 0.015
+/* the live beat tracker's period: the sliding estimate's (its level, over
+ * `window`), moved to the correlation peak of the last LOCAL_SECONDS within
+ * 10 % of it, so that it follows a played tempo as it drifts (the 10 s
+ * window's estimate lags the drift by about half the window) */
+#define LOCAL_SECONDS 4.0
 
 struct MusaOnsetBpm
 {
@@ -311,7 +316,8 @@ on_frame (void *user, const MusaOnsetFrame * f)
     live_estimate (ob, &r);
     if (r.confidence > 0.0)
       ob->live_level = r.bpm;
-    ob->live_period = r.confidence > 0.0 ? r.period : 0.0;
+    ob->live_period = r.confidence > 0.0 ?
+        musa_tempo_local_period (ob->tempo, r.period, LOCAL_SECONDS) : 0.0;
   }
 }
 

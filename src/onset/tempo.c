@@ -236,6 +236,45 @@ musa_tempo_push (MusaTempo * t, float value)
   }
 }
 
+/* (longest lag musa_tempo_local_period() looks at) */
+#define LOCAL_MAX_LAG 512
+
+double
+musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
+{
+  int64_t n = t->n, span = (int64_t) lround (seconds * t->cfg.fps), k;
+  int lo = (int) floor (period * 0.9) - 1, hi = (int) ceil (period * 1.1) + 1;
+  int l, best = -1;
+  double c[LOCAL_MAX_LAG], y0, y1, y2, d;
+
+  if (!(period > 0.0) || lo < 1 || hi >= LOCAL_MAX_LAG || hi > t->lags)
+    return period;
+  if (span > n - hi)
+    span = n - hi;
+  if ((double) span < 2.0 * period || span + hi > t->ring_len)
+    return period;
+  for (l = lo; l <= hi; l++) {
+    double acc = 0.0;
+    for (k = n - span; k < n; k++) {
+      const float *x = ring_at (t, k);
+      acc += (double) x[0] * x[-l];
+    }
+    c[l] = acc;
+    if (l > lo && l < hi && (best < 0 || acc > c[best]))
+      best = l;
+  }
+  /* a peak inside the range, refined by a parabola through its neighbours */
+  if (best < 0)
+    return period;
+  y0 = c[best - 1];
+  y1 = c[best];
+  y2 = c[best + 1];
+  if (!(y1 > 0.0) || y1 < y0 || y1 < y2)
+    return period;
+  d = y0 - 2.0 * y1 + y2;
+  return best + (d < 0.0 ? 0.5 * (y0 - y2) / d : 0.0);
+}
+
 /* Normalised correlation around fractional lag x: the maximum of the
  * linear interpolation over [x - tol, x + tol]. */
 static double

@@ -92,6 +92,12 @@ extern "C"
 /* Whether period (or tempo) @a is @b or a duple or triple relative of it
  * (x 2, 3, 4, 1/2, 1/3, 1/4, within 3 %): one metrical family. */
   int musa_tempo_related (double a, double b);
+/* The beat period (frames) now: the correlation peak of the last @seconds
+ * of the function within 10 % of @period (a period from
+ * musa_tempo_estimate()), or @period when there is no such peak or not two
+ * periods of signal. */
+  double musa_tempo_local_period (const MusaTempo * t, double period,
+      double seconds);
 
 /* ---- beats ---- */
   typedef struct

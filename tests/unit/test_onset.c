@@ -1056,6 +1056,66 @@ test_live_groove_beats (void)
   free (x);
 }
 
+static void
+push_to_tempo (void *user, const MusaOnsetFrame * f)
+{
+  if (f->frame >= 0)
+    musa_tempo_push (user, f->value);
+}
+
+/* The live beat tracker's period follows a tempo that moves: clicks
+ * accelerating from 100 to 120 BPM over 20 s (1 % a second). At 20 s the
+ * sliding estimate (10 s window) averages its window, more than 3 % slower
+ * than the tempo now; musa_tempo_local_period() (the last 4 s near that
+ * period) gives the tempo of 2 s ago, the middle of its span, within 1 %. */
+static void
+test_local_period (void)
+{
+  const int rate = 22050;
+  const double seconds = 20.0, b0 = 100.0, b1 = 120.0;
+  size_t n = (size_t) (seconds * rate), i;
+  float *x = calloc (n, sizeof (float));
+  MusaOnsetConfig oc;
+  MusaTempoConfig tc;
+  MusaOnset *od;
+  MusaTempo *t;
+  MusaTempoResult r;
+  MusaError err;
+  double beat = 0.0, now, mid, local, fps;
+
+  /* beat phase: the integral of the tempo, one click per whole beat */
+  for (i = 0; i < n; i++) {
+    double tt = (double) i / rate, bpm = b0 + (b1 - b0) * tt / seconds;
+    double next = beat + bpm / 60.0 / rate;
+    if (i == 0 || floor (next) > floor (beat))
+      musa_synth_clicks (x + i, n - i < (size_t) rate / 50 ? n - i :
+          (size_t) rate / 50, rate, 1.0, 0);
+    beat = next;
+  }
+  musa_onset_config_default (&oc, rate);
+  od = musa_onset_new (&oc, &err);
+  CHECK (od != NULL, "onset: %s", err.message);
+  fps = musa_onset_fps (od);
+  musa_tempo_config_default (&tc, fps);
+  t = musa_tempo_new (&tc, &err);
+  CHECK (t != NULL, "tempo: %s", err.message);
+  musa_onset_process (od, x, n, push_to_tempo, t);
+  musa_tempo_estimate (t, 0, &r);
+  now = 60.0 * fps / b1;
+  mid = 60.0 * fps / (b0 + (b1 - b0) * (seconds - 2.0) / seconds);
+  local = musa_tempo_local_period (t, r.period, 4.0);
+  CHECK (r.confidence > 0.0 && r.period / now - 1.0 > 0.03,
+      "window estimate %.2f frames, the tempo now %.2f", r.period, now);
+  CHECK (fabs (local / mid - 1.0) < 0.01, "local period %.2f frames, window "
+      "%.2f, the tempo 2 s ago %.2f", local, r.period, mid);
+  /* no peak near a period that is not there: the period back */
+  CHECK (musa_tempo_local_period (t, 1.3 * now, 4.0) == 1.3 * now,
+      "off-period kept");
+  musa_tempo_free (t);
+  musa_onset_free (od);
+  free (x);
+}
+
 /* The live tempo of a steady track stays put (the issue: after the first
  * estimate it moves by < 2 %): the synthetic groove at 60..210 BPM, the
  * sliding estimate read once a second; after 6 s every reading within 2 %
@@ -1198,6 +1258,7 @@ main (void)
   musa_test_run ("beat_phase", test_beat_phase);
   musa_test_run ("live_swing", test_live_swing);
   musa_test_run ("live_groove_beats", test_live_groove_beats);
+  musa_test_run ("local_period", test_local_period);
   musa_test_run ("live_tempo_steady", test_live_tempo_steady);
   musa_test_run ("live_stops", test_live_stops);
   return musa_test_summary ();
