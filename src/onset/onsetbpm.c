@@ -289,7 +289,10 @@ on_frame (void *user, const MusaOnsetFrame * f)
     return;                     /* end of stream: a pending onset only */
   /* the first frames see the zero padding before the stream: their flux
    * is the step from nothing to the signal, no beat; the tempo skips it */
-  musa_tempo_push (ob->tempo, ob->frames < ob->pad_frames ? 0.0f : f->value);
+  if (ob->frames < ob->pad_frames)
+    musa_tempo_push (ob->tempo, 0.0f, 0.0f);
+  else
+    musa_tempo_push (ob->tempo, f->value, f->live_value);
   if (musa_beat_push (ob->beat, f->value, f->live_value, ob->live_period, &bf)) {
     if (ob->q_len == PHASE_QUEUE) {
       ob->q_head = (ob->q_head + 1) % PHASE_QUEUE;
@@ -543,7 +546,7 @@ steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
     return;                     /* (out of memory: the drifting estimate) */
   musa_tempo_reset (ob->steady_tempo);
   for (i = 0; i < len; i++)
-    musa_tempo_push (ob->steady_tempo, y[i]);
+    musa_tempo_push (ob->steady_tempo, y[i], y[i]);
   musa_tempo_estimate (ob->steady_tempo, 1, &w);
   /* where two levels of one family are about equally salient there too,
    * the first answer stays (the live estimate's margin): without it the

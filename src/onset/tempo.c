@@ -153,7 +153,7 @@ ring_at (const MusaTempo * t, int64_t m)
 }
 
 void
-musa_tempo_push (MusaTempo * t, float value)
+musa_tempo_push (MusaTempo * t, float value, float activity)
 {
   int64_t n = t->n, m;
   int l, lmax = t->lags;
@@ -163,7 +163,7 @@ musa_tempo_push (MusaTempo * t, float value)
    * snare, boom-chick) still reads as one pulse; above 10 times the
    * running level only logarithmic growth, so that the huge flux of a
    * stream starting from silence does not dominate the correlation */
-  if (value >= 1.0f && isfinite (value))
+  if (activity >= 1.0f && isfinite (activity))
     t->last_active = n;
   if (!(value >= 0.0f) || !isfinite (value))
     v = 0.0;

@@ -76,8 +76,12 @@ extern "C"
   MusaTempo *musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err);
   void musa_tempo_free (MusaTempo * t);
   void musa_tempo_reset (MusaTempo * t);
-/* One frame of the onset strength function (>= 0). No allocation. */
-  void musa_tempo_push (MusaTempo * t, float value);
+/* One frame of the onset strength function (@value, >= 0), and the same
+ * frame held against the background (@activity: >= 1 where an onset at
+ * least as strong as the running level sounds above it, e.g.
+ * MusaOnsetFrame.live_value); the sliding estimate stops 2 s after the last
+ * active frame. No allocation. */
+  void musa_tempo_push (MusaTempo * t, float value, float activity);
 /* Estimate over the sliding window (@whole = 0) or the whole stream since
  * the last reset (@whole = 1). No allocation. */
   void musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out);

@@ -1060,7 +1060,7 @@ static void
 push_to_tempo (void *user, const MusaOnsetFrame * f)
 {
   if (f->frame >= 0)
-    musa_tempo_push (user, f->value);
+    musa_tempo_push (user, f->value, f->live_value);
 }
 
 /* The live beat tracker's period follows a tempo that moves: clicks
@@ -1212,6 +1212,49 @@ test_live_stops (void)
   free (x);
 }
 
+/* The same over noise: 12 s of the groove with white noise 20 dB below it,
+ * then the noise alone for 14 s (a hissy transfer, a room after the song).
+ * The live tempo is right at 8..12 s and 0 from 3.5 s after the last note
+ * (a frame of noise may reach the level now and then): the music has
+ * stopped when no frame reaches the running level held above the noise's
+ * background (the live beats' test), not the plain running level, which
+ * sinks to the noise's own (by that, 120 BPM at confidence 1 up to 21 s). */
+static void
+test_live_stops_noise (void)
+{
+  int rate = 44100;
+  size_t n_music = (size_t) (12 * rate), n = (size_t) (26 * rate), i;
+  float *x = malloc (sizeof (float) * n);
+  MusaOnsetBpmConfig cfg;
+  MusaOnsetBpm *ob;
+  MusaError err;
+  int made_up = 0, known = 0;
+
+  groove_in_noise (x, n_music, n, musa_rng_key (13, 0, 0));
+  musa_onsetbpm_config_default (&cfg, rate);
+  ob = musa_onsetbpm_new (&cfg, &err);
+  CHECK (ob != NULL, "%s", err.message);
+  for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
+    MusaTempoResult r;
+    double t = (double) (i + (size_t) rate) / rate;
+    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
+    musa_onsetbpm_tempo (ob, &r);
+    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
+        && fabs (r.bpm / 120.0 - 1.0) < 0.02)
+      known++;
+    if (t >= 15.5 && (r.confidence > 0.0 || r.bpm != 0.0)) {
+      made_up++;
+      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
+          r.confidence);
+    }
+  }
+  CHECK (known == 5, "%d of 5 readings at 8..12 s at 120 BPM", known);
+  CHECK (made_up == 0, "%d readings with a tempo over the noise alone",
+      made_up);
+  musa_onsetbpm_free (ob);
+  free (x);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -1261,5 +1304,6 @@ main (void)
   musa_test_run ("local_period", test_local_period);
   musa_test_run ("live_tempo_steady", test_live_tempo_steady);
   musa_test_run ("live_stops", test_live_stops);
+  musa_test_run ("live_stops_noise", test_live_stops_noise);
   return musa_test_summary ();
 }
