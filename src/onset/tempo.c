@@ -244,7 +244,7 @@ musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
 {
   int64_t n = t->n, span = (int64_t) lround (seconds * t->cfg.fps), k;
   int lo = (int) floor (period * 0.9) - 1, hi = (int) ceil (period * 1.1) + 1;
-  int l, best = -1;
+  int l, best;
   double c[LOCAL_MAX_LAG], y0, y1, y2, d;
 
   if (!(period > 0.0) || lo < 1 || hi >= LOCAL_MAX_LAG || hi > t->lags)
@@ -260,12 +260,12 @@ musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
       acc += (double) x[0] * x[-l];
     }
     c[l] = acc;
-    if (l > lo && l < hi && (best < 0 || acc > c[best]))
-      best = l;
   }
   /* a peak inside the range, refined by a parabola through its neighbours */
-  if (best < 0)
-    return period;
+  best = lo + 1;
+  for (l = lo + 2; l < hi; l++)
+    if (c[l] > c[best])
+      best = l;
   y0 = c[best - 1];
   y1 = c[best];
   y2 = c[best + 1];

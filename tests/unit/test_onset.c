@@ -1162,6 +1162,41 @@ test_live_tempo_steady (void)
   free (x);
 }
 
+/* Run @x[0..n) through a fresh onsetbpm a second at a time, reading the
+ * live tempo after each second: *known counts the readings at 8..12 s
+ * within 2 % of @bpm, *made_up those with a tempo from @stop seconds on. */
+static void
+live_readings (const float *x, size_t n, int rate, double bpm, double stop,
+    int *known, int *made_up)
+{
+  MusaOnsetBpmConfig cfg;
+  MusaOnsetBpm *ob;
+  MusaError err;
+  size_t i;
+
+  *known = *made_up = 0;
+  musa_onsetbpm_config_default (&cfg, rate);
+  ob = musa_onsetbpm_new (&cfg, &err);
+  CHECK (ob != NULL, "%s", err.message);
+  if (ob == NULL)
+    return;
+  for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
+    MusaTempoResult r;
+    double t = (double) (i + (size_t) rate) / rate;
+    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
+    musa_onsetbpm_tempo (ob, &r);
+    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
+        && fabs (r.bpm / bpm - 1.0) < 0.02)
+      (*known)++;
+    if (t >= stop && (r.confidence > 0.0 || r.bpm != 0.0)) {
+      (*made_up)++;
+      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
+          r.confidence);
+    }
+  }
+  musa_onsetbpm_free (ob);
+}
+
 /* When the music stops, the live tempo says so: 12 s of the synthetic
  * groove, then 12 s of a quiet decaying tail (noise at -70 dBFS and
  * fading); read once a second, the live tempo has confidence > 0 at 8..12
@@ -1171,15 +1206,11 @@ test_live_tempo_steady (void)
 static void
 test_live_stops (void)
 {
-  int rate = 44100;
+  int rate = 44100, made_up, known;
   size_t n = (size_t) (12 * rate), m = (size_t) (12 * rate), i;
   float *x = calloc (n + m, sizeof (float));
-  MusaOnsetBpmConfig cfg;
   MusaSynthConfig sc;
-  MusaOnsetBpm *ob;
-  MusaError err;
   MusaRng rng;
-  int made_up = 0, known = 0;
 
   musa_synth_config_default (&sc);
   sc.bpm = 118.0;
@@ -1188,27 +1219,10 @@ test_live_stops (void)
   for (i = 0; i < m; i++)
     x[n + i] = (float) (3e-4 * exp (-(double) i / rate) *
         (2.0 * musa_rng_uniform (&rng) - 1.0));
-  musa_onsetbpm_config_default (&cfg, rate);
-  ob = musa_onsetbpm_new (&cfg, &err);
-  CHECK (ob != NULL, "%s", err.message);
-  for (i = 0; i < n + m; i += (size_t) rate) {
-    MusaTempoResult r;
-    double t = (double) (i + (size_t) rate) / rate;
-    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
-    musa_onsetbpm_tempo (ob, &r);
-    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
-        && fabs (r.bpm / 118.0 - 1.0) < 0.02)
-      known++;
-    if (t >= 14.5 && (r.confidence > 0.0 || r.bpm != 0.0)) {
-      made_up++;
-      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
-          r.confidence);
-    }
-  }
+  live_readings (x, n + m, rate, 118.0, 14.5, &known, &made_up);
   CHECK (known == 5, "%d of 5 readings at 8..12 s at 118 BPM", known);
   CHECK (made_up == 0, "%d readings with a tempo after the music stopped",
       made_up);
-  musa_onsetbpm_free (ob);
   free (x);
 }
 
@@ -1222,36 +1236,15 @@ test_live_stops (void)
 static void
 test_live_stops_noise (void)
 {
-  int rate = 44100;
-  size_t n_music = (size_t) (12 * rate), n = (size_t) (26 * rate), i;
+  int rate = 44100, made_up, known;
+  size_t n_music = (size_t) (12 * rate), n = (size_t) (26 * rate);
   float *x = malloc (sizeof (float) * n);
-  MusaOnsetBpmConfig cfg;
-  MusaOnsetBpm *ob;
-  MusaError err;
-  int made_up = 0, known = 0;
 
   groove_in_noise (x, n_music, n, musa_rng_key (13, 0, 0));
-  musa_onsetbpm_config_default (&cfg, rate);
-  ob = musa_onsetbpm_new (&cfg, &err);
-  CHECK (ob != NULL, "%s", err.message);
-  for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
-    MusaTempoResult r;
-    double t = (double) (i + (size_t) rate) / rate;
-    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
-    musa_onsetbpm_tempo (ob, &r);
-    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
-        && fabs (r.bpm / 120.0 - 1.0) < 0.02)
-      known++;
-    if (t >= 15.5 && (r.confidence > 0.0 || r.bpm != 0.0)) {
-      made_up++;
-      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
-          r.confidence);
-    }
-  }
+  live_readings (x, n, rate, 120.0, 15.5, &known, &made_up);
   CHECK (known == 5, "%d of 5 readings at 8..12 s at 120 BPM", known);
   CHECK (made_up == 0, "%d readings with a tempo over the noise alone",
       made_up);
-  musa_onsetbpm_free (ob);
   free (x);
 }
 
