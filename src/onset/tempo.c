@@ -9,6 +9,14 @@
 #define GRID_STEP 0.25          /* frames */
 #define MIN_SECONDS 2.0
 #define FULL_SECONDS 4.0
+/* periods whose periodicity is within this share of the most periodic one
+ * may anchor the metrical family (see family_anchor) */
+#define ANCHOR_SHARE 0.85
+
+/* the metrical family of a period: its duple and triple relatives */
+static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
+
+#define N_FAMILY ((int) (sizeof (family) / sizeof (family[0])))
 
 struct MusaTempo
 {
@@ -298,13 +306,50 @@ corr_at (const MusaTempo * t, double x, double tol)
 int
 musa_tempo_related (double a, double b)
 {
-  static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
   int m;
 
-  for (m = 0; m < (int) (sizeof (family) / sizeof (family[0])); m++)
+  for (m = 0; m < N_FAMILY; m++)
     if (fabs (a / (b * family[m]) - 1.0) <= 0.03)
       return 1;
   return 0;
+}
+
+/* The grid point that anchors the metrical family: of the periods about as
+ * periodic as the most periodic one @raw_best (local maxima within
+ * ANCHOR_SHARE of it), the one whose family repeats most, the sum of the
+ * correlation at each relative's lag (subdivisions faster than max-bpm
+ * count too). In a tresillo groove (3+3+2 eighths) the dotted quarter, or
+ * five eighths, can be the single most periodic lag: anchored there, the
+ * family held nothing periodic at the beat (a steady groove read no tempo
+ * at all) or only the cross-rhythm (2:3 of the tempo, kept by the live
+ * hold); the beat's family is the one whose levels (the
+ * eighths, half bar and bar) all repeat. */
+static int
+family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
+{
+  double best_sum = -1.0;
+  int g, m, anchor = raw_best;
+
+  for (g = 0; g < t->n_grid; g++) {
+    double tau = tau_lo + g * GRID_STEP, sum = 0.0;
+    if (t->raw[g] < ANCHOR_SHARE * t->raw[raw_best]
+        || (g > 0 && t->raw[g] < t->raw[g - 1])
+        || (g + 1 < t->n_grid && t->raw[g] < t->raw[g + 1]))
+      continue;
+    for (m = 0; m < N_FAMILY; m++) {
+      double x = tau / family[m], tol = 0.5 + 0.01 * x, c;
+      if (x < 2.0 || x + tol > t->lags)
+        continue;
+      c = corr_at (t, x, tol);
+      if (c > 0.0)
+        sum += c;
+    }
+    if (sum > best_sum) {
+      best_sum = sum;
+      anchor = g;
+    }
+  }
+  return anchor;
 }
 
 static double
@@ -407,13 +452,15 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     t->raw[g] = s;
     t->score[g] = s * prior (60.0 * fps / tau, t->cfg.prior_bpm);
   }
-  /* the metrical family: the most periodic period of all (no prior) and
-   * its duple and triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior
+  /* the metrical family: the most periodic period of all (no prior; of
+   * those about as periodic, the one whose relatives repeat most) and its
+   * duple and triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior
    * only chooses the level within it, so that it never trades the beat for
    * a period in a 3:2 relation to it (three eighths in 4/4) */
   for (g = 0; g < t->n_grid; g++)
     if (raw_best < 0 || t->raw[g] > t->raw[raw_best])
       raw_best = g;
+  raw_best = family_anchor (t, tau_lo, raw_best);
   for (g = 0; g < t->n_grid; g++) {
     double tau = tau_lo + g * GRID_STEP, tr = tau_lo + raw_best * GRID_STEP;
     if (musa_tempo_related (tau, tr) && (best < 0
