@@ -1116,6 +1116,30 @@ test_local_period (void)
   free (x);
 }
 
+/* Run @x[0..n) through a fresh onsetbpm a second at a time and keep the
+ * live tempo after each whole second in @out (n / rate of them); returns
+ * how many, 0 when onsetbpm could not be created. */
+static size_t
+live_tempi (const float *x, size_t n, int rate, MusaTempoResult * out)
+{
+  MusaOnsetBpmConfig cfg;
+  MusaOnsetBpm *ob;
+  MusaError err;
+  size_t i, k = 0;
+
+  musa_onsetbpm_config_default (&cfg, rate);
+  ob = musa_onsetbpm_new (&cfg, &err);
+  CHECK (ob != NULL, "%s", err.message);
+  if (ob == NULL)
+    return 0;
+  for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
+    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
+    musa_onsetbpm_tempo (ob, &out[k++]);
+  }
+  musa_onsetbpm_free (ob);
+  return k;
+}
+
 /* The live tempo of a steady track stays put (the issue: after the first
  * estimate it moves by < 2 %): the synthetic groove at 60..210 BPM, the
  * sliding estimate read once a second; after 6 s every reading within 2 %
@@ -1128,37 +1152,29 @@ test_live_tempo_steady (void)
   int rate = 44100, k;
   size_t n = (size_t) (30 * rate);
   float *x = malloc (sizeof (float) * n);
-  MusaOnsetBpmConfig cfg;
+  MusaTempoResult *r = malloc (sizeof (MusaTempoResult) * 30);
 
-  musa_onsetbpm_config_default (&cfg, rate);
   for (k = 0; k < 16; k++) {
     MusaSynthConfig sc;
-    MusaTempoResult r;
-    MusaOnsetBpm *ob;
-    MusaError err;
     double first = 0.0, worst = 0.0;
-    size_t i;
+    size_t i, m;
 
     musa_synth_config_default (&sc);
     sc.bpm = 60.0 + 10.0 * k;
     sc.seed = 300 + k;
     CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
-    ob = musa_onsetbpm_new (&cfg, &err);
-    CHECK (ob != NULL, "%s", err.message);
-    for (i = 0; i < n; i += (size_t) rate) {
-      musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
-      musa_onsetbpm_tempo (ob, &r);
-      if (i + (size_t) rate < (size_t) (6 * rate))
-        continue;
+    m = live_tempi (x, n, rate, r);
+    /* the readings after 6 s (the first at index 5) */
+    for (i = 5; i < m; i++) {
       if (first == 0.0)
-        first = r.bpm;
-      if (fabs (r.bpm / first - 1.0) > worst)
-        worst = fabs (r.bpm / first - 1.0);
+        first = r[i].bpm;
+      if (fabs (r[i].bpm / first - 1.0) > worst)
+        worst = fabs (r[i].bpm / first - 1.0);
     }
     CHECK (first > 0.0 && worst < 0.02, "groove at %.0f BPM: live tempo "
         "%.1f at 6 s, then up to %.1f %% away", sc.bpm, first, 100 * worst);
-    musa_onsetbpm_free (ob);
   }
+  free (r);
   free (x);
 }
 
@@ -1208,71 +1224,50 @@ test_live_tresillo (void)
   int rate = 44100, k;
   size_t n = (size_t) (20 * rate);
   float *x = malloc (sizeof (float) * n);
-  MusaOnsetBpmConfig cfg;
+  MusaTempoResult *r = malloc (sizeof (MusaTempoResult) * 20);
 
-  musa_onsetbpm_config_default (&cfg, rate);
   for (k = 0; k < 6; k++) {
-    double bpm = 100.0 + 10.0 * k, worst = 0.0, at = 0.0;
-    MusaOnsetBpm *ob;
-    MusaError err;
-    size_t i;
+    double bpm = 100.0 + 10.0 * k, worst = 0.0;
+    size_t i, m, at = 0;
 
     tresillo_groove (x, n, rate, bpm, musa_rng_key (17, (uint64_t) k, 0));
-    ob = musa_onsetbpm_new (&cfg, &err);
-    CHECK (ob != NULL, "%s", err.message);
-    if (ob == NULL)
-      break;
-    for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
-      MusaTempoResult r;
-      double t = (double) (i + (size_t) rate) / rate, e;
-      musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
-      musa_onsetbpm_tempo (ob, &r);
-      e = fabs (r.bpm / bpm - 1.0);
-      if (t >= 4.0 && e > worst) {
-        worst = e;
-        at = t;
+    m = live_tempi (x, n, rate, r);
+    /* the readings from 4 s on (index 3) */
+    for (i = 3; i < m; i++)
+      if (fabs (r[i].bpm / bpm - 1.0) > worst) {
+        worst = fabs (r[i].bpm / bpm - 1.0);
+        at = i + 1;
       }
-    }
-    CHECK (worst < 0.02, "tresillo at %.0f BPM: live tempo %.0f %% off at "
-        "%.0f s", bpm, 100.0 * worst, at);
-    musa_onsetbpm_free (ob);
+    CHECK (m == 20 && worst < 0.02, "tresillo at %.0f BPM: live tempo "
+        "%.0f %% off at %zu s", bpm, 100.0 * worst, at);
   }
+  free (r);
   free (x);
 }
 
-/* Run @x[0..n) through a fresh onsetbpm a second at a time, reading the
- * live tempo after each second: *known counts the readings at 8..12 s
- * within 2 % of @bpm, *made_up those with a tempo from @stop seconds on. */
+/* The live tempo of @x[0..n) once a second (live_tempi): *known counts the
+ * readings at 8..12 s within 2 % of @bpm, *made_up those with a tempo from
+ * @stop seconds on. */
 static void
 live_readings (const float *x, size_t n, int rate, double bpm, double stop,
     int *known, int *made_up)
 {
-  MusaOnsetBpmConfig cfg;
-  MusaOnsetBpm *ob;
-  MusaError err;
-  size_t i;
+  MusaTempoResult *r = malloc (sizeof (MusaTempoResult) * (n / rate + 1));
+  size_t i, m = live_tempi (x, n, rate, r);
 
   *known = *made_up = 0;
-  musa_onsetbpm_config_default (&cfg, rate);
-  ob = musa_onsetbpm_new (&cfg, &err);
-  CHECK (ob != NULL, "%s", err.message);
-  if (ob == NULL)
-    return;
-  for (i = 0; i + (size_t) rate <= n; i += (size_t) rate) {
-    MusaTempoResult r;
-    double t = (double) (i + (size_t) rate) / rate;
-    musa_onsetbpm_process (ob, x + i, (size_t) rate, NULL, NULL);
-    musa_onsetbpm_tempo (ob, &r);
-    if (t >= 8.0 && t <= 12.0 && r.confidence > 0.0
-        && fabs (r.bpm / bpm - 1.0) < 0.02)
+  for (i = 0; i < m; i++) {
+    double t = (double) (i + 1);
+    if (t >= 8.0 && t <= 12.0 && r[i].confidence > 0.0
+        && fabs (r[i].bpm / bpm - 1.0) < 0.02)
       (*known)++;
-    if (t >= stop && (r.confidence > 0.0 || r.bpm != 0.0)) {
+    if (t >= stop && (r[i].confidence > 0.0 || r[i].bpm != 0.0)) {
       (*made_up)++;
-      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t, r.bpm,
-          r.confidence);
+      fprintf (stderr, "# %.0f s: %.1f BPM, confidence %.2f\n", t,
+          r[i].bpm, r[i].confidence);
     }
   }
-  musa_onsetbpm_free (ob);
+  free (r);
 }
 
 /* When the music stops, the live tempo says so: 12 s of the synthetic
