@@ -314,16 +314,16 @@ musa_tempo_related (double a, double b)
   return 0;
 }
 
-/* The grid point that anchors the metrical family: of the periods about as
- * periodic as the most periodic one @raw_best (local maxima within
- * ANCHOR_SHARE of it), the one whose family repeats most, the sum of the
- * correlation at each relative's lag (subdivisions faster than max-bpm
- * count too). In a tresillo groove (3+3+2 eighths) the dotted quarter, or
- * five eighths, can be the single most periodic lag: anchored there, the
- * family held nothing periodic at the beat (a steady groove read no tempo
- * at all) or only the cross-rhythm (2:3 of the tempo, kept by the live
- * hold); the beat's family is the one whose levels (the
- * eighths, half bar and bar) all repeat. */
+/* The grid point that anchors the metrical family: the most periodic one
+ * @raw_best, unless another period about as periodic (a local maximum
+ * within ANCHOR_SHARE of it) has a family that repeats more (the sum of
+ * the correlation at each relative's lag; subdivisions faster than max-bpm
+ * count too) and does not contain it. In a tresillo groove (3+3+2 eighths)
+ * the dotted quarter, or five eighths, can be the single most periodic
+ * lag: anchored there, the family held only the cross-rhythm (2:3 of the
+ * tempo, kept by the live hold) or nothing periodic at the beat (a steady
+ * groove read no tempo at all); the beat's family is the one whose levels
+ * (the eighths, half bar and bar) all repeat. */
 static int
 family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
 {
@@ -349,6 +349,14 @@ family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
       anchor = g;
     }
   }
+  /* the most periodic lag stays the anchor when it belongs to that family
+   * anyway: a fast subdivision's family can hold more (in 12/8 the
+   * triplet eighths relate to the dotted-quarter beat and to the 3:2
+   * quarter alike), and a different anchor there only changes which levels
+   * the prior may choose from */
+  if (musa_tempo_related (tau_lo + raw_best * GRID_STEP,
+          tau_lo + anchor * GRID_STEP))
+    return raw_best;
   return anchor;
 }
 
