@@ -265,6 +265,7 @@ def main():
     live_f = []
     either = 0
     steady = 0
+    dropouts = 0
     ceiling = []
     groove_onf = {}
     for r, path, res in zip(rows, paths, results):
@@ -295,6 +296,9 @@ def main():
         # the live point: after the first estimate (6 s) the tempo moves by < 2 %
         late = np.array([b for t, b in m["readings"] if t >= 6.0 and b > 0])
         steady += bool(len(late)) and bool(np.all(np.abs(late / np.median(late) - 1) < 0.02))
+        # ... and does not drop out to "no tempo" while the song still has one
+        last = max((t for t, b in m["readings"] if b > 0), default=0.0)
+        dropouts += any(6.0 <= t < last and b <= 0 for t, b in m["readings"])
         f = fam.setdefault(r["family"], [0, 0])
         f[0] += acc(m["bpm"], ref)[0]
         f[1] += 1
@@ -323,7 +327,8 @@ def main():
     print(f"onsetbpm: the label within 4 % of one of the two candidates in {either}/{len(rows)} "
           "songs (Accuracy1 of the pair)")
     print(f"onsetbpm live tempo (the `onsetbpm` messages every second): after 6 s every reading "
-          f"within 2 % of their median in {steady}/{len(rows)} songs")
+          f"within 2 % of their median in {steady}/{len(rows)} songs; a reading of no tempo "
+          f"between 6 s and the last reading with one in {dropouts}/{len(rows)}")
     low = sorted(groove_onf.items(), key=lambda kv: np.mean(kv[1]))[:3]
     print(f"onset F of the labels themselves merged within 50 ms (a detector that finds every "
           f"note but never two within 50 ms): {mean(ceiling)}; musa's lowest by groove: " +
