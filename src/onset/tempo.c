@@ -460,9 +460,9 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     t->raw[g] = s;
     t->score[g] = s * prior (60.0 * fps / tau, t->cfg.prior_bpm);
   }
-  /* the metrical family: the most periodic period of all (no prior; of
-   * those about as periodic, the one whose relatives repeat most) and its
-   * duple and triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior
+  /* the metrical family: the most periodic period of all (no prior; or
+   * family_anchor's choice where that is a cross-rhythm) and its duple and
+   * triple relatives (x 1/4, 1/3, 1/2, 2, 3, 4); the prior
    * only chooses the level within it, so that it never trades the beat for
    * a period in a 3:2 relation to it (three eighths in 4/4) */
   for (g = 0; g < t->n_grid; g++)

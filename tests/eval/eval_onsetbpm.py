@@ -35,7 +35,10 @@ bring and renders do not (the labels follow exactly; cached beside the set, DIR-
     grooves where musa's is lowest;
   - beat F-measure: mir_eval.beat.f_measure, 70 ms window, after mir_eval.beat.trim_beats
     (beats before 5 s ignored, as mir_eval.beat.evaluate does); for onsetbpm also of the live
-    `beat` messages (post-beats=true), the beats a live stream gets as it plays.
+    `beat` messages (post-beats=true), the beats a live stream gets as it plays;
+  - live tempo (the `onsetbpm` messages every second): songs whose readings after 6 s all lie
+    within 2 % of their median, and songs with a reading of no tempo between 6 s and their
+    last reading with one (a dropout).
 """
 import argparse
 import csv
