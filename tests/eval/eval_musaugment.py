@@ -18,8 +18,10 @@ tempo after stretch r equals r x the original estimate within 2 % (target
 Diagnostics: the misses by name; the chroma of the shifted audio against the
 original's rotated by n (cosine) and the change of the tuning estimate (what the
 shift did to the pitch content, whatever chromakey decides); the same key test
-on `sox pitch` output as a peer (MUSA_EVAL_PEERS=0 skips it); for tempo, the
-share that scales by r at some metrical level (x 1/2, 2, 2/3, 3/2).
+on `sox pitch` output as a peer (MUSA_EVAL_PEERS=0 skips the peers); for tempo,
+the share that scales by r at some metrical level (x 1/2, 2, 2/3, 3/2), and the
+same tempo test on `rubberband` stretches of the same songs as a peer (whether
+a miss is the stretch's or onsetbpm's octave choice).
 
 Environment: MUSA_EVAL_N (songs, default 40), MUSA_EVAL_SEED (1), MUSA_EVAL_JOBS
 (parallel pipelines, default the number of CPUs), MUSA_SHARED (../shared).
@@ -74,6 +76,14 @@ def analyse(args):
         subprocess.run(["sox", "-q", "-V1", "-G", path, src, "pitch",
                         str(100 * cond[1])],
                        check=True)
+        cond_chain = "none"
+    elif cond[0] == "rubberband":
+        # the stretch peer: rubberband's default engine at the same rate (its
+        # -t is the duration factor, 1 / rate)
+        src = "/tmp/musa-eval-augment-rb-%d.wav" % os.getpid()
+        subprocess.run(["rubberband", "-q", "-t", repr(1.0 / cond[1]), path, src],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         cond_chain = "none"
     else:
         cond_chain = chain_of(cond)
@@ -143,6 +153,10 @@ def main():
         shutil.which("sox") is not None
     if peers:
         conds += [("sox", s) for s in PITCH_SHIFTS]
+    rb_peer = os.environ.get("MUSA_EVAL_PEERS", "1") != "0" and \
+        shutil.which("rubberband") is not None
+    if rb_peer:
+        conds += [("rubberband", r) for r in RATES]
     work = [(os.path.join(out, row["file"]), c) for row in labels for c in conds]
     res = {}
     errors = 0
@@ -263,6 +277,28 @@ def main():
     print("  %-16s %6d/%-3d %7.1f %%   target >= 95 %%: %s" % (
         "all", total_ok, total_n, 100 * share, "PASS" if share >= 0.95 else "FAIL"))
     fail |= share < 0.95
+    if rb_peer:
+        # the same test on rubberband's stretch of the same songs: where
+        # onsetbpm reads another metrical level after either stretcher, the
+        # miss is the tempo estimator's octave choice, not the stretch
+        print("  peer, same songs: rubberband (default engine)")
+        pok = pn = both = 0
+        for rate in RATES:
+            ok = 0
+            for r in tempo_found:
+                b0 = res[(r["file"], ("orig", 0))][1]
+                b = res[(r["file"], ("rubberband", rate))][1]
+                good = b > 0 and abs(b / b0 - rate) <= 0.02 * rate
+                ok += good
+                bm = res[(r["file"], ("stretch", rate))][1]
+                both += good == (bm > 0 and abs(bm / b0 - rate) <= 0.02 * rate)
+            pok += ok
+            pn += len(tempo_found)
+            print("  %16g %6d/%-3d %7.1f %%" % (
+                rate, ok, len(tempo_found), 100 * ok / max(1, len(tempo_found))))
+        print("  %-16s %6d/%-3d %7.1f %%   same verdict as after musaugment: "
+              "%d/%d" % ("all (rubberband)", pok, pn, 100 * pok / max(1, pn),
+                         both, pn))
     if key_misses:
         print("\nkey misses:\n  " + "\n  ".join(key_misses))
     if misses:
