@@ -402,12 +402,32 @@ refine (const MusaTempo * t, double tau)
   return den > 0.0 ? num / den : tau;
 }
 
+/* The correlation at the period's noise bound: what @used frames of
+ * noise reach at most, @sigmas standard deviations of their correlation
+ * (frames overlap: about 6 per independent value) */
+#define NOISE_SIGMAS 4.0
+
+/* Confidence of a period whose correlation is @c0 over @used frames
+ * (@seconds): its excess over the noise bound, full at 0.3 above it, and a
+ * ramp over the first seconds; <= 0 means no tempo. */
+static double
+confidence (double c0, double sigmas, int64_t used, double seconds)
+{
+  double c = (c0 - sigmas * sqrt (6.0 / (double) used)) / 0.3;
+
+  if (c > 1.0)
+    c = 1.0;
+  if (seconds < FULL_SECONDS)
+    c *= (seconds - MIN_SECONDS) / (FULL_SECONDS - MIN_SECONDS);
+  return c;
+}
+
 void
 musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
 {
   int64_t n = t->n, used;
   const double *acc = whole ? t->acc_all : t->acc_w;
-  double mean, var, fps = t->cfg.fps, noise, c0, tau0, tau_lo, tau_hi;
+  double mean, var, fps = t->cfg.fps, c0, tau0, tau_lo, tau_hi;
   int l, g, best = -1, second = -1, top, raw_best = -1;
 
   memset (out, 0, sizeof (*out));
@@ -515,17 +535,8 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     out->strengths[1] = s1 / (s0 + s1);
   }
 
-  /* confidence: the correlation at the period against what the same
-   * number of frames of noise reaches at most (frames overlap: about 6 per
-   * independent value), and a ramp over the first seconds */
   c0 = corr_at (t, tau0, 1.0);
-  noise = 4.0 * sqrt (6.0 / (double) used);
-  out->confidence = (c0 - noise) / 0.3;
-  if (out->confidence > 1.0)
-    out->confidence = 1.0;
-  if (out->seconds < FULL_SECONDS)
-    out->confidence *= (out->seconds - MIN_SECONDS) /
-        (FULL_SECONDS - MIN_SECONDS);
+  out->confidence = confidence (c0, NOISE_SIGMAS, used, out->seconds);
   if (!(out->confidence > 0.0)) {
     out->confidence = 0.0;
     out->bpm = 0.0;
@@ -547,6 +558,46 @@ salience_near (const MusaTempo * t, double tau)
       best = t->score[g];
   }
   return best;
+}
+
+/* Live: the largest number of standard deviations of a noise correlation
+ * that the kept tempo's correlation must still exceed (musa_tempo_keep) */
+#define KEEP_SIGMAS 3.0
+
+int
+musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out)
+{
+  double fps = t->cfg.fps, tau, c0, conf, c1;
+  int64_t used = t->n < t->win ? t->n : t->win;
+
+  /* only where the estimate got as far as a period (not silence, not a
+   * stopped stream), found it no more periodic than noise, and @bpm is in
+   * its metrical family (a cross-rhythm read early in a tresillo groove is
+   * not kept against the beat that replaced it) */
+  if (out->confidence > 0.0 || !(out->period > 0.0)
+      || !(bpm >= t->cfg.min_bpm) || !(bpm <= t->cfg.max_bpm)
+      || !musa_tempo_related (bpm, out->candidates[0]))
+    return 0;
+  tau = refine (t, 60.0 * fps / bpm);
+  c0 = corr_at (t, tau, 1.0);
+  conf = confidence (c0, KEEP_SIGMAS, used, out->seconds);
+  if (!(conf > 0.0))
+    return 0;
+  c1 = out->candidates[0];
+  out->period = tau;
+  out->bpm = 60.0 * fps / tau;
+  out->candidates[0] = out->bpm;
+  out->confidence = conf;
+  if (fabs (c1 / out->bpm - 1.0) > 0.04) {
+    double s_old = salience_near (t, tau), s_new = salience_near (t,
+        60.0 * fps / c1);
+    out->candidates[1] = c1;
+    if (s_old + s_new > 0.0) {
+      out->strengths[0] = s_old / (s_old + s_new);
+      out->strengths[1] = s_new / (s_old + s_new);
+    }
+  }
+  return 1;
 }
 
 int

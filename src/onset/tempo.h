@@ -91,6 +91,14 @@ extern "C"
  * times the answer's, make @bpm the answer (refined on the same
  * correlation) and the previous answer the runner-up; returns 1 then, 0
  * when @out is left as it was. */
+/* Live hysteresis: after musa_tempo_estimate() over the sliding window
+ * gave @out no tempo (confidence 0) while the music goes on, keep @bpm, the
+ * live answer of the moment before, if its period's correlation still
+ * exceeds 3 standard deviations of a noise correlation (a new answer needs
+ * 4): @out gets @bpm with the confidence measured from that lower bound
+ * and the estimate's own choice as runner-up; returns 1 then, 0 when @out
+ * is left as it was (also after silence or when the music has stopped). */
+  int musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out);
   int musa_tempo_hold (MusaTempo * t, double bpm, double ratio,
       MusaTempoResult * out);
 /* Whether period (or tempo) @a is @b or a duple or triple relative of it

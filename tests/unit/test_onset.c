@@ -1329,6 +1329,85 @@ test_live_stops_noise (void)
   free (x);
 }
 
+/* Feed @t 15 s (100 frames a second) of a pulse every 50 frames (120 BPM)
+ * of height @pulse over uniform noise in [0, @noise), active throughout. */
+static void
+push_pulses_in_noise (MusaTempo * t, double pulse, double noise, uint64_t key)
+{
+  MusaRng rng;
+  int i;
+
+  musa_rng_init (&rng, key);
+  for (i = 0; i < 1500; i++)
+    musa_tempo_push (t, (float) ((i % 50 == 0 ? pulse : 0.0)
+            + noise * musa_rng_uniform (&rng)), 2.0f);
+}
+
+/* Live hysteresis (musa_tempo_keep): a new live answer needs a correlation
+ * 4 noise deviations above noise, a running one keeps its tempo down to 3.
+ * Pulses at 120 BPM sinking into more and more noise: at some noise level
+ * the window's estimate finds no tempo while 120 BPM is still kept (in
+ * syncopated funk the live tempo dropped to 0 for a second now and then
+ * while the music went on); a 2:3 level of it is not kept, nor is 120 BPM
+ * over the noise alone or once the music has stopped for 2 s. */
+static void
+test_live_keep (void)
+{
+  MusaTempoConfig tc;
+  MusaTempoResult r;
+  MusaTempo *t;
+  MusaError err;
+  double noise;
+  int refused = 0, kept = 0, dropped = 0, i;
+
+  musa_tempo_config_default (&tc, 100.0);
+  t = musa_tempo_new (&tc, &err);
+  CHECK (t != NULL, "%s", err.message);
+  if (t == NULL)
+    return;
+  for (noise = 0.05; noise < 2.0 && dropped == 0; noise *= 1.05) {
+    musa_tempo_reset (t);
+    push_pulses_in_noise (t, 1.0, noise, 7);
+    musa_tempo_estimate (t, 0, &r);
+    if (r.confidence > 0.0) {
+      CHECK (refused == 0 && fabs (r.bpm - 120.0) < 1.0,
+          "%.2f BPM at noise %.2f", r.bpm, noise);
+      continue;
+    }
+    refused++;
+    CHECK (musa_tempo_keep (t, 80.0, &r) == 0 && r.bpm == 0.0,
+        "the 2:3 level kept at noise %.2f", noise);
+    if (musa_tempo_keep (t, 120.0, &r)) {
+      kept++;
+      CHECK (fabs (r.bpm - 120.0) < 1.0 && r.candidates[0] == r.bpm,
+          "kept %.2f BPM", r.bpm);
+      CHECK (r.confidence > 0.0 && r.confidence < 0.5, "confidence %.3f",
+          r.confidence);
+    } else {
+      dropped = refused;
+    }
+  }
+  /* just past the new-answer bound, the running one is kept; further on,
+   * not */
+  CHECK (kept > 0 && dropped == kept + 1, "pulses in more and more noise: "
+      "kept at %d of the %d levels without a new answer", kept, refused);
+  /* the noise alone */
+  musa_tempo_reset (t);
+  push_pulses_in_noise (t, 0.0, 1.0, 8);
+  musa_tempo_estimate (t, 0, &r);
+  CHECK (r.confidence == 0.0 && musa_tempo_keep (t, 120.0, &r) == 0,
+      "120 BPM kept over noise");
+  /* the music stops: 2.5 s without activity */
+  musa_tempo_reset (t);
+  push_pulses_in_noise (t, 1.0, 0.5, 9);
+  for (i = 0; i < 250; i++)
+    musa_tempo_push (t, 0.0f, 0.0f);
+  musa_tempo_estimate (t, 0, &r);
+  CHECK (r.confidence == 0.0 && musa_tempo_keep (t, 120.0, &r) == 0,
+      "120 BPM kept after the music stopped");
+  musa_tempo_free (t);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -1380,5 +1459,6 @@ main (void)
   musa_test_run ("live_stops", test_live_stops);
   musa_test_run ("live_tresillo", test_live_tresillo);
   musa_test_run ("live_stops_noise", test_live_stops_noise);
+  musa_test_run ("live_keep", test_live_keep);
   return musa_test_summary ();
 }
