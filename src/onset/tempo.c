@@ -323,7 +323,39 @@ musa_tempo_related (double a, double b)
  * lag: anchored there, the family held only the cross-rhythm (2:3 of the
  * tempo, kept by the live hold) or nothing periodic at the beat (a steady
  * groove read no tempo at all); the beat's family is the one whose levels
- * (the eighths, half bar and bar) all repeat. */
+ * (the eighths, half bar and bar) all repeat.
+ *
+ * The other period must also repeat at its own multiples (2, 3 and 4 of
+ * its periods, lattice()) at least as well as the most periodic lag does at
+ * its own: a cross-rhythm is a one-off within the bar (the tresillo's
+ * dotted quarter at 6, 9, 12 eighths against the bar at 8, 16, 24), while
+ * a 12/8 beat (the dotted quarter again) repeats at 6, 9, 12 triplet
+ * eighths. Without this, over an even stream of triplet eighths (arpeggios,
+ * flattened further by a loud master) the family of four eighths, with
+ * more members among their multiples, won the sum and held the 3:2
+ * "quarter" but not the beat (two 12/8 ballads under a loud master read
+ * 111 for 74 and 102 for 68 BPM at EOS; their live tempo, anchored at the
+ * triplet eighth, can still take the 3:2 level). */
+static double refine (const MusaTempo * t, double tau);
+
+/* Mean correlation at 2, 3 and 4 periods @tau (those within the lags), or
+ * -2 when none is. */
+static double
+lattice (const MusaTempo * t, double tau)
+{
+  double sum = 0.0;
+  int k, n = 0;
+
+  for (k = 2; k <= 4; k++) {
+    double tol = 0.5 + 0.01 * k * tau;
+    if (k * tau + tol + 1.0 < t->lags) {
+      sum += corr_at (t, k * tau, tol);
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : -2.0;
+}
+
 static int
 family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
 {
@@ -354,8 +386,11 @@ family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
    * triplet eighths relate to the dotted-quarter beat and to the 3:2
    * quarter alike), and a different anchor there only changes which levels
    * the prior may choose from */
-  if (musa_tempo_related (tau_lo + raw_best * GRID_STEP,
+  if (anchor == raw_best || musa_tempo_related (tau_lo + raw_best * GRID_STEP,
           tau_lo + anchor * GRID_STEP))
+    return raw_best;
+  if (lattice (t, refine (t, tau_lo + anchor * GRID_STEP)) <
+      lattice (t, refine (t, tau_lo + raw_best * GRID_STEP)))
     return raw_best;
   return anchor;
 }
