@@ -12,6 +12,14 @@
 /* periods whose periodicity is within this share of the most periodic one
  * may anchor the metrical family (see family_anchor) */
 #define ANCHOR_SHARE 0.85
+/* the most periodic lag keeps the anchor when another's lattice (see
+ * family_anchor) is below this share of its own: where the two are about
+ * equal (an even pulse, every multiple of it alike) the lag that happens
+ * to be most periodic is no better a beat than the family sum's choice
+ * (without the margin even triplet streams read five triplet eighths, e.g.
+ * 40.8 for 68 BPM: unit test even_pulse, whose streams have ratios of 0.95
+ * and more; the 12/8 ballads the lattice test is for, 0.90-0.93) */
+#define LATTICE_MARGIN 0.93
 
 /* the metrical family of a period: its duple and triple relatives */
 static const double family[] = { 1.0, 2.0, 4.0, 0.5, 0.25, 3.0, 1.0 / 3.0 };
@@ -326,8 +334,8 @@ musa_tempo_related (double a, double b)
  * (the eighths, half bar and bar) all repeat.
  *
  * The other period must also repeat at its own multiples (2, 3 and 4 of
- * its periods, lattice()) at least as well as the most periodic lag does at
- * its own: a cross-rhythm is a one-off within the bar (the tresillo's
+ * its periods, lattice()) about as well as the most periodic lag does at
+ * its own (LATTICE_MARGIN): a cross-rhythm is a one-off within the bar (the tresillo's
  * dotted quarter at 6, 9, 12 eighths against the bar at 8, 16, 24), while
  * a 12/8 beat (the dotted quarter again) repeats at 6, 9, 12 triplet
  * eighths. Without this, over an even stream of triplet eighths (arpeggios,
@@ -390,7 +398,7 @@ family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
           tau_lo + anchor * GRID_STEP))
     return raw_best;
   if (lattice (t, refine (t, tau_lo + anchor * GRID_STEP)) <
-      lattice (t, refine (t, tau_lo + raw_best * GRID_STEP)))
+      LATTICE_MARGIN * lattice (t, refine (t, tau_lo + raw_best * GRID_STEP)))
     return raw_best;
   return anchor;
 }

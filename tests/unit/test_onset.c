@@ -1408,6 +1408,60 @@ test_live_keep (void)
   musa_tempo_free (t);
 }
 
+/* An even stream of pulses (an arpeggiator, strummed triplets flattened
+ * by a loud master): an onset function at 100 frames/s with a pulse every
+ * triplet eighth of a 12/8 beat at 60, 61, ... 90 BPM, the beat accented
+ * or not, the pulses' heights even or uneven. Every multiple of the pulse
+ * is about as periodic as the next, so which level is the beat is a close
+ * call; whatever the estimate says, it is a grouping of the pulse by 2, 3
+ * or 4 (the pulse, the 12/8 beat or its 3:2 "quarter", their doubles),
+ * never five pulses (a lattice test without a margin read 40.8 for 68 BPM,
+ * 204 / 5). */
+static void
+test_even_pulse (void)
+{
+  MusaTempoConfig tc;
+  MusaTempoResult r;
+  MusaTempo *t;
+  MusaError err;
+  MusaRng rng;
+  int b, a, j, k, i;
+
+  musa_tempo_config_default (&tc, 100.0);
+  t = musa_tempo_new (&tc, &err);
+  CHECK (t != NULL, "%s", err.message);
+  if (t == NULL)
+    return;
+  for (b = 0; b <= 30; b++) {
+    double bpm = 60.0 + b, e = 100.0 * 60.0 / (3.0 * bpm);
+    for (a = 0; a < 2; a++)
+      for (j = 0; j < 2; j++) {
+        float f[3000];
+        memset (f, 0, sizeof (f));
+        musa_rng_init (&rng, musa_rng_key (23, (uint64_t) b, 0));
+        for (k = 0; k * e < 3000.0; k++) {
+          double h = 1.0 + (k % 3 == 0 ? 0.4 * a : 0.0) + (k % 12 == 0 ?
+              0.1 : 0.0) + 0.5 * j * (musa_rng_uniform (&rng) - 0.5);
+          int f0 = (int) lround (k * e);
+          for (i = 0; i < 3 && f0 + i < 3000; i++)
+            f[f0 + i] += (float) (h * (i == 0 ? 1.0 : i == 1 ? 0.5 : 0.2));
+        }
+        musa_tempo_reset (t);
+        for (i = 0; i < 3000; i++)
+          musa_tempo_push (t, f[i], f[i] > 0.5f ? 2.0f : 0.0f);
+        musa_tempo_estimate (t, 1, &r);
+        CHECK (r.confidence > 0.0 && musa_tempo_related (r.bpm, 3.0 * bpm),
+            "even triplets of %.1f BPM (accent %d, uneven %d): %.1f BPM", bpm,
+            a, j, r.bpm);
+        musa_tempo_estimate (t, 0, &r);
+        CHECK (r.confidence > 0.0 && musa_tempo_related (r.bpm, 3.0 * bpm),
+            "even triplets of %.1f BPM (accent %d, uneven %d): live %.1f "
+            "BPM", bpm, a, j, r.bpm);
+      }
+  }
+  musa_tempo_free (t);
+}
+
 /* Onset detection function: frames at 100/s, non-negative, finite. */
 static void
 test_detection_function (void)
@@ -1460,5 +1514,6 @@ main (void)
   musa_test_run ("live_tresillo", test_live_tresillo);
   musa_test_run ("live_stops_noise", test_live_stops_noise);
   musa_test_run ("live_keep", test_live_keep);
+  musa_test_run ("even_pulse", test_even_pulse);
   return musa_test_summary ();
 }
