@@ -335,8 +335,9 @@ musa_tempo_related (double a, double b)
  *
  * The other period must also repeat at its own multiples (2, 3 and 4 of
  * its periods, lattice()) about as well as the most periodic lag does at
- * its own (LATTICE_MARGIN): a cross-rhythm is a one-off within the bar (the tresillo's
- * dotted quarter at 6, 9, 12 eighths against the bar at 8, 16, 24), while
+ * its own (LATTICE_MARGIN): a cross-rhythm is a one-off within the bar
+ * (the tresillo's dotted quarter at 6, 9, 12 eighths against the bar at
+ * 8, 16, 24), while
  * a 12/8 beat (the dotted quarter again) repeats at 6, 9, 12 triplet
  * eighths. Without this, over an even stream of triplet eighths (arpeggios,
  * flattened further by a loud master) the family of four eighths, with
