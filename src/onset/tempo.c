@@ -395,7 +395,7 @@ family_anchor (const MusaTempo * t, double tau_lo, int raw_best)
    * triplet eighths relate to the dotted-quarter beat and to the 3:2
    * quarter alike), and a different anchor there only changes which levels
    * the prior may choose from */
-  if (anchor == raw_best || musa_tempo_related (tau_lo + raw_best * GRID_STEP,
+  if (musa_tempo_related (tau_lo + raw_best * GRID_STEP,
           tau_lo + anchor * GRID_STEP))
     return raw_best;
   if (lattice (t, refine (t, tau_lo + anchor * GRID_STEP)) <
