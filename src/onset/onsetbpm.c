@@ -32,6 +32,14 @@
  * 10 % of it, so that it follows a played tempo as it drifts (the 10 s
  * window's estimate lags the drift by about half the window) */
 #define LOCAL_SECONDS 4.0
+/* New music (a song change on the radio): when the last NEW_MUSIC_SECONDS
+ * no longer repeat at the live tempo but clearly at another, unrelated
+ * period (musa_tempo_new_music), the sliding window starts again from the
+ * last CUT_SECONDS and the live tempo is not held: the old song's seconds
+ * would otherwise keep its tempo, then a mixture of both, for about half a
+ * window after the change */
+#define NEW_MUSIC_SECONDS 4.0
+#define CUT_SECONDS 3.0
 
 struct MusaOnsetBpm
 {
@@ -325,6 +333,12 @@ on_frame (void *user, const MusaOnsetFrame * f)
   /* the live beat tracker's period: the sliding estimate, once a second */
   if (ob->frames % (int64_t) lround (ob->fps) == 0) {
     MusaTempoResult r;
+    if (ob->live_level > 0.0 && musa_tempo_new_music (ob->tempo,
+            ob->live_level, NEW_MUSIC_SECONDS)) {
+      musa_tempo_cut (ob->tempo, CUT_SECONDS);
+      ob->live_level = 0.0;
+      ob->live_on = 0;
+    }
     live_estimate (ob, &r);
     ob->live_on = r.confidence > 0.0;
     if (r.confidence > 0.0)

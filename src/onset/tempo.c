@@ -44,6 +44,8 @@ struct MusaTempo
   int hp_len;
   double hp_sum;
   int64_t n;
+  int64_t start;                /* the window begins at this frame or later
+                                 * (musa_tempo_cut) */
   /* scratch for estimates */
   double *r;
   int n_grid;
@@ -152,6 +154,7 @@ musa_tempo_reset (MusaTempo * t)
   t->hp_sum = 0.0;
   t->last_active = INT64_MIN / 2;
   t->n = 0;
+  t->start = 0;
 }
 
 int64_t
@@ -166,6 +169,41 @@ static inline const float *
 ring_at (const MusaTempo * t, int64_t m)
 {
   return t->ring + (m % t->ring_len) + t->ring_len;
+}
+
+/* Frames in the sliding window. */
+static int64_t
+window_frames (const MusaTempo * t)
+{
+  return t->n - t->start < t->win ? t->n - t->start : t->win;
+}
+
+/* The largest lag whose product with frame @k the window holds. */
+static int
+window_lags (const MusaTempo * t, int64_t k)
+{
+  return k - t->start < t->lags ? (int) (k - t->start) : t->lags;
+}
+
+/* The window's sums computed afresh. */
+static void
+window_sums (MusaTempo * t)
+{
+  int64_t k = t->n - t->win;
+  int l;
+
+  if (k < t->start)
+    k = t->start;
+  memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
+  t->sum_w = 0.0;
+  for (; k < t->n; k++) {
+    const float *x = ring_at (t, k);
+    double xk = x[0];
+    int lw = window_lags (t, k);
+    t->sum_w += xk;
+    for (l = 0; l <= lw; l++)
+      t->acc_w[l] += xk * x[-l];
+  }
 }
 
 void
@@ -217,38 +255,44 @@ musa_tempo_push (MusaTempo * t, float value, float activity)
     t->ring[slot] = t->ring[slot + t->ring_len] = (float) v;
   }
   /* products with every lag: frames before the stream start, and frames
-   * not written yet, read as 0 */
+   * not written yet, read as 0; the window's only with frames from its
+   * start on */
   {
     const float *x = ring_at (t, n);
-    for (l = 0; l <= lmax; l++) {
+    int lw = window_lags (t, n);
+    for (l = 0; l <= lw; l++) {
       double p = v * x[-l];
       t->acc_all[l] += p;
       t->acc_w[l] += p;
     }
+    for (; l <= lmax; l++)
+      t->acc_all[l] += v * x[-l];
   }
   t->sum_all += v;
   t->sum_w += v;
   m = n - t->win;               /* leaves the window */
-  if (m >= 0) {
+  if (m >= t->start) {
     const float *x = ring_at (t, m);
     double old = x[0];
-    for (l = 0; l <= lmax; l++)
+    int lw = window_lags (t, m);
+    for (l = 0; l <= lw; l++)
       t->acc_w[l] -= old * x[-l];
     t->sum_w -= old;
   }
   t->n = n + 1;
   /* exact recomputation of the window sums now and then: no drift */
-  if (t->n % t->win == 0) {
-    int64_t k;
-    memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
-    t->sum_w = 0.0;
-    for (k = t->n - t->win; k < t->n; k++) {
-      const float *x = ring_at (t, k);
-      double xk = x[0];
-      t->sum_w += xk;
-      for (l = 0; l <= lmax; l++)
-        t->acc_w[l] += xk * x[-l];
-    }
+  if (t->n % t->win == 0)
+    window_sums (t);
+}
+
+void
+musa_tempo_cut (MusaTempo * t, double seconds)
+{
+  int64_t s = t->n - (int64_t) lround (seconds * t->cfg.fps);
+
+  if (s > t->start) {
+    t->start = s;
+    window_sums (t);
   }
 }
 
@@ -289,6 +333,83 @@ musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
     return period;
   d = y0 - 2.0 * y1 + y2;
   return best + (d < 0.0 ? 0.5 * (y0 - y2) / d : 0.0);
+}
+
+/* Correlation of the last @span frames with themselves @period +- @tol
+ * (share of the period) earlier, over their energy: the largest over the
+ * integer lags in that range; 0 where the ring does not reach. */
+static double
+recent_corr (const MusaTempo * t, double period, double tol, int64_t span)
+{
+  int64_t n = t->n, k;
+  int lo = (int) floor (period * (1.0 - tol)), hi =
+      (int) ceil (period * (1.0 + tol)), l;
+  double best = 0.0, e0 = 0.0;
+
+  if (!(period > 0.0) || lo < 1 || hi > t->lags || span + hi > t->ring_len
+      || span + hi > n)
+    return 0.0;
+  for (k = n - span; k < n; k++) {
+    const float *x = ring_at (t, k);
+    e0 += (double) x[0] * x[0];
+  }
+  if (!(e0 > 0.0))
+    return 0.0;
+  for (l = lo; l <= hi; l++) {
+    double acc = 0.0;
+    for (k = n - span; k < n; k++) {
+      const float *x = ring_at (t, k);
+      acc += (double) x[0] * x[-l];
+    }
+    if (acc / e0 > best)
+      best = acc / e0;
+  }
+  return best;
+}
+
+/* musa_tempo_new_music(): the old tempo no longer repeats in the recent
+ * seconds below this correlation (at its period or twice it, within
+ * NEW_MUSIC_TOL: a played tempo moves), and another period repeats there
+ * at least this well */
+#define NEW_MUSIC_OLD 0.5
+#define NEW_MUSIC_NEW 0.5
+#define NEW_MUSIC_TOL 0.08
+/* cross-rhythms of a groove, which a few seconds of it can show more than
+ * its beat (in syncopated funk the 2:3 level, within 1 %; once 2:5):
+ * never a sign of new music (within 3 %) */
+static const double cross[] = { 1.5, 2.0 / 3.0, 0.75, 4.0 / 3.0, 2.5, 0.4 };
+
+#define N_CROSS ((int) (sizeof (cross) / sizeof (cross[0])))
+
+int
+musa_tempo_new_music (const MusaTempo * t, double bpm, double seconds)
+{
+  double fps = t->cfg.fps, old = 60.0 * fps / bpm, best = 0.0, at = 0.0, x;
+  double lo = 60.0 * fps / t->cfg.max_bpm, hi = 60.0 * fps / t->cfg.min_bpm;
+  int64_t span = (int64_t) lround (seconds * fps);
+  int m;
+
+  if (!(bpm > 0.0) || span < 1)
+    return 0;
+  if (recent_corr (t, old, NEW_MUSIC_TOL, span) >= NEW_MUSIC_OLD
+      || recent_corr (t, 2.0 * old, NEW_MUSIC_TOL, span) >= NEW_MUSIC_OLD)
+    return 0;
+  for (x = ceil (lo); x <= hi; x += 1.0) {
+    double c = recent_corr (t, x, 0.0, span);
+    if (c > best) {
+      best = c;
+      at = x;
+    }
+  }
+  if (best < NEW_MUSIC_NEW)
+    return 0;
+  for (m = 0; m < N_FAMILY; m++)
+    if (fabs (at / (old * family[m]) - 1.0) <= NEW_MUSIC_TOL)
+      return 0;
+  for (m = 0; m < N_CROSS; m++)
+    if (fabs (at / (old * cross[m]) - 1.0) <= 0.03)
+      return 0;
+  return 1;
 }
 
 /* Normalised correlation around fractional lag x: the maximum of the
@@ -475,7 +596,7 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   int l, g, best = -1, second = -1, top, raw_best = -1;
 
   memset (out, 0, sizeof (*out));
-  used = whole ? n : (n < t->win ? n : t->win);
+  used = whole ? n : window_frames (t);
   out->seconds = used / fps;
   if (used < 2 * t->lags2 / 3 || used < MIN_SECONDS * fps)
     return;
@@ -488,9 +609,9 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   mean = (whole ? t->sum_all : t->sum_w) / (double) used;
   for (l = 0; l <= t->lags; l++) {
     /* products summed for this lag within the span */
-    int64_t cnt = used;
-    if (n - used < l)
-      cnt -= l - (n - used);
+    int64_t cnt = used, first = (whole ? 0 : t->start) + l;
+    if (n - used < first)
+      cnt -= first - (n - used);
     t->r[l] = cnt > 0 ? acc[l] / (double) cnt - mean * mean : 0.0;
   }
   var = t->r[0];
@@ -612,7 +733,7 @@ int
 musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out)
 {
   double fps = t->cfg.fps, tau, c0, conf, c1;
-  int64_t used = t->n < t->win ? t->n : t->win;
+  int64_t used = window_frames (t);
 
   /* only where the estimate got as far as a period (not silence, not a
    * stopped stream), found it no more periodic than noise, and @bpm is in

@@ -104,6 +104,15 @@ extern "C"
 /* Whether period (or tempo) @a is @b or a duple or triple relative of it
  * (x 2, 3, 4, 1/2, 1/3, 1/4, within 3 %): one metrical family. */
   int musa_tempo_related (double a, double b);
+/* Live: whether the last @seconds of the function are other music than
+ * the one tempo @bpm was read from (a new song on the radio): they no
+ * longer repeat at its period (or twice it, within 8 %) and clearly repeat
+ * at a period that is neither in its metrical family nor a cross-rhythm of
+ * it (3:2, 4:3, 5:2 and their inverses). */
+  int musa_tempo_new_music (const MusaTempo * t, double bpm, double seconds);
+/* Live: the sliding window starts afresh @seconds ago (it grows back to
+ * `window` from there); the whole-stream estimate is not affected. */
+  void musa_tempo_cut (MusaTempo * t, double seconds);
 /* The beat period (frames) now: the correlation peak of the last @seconds
  * of the function within 10 % of @period (a period from
  * musa_tempo_estimate()), or @period when there is no such peak or not two

@@ -1186,6 +1186,60 @@ test_live_tempo_steady (void)
   free (x);
 }
 
+/* A song change on the radio: 20 s of the synthetic groove at one tempo,
+ * then another groove (other key, other drums' noise) at another. From 5 s
+ * after the change every live reading is the new tempo, and none before
+ * is a third one (a mixture of both songs' periods in the window). Without
+ * the new-music cut (musa_tempo_new_music) no tempo, or a mixture (100 for
+ * 150 -> 105), came 5-7 s into the new song, and the new tempo at 8 s.
+ * Where the new groove still repeats within 8 % of the old beat's period
+ * (at 85 BPM three eighths are 1.06 of 120's beat; at 140 for 100, 1.07)
+ * there is no cut, and the window slides as before (the new tempo at 6-8 s):
+ * not tested here. */
+static void
+test_live_song_change (void)
+{
+  static const double pairs[][2] = {
+    {132, 110}, {150, 105}, {80, 100}
+  };
+  int rate = 44100, p;
+  size_t na = (size_t) (20 * rate), nb = (size_t) (16 * rate);
+  float *x = malloc (sizeof (float) * (na + nb));
+  MusaTempoResult *r = malloc (sizeof (MusaTempoResult) * 36);
+
+  for (p = 0; p < (int) (sizeof (pairs) / sizeof (pairs[0])); p++) {
+    double a = pairs[p][0], b = pairs[p][1];
+    MusaSynthConfig sc;
+    size_t i, m;
+
+    musa_synth_config_default (&sc);
+    sc.bpm = a;
+    sc.seed = 11 + p;
+    CHECK (musa_synth_music (&sc, x, na, NULL) == MUSA_OK, "synth");
+    musa_synth_config_default (&sc);
+    sc.bpm = b;
+    sc.seed = 51 + p;
+    sc.tonic = (5 * p) % 12;
+    sc.minor = p & 1;
+    CHECK (musa_synth_music (&sc, x + na, nb, NULL) == MUSA_OK, "synth");
+    m = live_tempi (x, na + nb, rate, r);
+    CHECK (m == 36, "%zu readings", m);
+    /* reading i covers the audio up to i + 1 s; the change is at 20 s */
+    for (i = 19; i < m; i++) {
+      double v = r[i].bpm;
+      if (i + 1 >= 25)
+        CHECK (fabs (v / b - 1.0) < 0.02, "%.0f -> %.0f BPM: %.1f at %zu s",
+            a, b, v, i + 1);
+      else
+        CHECK (v == 0.0 || fabs (v / b - 1.0) < 0.02
+            || musa_tempo_related (v, a), "%.0f -> %.0f BPM: %.1f at %zu s "
+            "(neither song's)", a, b, v, i + 1);
+    }
+  }
+  free (r);
+  free (x);
+}
+
 /* A tresillo groove at @bpm: quiet hi-hat eighths, and kick with bass on
  * the eighths 0, 3 and 6 of each bar (3+3+2), the pattern of rock's 8Beat
  * and of the rhumba; @seed for the hi-hat's noise. */
@@ -1514,6 +1568,7 @@ main (void)
   musa_test_run ("live_tresillo", test_live_tresillo);
   musa_test_run ("live_stops_noise", test_live_stops_noise);
   musa_test_run ("live_keep", test_live_keep);
+  musa_test_run ("live_song_change", test_live_song_change);
   musa_test_run ("even_pulse", test_even_pulse);
   return musa_test_summary ();
 }
