@@ -399,10 +399,16 @@ musa_analysis_new_message (GstMusaAnalysis * self, guint64 pos, guint64 n)
   else if (PRIV (self)->rate > 0)
     duration = gst_util_uint64_scale_int_round (n, GST_SECOND,
         PRIV (self)->rate);
-  stream_time = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME,
-      ts);
-  running_time = gst_segment_to_running_time (&trans->segment,
-      GST_FORMAT_TIME, ts);
+  /* EOS right after the caps (no buffer, so no segment yet) leaves the
+   * segment undefined, and the conversions would assert on its format */
+  if (trans->segment.format == GST_FORMAT_TIME) {
+    stream_time = gst_segment_to_stream_time (&trans->segment,
+        GST_FORMAT_TIME, ts);
+    running_time = gst_segment_to_running_time (&trans->segment,
+        GST_FORMAT_TIME, ts);
+  } else {
+    stream_time = running_time = GST_CLOCK_TIME_NONE;
+  }
   return gst_structure_new (musa_analysis_element_name (self), "timestamp",
       G_TYPE_UINT64, ts, "stream-time", G_TYPE_UINT64, stream_time,
       "running-time", G_TYPE_UINT64, running_time, "duration", G_TYPE_UINT64,

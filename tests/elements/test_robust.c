@@ -1,0 +1,193 @@
+/* Robustness of the analysis elements (melspec, chromakey, onsetbpm, knntag)
+ * against unusual but legal streams: EOS right after the caps, interval
+ * changes while playing, GAP events. GstCheck fails a test on any CRITICAL
+ * or WARNING logged by GLib. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#define RATE 22050
+#define AUDIO_CAPS "audio/x-raw, format = (string) F32LE, rate = (int) 22050, " \
+    "channels = (int) 1, layout = (string) interleaved"
+
+static gchar *tmpdir;
+static gchar *index_path;
+
+static const gchar *analysis_elements[] = {
+  "melspec", "chromakey", "onsetbpm", "knntag",
+};
+
+/* A deterministic signal: a 440 Hz tone with clicks every 0.5 s. */
+static GstBuffer *
+tone_buffer (guint64 first, gsize n)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, n * sizeof (gfloat), NULL);
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < n; i++) {
+    guint64 k = first + i;
+    gfloat v = (gfloat) (0.3 * sin (2 * G_PI * 440.0 * k / RATE));
+    if (k % (RATE / 2) < 64)
+      v += 0.5f;
+    ((gfloat *) map.data)[i] = v;
+  }
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (first, GST_SECOND, RATE);
+  GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (first + n,
+      GST_SECOND, RATE) - GST_BUFFER_PTS (buf);
+  return buf;
+}
+
+/* A harness around @factory (knntag tags with the index of the fixture),
+ * with its own bus. */
+static GstHarness *
+new_harness (const gchar * factory, GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new (factory);
+
+  if (g_str_equal (factory, "knntag"))
+    g_object_set (h->element, "location", index_path, "window", 2.0, NULL);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  return h;
+}
+
+static void
+free_harness (GstHarness * h, GstBus * bus)
+{
+  gst_element_set_bus (h->element, NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+/* The element messages named @name on @bus, in order (structure copies). */
+static GList *
+messages (GstBus * bus, const gchar * name)
+{
+  GList *l = NULL;
+  GstMessage *m;
+
+  while ((m =
+          gst_bus_pop_filtered (bus,
+              GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR))) {
+    const GstStructure *s = gst_message_get_structure (m);
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "error from %s", name);
+    if (gst_structure_has_name (s, name))
+      l = g_list_append (l, gst_structure_copy (s));
+    gst_message_unref (m);
+  }
+  return l;
+}
+
+static void
+push_audio (GstHarness * h, guint64 * pos, gsize n, gsize chunk)
+{
+  gsize done;
+
+  for (done = 0; done < n; done += chunk) {
+    gsize len = MIN (chunk, n - done);
+    fail_unless_equals_int (gst_harness_push (h, tone_buffer (*pos, len)),
+        GST_FLOW_OK);
+    *pos += len;
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+}
+
+/* EOS right after STREAM_START and CAPS, before any segment: the final
+ * results of an empty stream must not convert times with an undefined
+ * segment (that logged CRITICALs in melspec and onsetbpm). */
+GST_START_TEST (test_eos_without_segment)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    GstBus *bus;
+    GstHarness *h = new_harness (analysis_elements[i], &bus);
+    GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
+    GList *msgs, *l;
+
+    gst_harness_play (h);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_stream_start ("robust")));
+    fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    msgs = messages (bus, analysis_elements[i]);
+    for (l = msgs; l; l = l->next) {
+      GstClockTime st = 0, rt = 0;
+      fail_unless (gst_structure_get (l->data, "stream-time", G_TYPE_UINT64,
+              &st, "running-time", G_TYPE_UINT64, &rt, NULL));
+      fail_if (GST_CLOCK_TIME_IS_VALID (st));
+      fail_if (GST_CLOCK_TIME_IS_VALID (rt));
+    }
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    gst_caps_unref (caps);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
+static Suite *
+robust_suite (void)
+{
+  Suite *s = suite_create ("robust");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_eos_without_segment);
+  return s;
+}
+
+/* The index knntag tags with: 4 s of the test signal, learnt as "tone". */
+static void
+make_index (void)
+{
+  GstBus *bus;
+  GstHarness *h = gst_harness_new ("knntag");
+  guint64 pos;
+
+  index_path = g_build_filename (tmpdir, "robust.knn", NULL);
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  g_object_set (h->element, "mode", 1, "label", "tone", "location",
+      index_path, "window", 2.0, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  /* outside a test: no check macros */
+  for (pos = 0; pos < 4 * RATE; pos += 4096) {
+    if (gst_harness_push (h, tone_buffer (pos, 4096)) != GST_FLOW_OK)
+      g_error ("cannot learn the index");
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  free_harness (h, bus);
+  if (!g_file_test (index_path, G_FILE_TEST_IS_REGULAR))
+    g_error ("no index at %s", index_path);
+}
+
+int
+main (int argc, char **argv)
+{
+  Suite *s;
+  int ret;
+  gchar *cmd;
+
+  gst_check_init (&argc, &argv);
+  tmpdir = g_dir_make_tmp ("musa-robust-XXXXXX", NULL);
+  make_index ();
+  s = robust_suite ();
+  ret = gst_check_run_suite (s, "robust", __FILE__);
+  cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
+  if (system (cmd) != 0)
+    ret = 1;
+  g_free (cmd);
+  g_free (index_path);
+  g_free (tmpdir);
+  return ret;
+}
