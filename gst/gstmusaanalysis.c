@@ -34,6 +34,14 @@ typedef struct
   guint64 nonfinite;            /* NaN/Inf samples in this stream */
   gboolean warned;
 
+  /* interval boundaries since the last reset: boundary k >= iv_k is
+   * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
+   * (prev_k, prev_pos, prev_len). The interval property may change while
+   * playing: the boundaries handed out so far (up to hi_k; subclasses keep
+   * them) must not move. */
+  guint64 iv_k, iv_pos, prev_k, prev_pos, hi_k;
+  GstClockTime iv_len, prev_len;
+
   /* properties, under the object lock */
   gboolean post_messages;
   GstClockTime interval;
@@ -201,6 +209,9 @@ musa_analysis_reset (GstMusaAnalysis * self)
 
   priv->pos = 0;
   priv->base_ts = GST_CLOCK_TIME_NONE;
+  priv->iv_k = priv->prev_k = priv->hi_k = 0;
+  priv->iv_pos = priv->prev_pos = 0;
+  priv->iv_len = priv->prev_len = musa_analysis_get_interval (self);
   if (priv->configured && klass->reset)
     klass->reset (self);
 }
@@ -455,13 +466,41 @@ musa_analysis_get_interval (GstMusaAnalysis * self)
   return ret;
 }
 
+static guint64
+boundary_from (GstMusaAnalysis * self, guint64 k0, guint64 pos0,
+    GstClockTime len, guint64 k)
+{
+  return pos0 + gst_util_uint64_scale_round ((k - k0) * len,
+      (guint64) PRIV (self)->rate, GST_SECOND);
+}
+
 guint64
 musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k)
 {
+  GstMusaAnalysisPrivate *priv = PRIV (self);
   GstClockTime interval = musa_analysis_get_interval (self);
 
-  return gst_util_uint64_scale_round (k * interval,
-      (guint64) PRIV (self)->rate, GST_SECOND);
+  if (interval != priv->iv_len) {
+    /* the interval changed: the boundaries handed out stay where they
+     * were, the following ones are the new interval apart */
+    guint64 k0 = MAX (priv->hi_k, priv->iv_k);
+    guint64 pos = boundary_from (self, priv->iv_k, priv->iv_pos,
+        priv->iv_len, k0);
+
+    if (k0 > priv->iv_k) {
+      priv->prev_k = priv->iv_k;
+      priv->prev_pos = priv->iv_pos;
+      priv->prev_len = priv->iv_len;
+    }
+    priv->iv_k = k0;
+    priv->iv_pos = pos;
+    priv->iv_len = interval;
+  }
+  priv->hi_k = MAX (priv->hi_k, k);
+  if (k < priv->iv_k)
+    return boundary_from (self, priv->prev_k, priv->prev_pos, priv->prev_len,
+        MAX (k, priv->prev_k));
+  return boundary_from (self, priv->iv_k, priv->iv_pos, priv->iv_len, k);
 }
 
 void

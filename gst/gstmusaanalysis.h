@@ -82,7 +82,10 @@ void musa_analysis_push_tags (GstMusaAnalysis * self, GstTagList * tags);
 gboolean musa_analysis_get_post_messages (GstMusaAnalysis * self);
 GstClockTime musa_analysis_get_interval (GstMusaAnalysis * self);
 /* Sample position of the end of the @k-th interval (k >= 1) since the last
- * reset: round (k * interval * rate / GST_SECOND), so intervals never drift. */
+ * reset: round (k * interval * rate / GST_SECOND), so intervals never drift.
+ * When `interval` changes while playing, the boundaries up to the first one
+ * asked for after the change stay where they were and the following ones are
+ * the new interval apart (messages stay contiguous). */
 guint64 musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k);
 /* What transform_ip does with a buffer (DISCONT reset, GAP as silence,
  * conversion, process()); for subclasses that override transform_ip or run

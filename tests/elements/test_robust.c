@@ -133,6 +133,68 @@ GST_START_TEST (test_eos_without_segment)
 
 GST_END_TEST;
 
+/* `interval` is mutable while playing: changing it mid-stream must keep the
+ * periodic messages contiguous and in order (it computed the boundaries
+ * after the change from the stream start with the new interval: melspec and
+ * onsetbpm posted messages going back in time, knntag a message every
+ * sample, chromakey one per buffer). */
+GST_START_TEST (test_interval_change_while_playing)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    GstClockTime total, prev_end = 0, next_ts = 0;
+    GList *msgs, *l;
+    guint periodic = 0;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 7 / 2, 1024);
+    g_object_set (h->element, "interval", 100 * GST_MSECOND, NULL);
+    push_audio (h, &pos, RATE * 2, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    total = gst_util_uint64_scale_int (pos, GST_SECOND, RATE);
+
+    msgs = messages (bus, name);
+    for (l = msgs; l; l = l->next) {
+      GstClockTime ts, dur;
+      gboolean final = FALSE;
+
+      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+      gst_structure_get_boolean (l->data, "final", &final);
+      if (final)
+        continue;
+      periodic++;
+      /* every periodic message ends later than the one before, within the
+       * audio pushed */
+      fail_unless (ts + dur > prev_end, "%s: message %u ends at %"
+          GST_TIME_FORMAT " after one ending at %" GST_TIME_FORMAT, name,
+          periodic, GST_TIME_ARGS (ts + dur), GST_TIME_ARGS (prev_end));
+      fail_unless (ts + dur <= total + GST_MSECOND, "%s: ends after the "
+          "audio", name);
+      /* chromakey's periodic messages describe the stream so far (window
+       * 0); the others are contiguous spans */
+      if (!g_str_equal (name, "chromakey")) {
+        fail_unless_equals_uint64 (ts, next_ts);
+        next_ts = ts + dur;
+      }
+      prev_end = ts + dur;
+    }
+    /* 1 s intervals up to 4 s, then 100 ms ones up to 5.5 s (melspec: the
+     * partial last one at EOS) */
+    fail_unless (periodic >= 4 + 14 && periodic <= 4 + 16,
+        "%s: %u periodic messages", name, periodic);
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -142,6 +204,7 @@ robust_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_eos_without_segment);
+  tcase_add_test (tc, test_interval_change_while_playing);
   return s;
 }
 
