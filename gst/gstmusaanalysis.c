@@ -332,6 +332,42 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
   gst_buffer_unmap (buf, &map);
 }
 
+/* A GAP event: its duration is analysed as silence, as a GAP buffer would
+ * be, so that the positions (and the timestamps of the results) after it stay
+ * right. A gap without a duration, or longer than an hour, is a
+ * discontinuity instead. */
+static void
+analyse_gap (GstMusaAnalysis * self, GstEvent * event)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+  GstClockTime ts, dur;
+  guint64 frames;
+
+  if (!priv->configured || priv->rate <= 0)
+    return;
+  gst_event_parse_gap (event, &ts, &dur);
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur)
+      || dur > 3600 * GST_SECOND) {
+    if (priv->pos > 0) {
+      GST_DEBUG_OBJECT (self, "gap without a usable duration: resetting");
+      musa_analysis_reset (self);
+    }
+    return;
+  }
+  if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
+    priv->base_ts = ts;
+  frames = gst_util_uint64_scale_int_round (dur, priv->rate, GST_SECOND);
+  memset (priv->scratch, 0, MUSA_ANALYSIS_BLOCK * sizeof (gfloat));
+  while (frames > 0) {
+    gsize n = (gsize) MIN (frames, MUSA_ANALYSIS_BLOCK);
+    if (klass->process)
+      klass->process (self, priv->scratch, n, priv->pos);
+    priv->pos += n;
+    frames -= n;
+  }
+}
+
 static GstFlowReturn
 gst_musa_analysis_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
@@ -357,6 +393,9 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
       break;
     case GST_EVENT_STREAM_START:
       new_stream (self);
+      break;
+    case GST_EVENT_GAP:
+      analyse_gap (self, event);
       break;
     case GST_EVENT_EOS:
       if (priv->configured && klass->finish)

@@ -8,7 +8,8 @@
  *  - conversion at the edge: each buffer is downmixed to mono float in blocks
  *    of at most MUSA_ANALYSIS_BLOCK frames into a scratch buffer allocated once,
  *    NaN/Inf samples become silence and are counted (a warning on the bus the
- *    first time in a stream and a summary at EOS); GAP buffers are silence;
+ *    first time in a stream and a summary at EOS); GAP buffers are silence,
+ *    and so is the duration of a GAP event;
  *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
  *    call reset(); EOS calls finish() before EOS goes downstream;
  *  - time: the position (in samples since the last reset) of every block, and

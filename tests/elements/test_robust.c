@@ -195,6 +195,60 @@ GST_START_TEST (test_interval_change_while_playing)
 
 GST_END_TEST;
 
+/* A GAP event is silence for its duration, like a GAP buffer: the results
+ * after it keep the timeline of the buffers (the analysis elements ignored
+ * the event, so every result after a gap was early by its duration and the
+ * stream's results ended before the stream did). */
+GST_START_TEST (test_gap_event)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    GstClockTime end = 0, final_end = 0, next_ts = 0;
+    GList *msgs, *l;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_gap (GST_SECOND,
+                GST_SECOND)));
+    pos += RATE;
+    push_audio (h, &pos, RATE * 3 / 2, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+
+    msgs = messages (bus, name);
+    fail_unless (msgs != NULL);
+    for (l = msgs; l; l = l->next) {
+      GstClockTime ts, dur;
+      gboolean final = FALSE;
+
+      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+      gst_structure_get_boolean (l->data, "final", &final);
+      if (final) {
+        final_end = ts + dur;
+        continue;
+      }
+      if (!g_str_equal (name, "chromakey")) {
+        fail_unless_equals_uint64 (ts, next_ts);
+        next_ts = ts + dur;
+      }
+      end = MAX (end, ts + dur);
+    }
+    /* the results cover the 3.5 s of the stream, gap included */
+    fail_unless_equals_uint64 (MAX (end, final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec"))
+      fail_unless_equals_uint64 (final_end, 3500 * GST_MSECOND);
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -205,6 +259,7 @@ robust_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_eos_without_segment);
   tcase_add_test (tc, test_interval_change_while_playing);
+  tcase_add_test (tc, test_gap_event);
   return s;
 }
 
