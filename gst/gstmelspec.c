@@ -687,6 +687,9 @@ gst_melspec_release (GstMusaAnalysis * base)
 
   musa_melspec_free (self->ms);
   self->ms = NULL;
+  /* tensors a failed push left behind belong to the stream (and caps) that
+   * ended: a restart must not send them first */
+  g_queue_clear_full (&self->out_queue, (GDestroyNotify) gst_buffer_unref);
 }
 
 static void

@@ -504,6 +504,80 @@ GST_START_TEST (test_tensor_snippets)
 
 GST_END_TEST;
 
+static GstPadProbeReturn
+refuse_buffers (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  gint *refuse = user_data;
+
+  /* 1: the next buffer passes, the ones after it fail as in a flush */
+  if (*refuse == 0)
+    return GST_PAD_PROBE_OK;
+  if (*refuse == 1) {
+    *refuse = 2;
+    return GST_PAD_PROBE_OK;
+  }
+  *refuse = 3;
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_FLUSHING;
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* Tensor mode queues the tensors an input buffer completes and pushes them
+ * one by one; when a push fails (downstream flushing on a state change) the
+ * rest stayed queued, and after PLAYING -> READY -> PLAYING the new stream
+ * began with the old stream's tensors (old timestamps). */
+GST_START_TEST (test_tensor_restart_drops_old)
+{
+  const gint rate = 8000;
+  GstHarness *h = tensor_harness ("n-fft=256 hop-length=80 n-mels=16 "
+      "snippet-duration=0.1 snippet-hop=0.01", rate);
+  gchar *caps = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), rate);
+  gfloat *x = g_new0 (gfloat, rate);
+  gint refuse = 0;
+  GstBuffer *buf;
+  guint i;
+
+  for (i = 0; i < (guint) rate; i++)
+    x[i] = (gfloat) (0.5 * sin (2 * G_PI * 440.0 * i / rate));
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, refuse_buffers,
+      &refuse, NULL);
+  /* 1 s in one buffer: ~90 snippets of 0.1 s every 10 ms; the second push
+   * fails */
+  buf = gst_buffer_new_memdup (x, rate * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  refuse = 1;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_FLUSHING);
+  fail_unless_equals_int (refuse, 3);
+  while ((buf = gst_harness_try_pull (h)))
+    gst_buffer_unref (buf);
+
+  /* restart: a new stream from 0 */
+  refuse = 0;
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  gst_harness_play (h);
+  gst_harness_set_src_caps_str (h, caps);
+  buf = gst_buffer_new_memdup (x, rate / 5 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  /* 0.2 s: the snippets at 0, 10, ... 100 ms of the new stream, nothing
+   * else */
+  i = 0;
+  while ((buf = gst_harness_try_pull (h))) {
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), i * 10 * GST_MSECOND);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), i);
+    gst_buffer_unref (buf);
+    i++;
+  }
+  fail_unless (i >= 10 && i <= 11, "%u snippets", i);
+  gst_harness_teardown (h);
+  g_free (caps);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_presets)
 {
   GstElement *e = gst_element_factory_make ("melspec", NULL);
@@ -543,6 +617,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_discont_resets);
   tcase_add_test (tc, test_tensor_frames_per_buffer);
   tcase_add_test (tc, test_tensor_snippets);
+  tcase_add_test (tc, test_tensor_restart_drops_old);
   tcase_add_test (tc, test_presets);
   return s;
 }
