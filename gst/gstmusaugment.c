@@ -713,10 +713,14 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
     nan = musa_audio_to_f32 (map.data, sample_format (&self->info), ch,
         frames, self->in_f32);
     if (nan > 0) {
+      /* one warning per stream, the count at its end (not one per buffer:
+       * a stream of NaN would flood the bus) */
+      if (self->nan_count == 0)
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("NaN or infinite samples in the input are processed as "
+                "silence (a count follows at the end of the stream)"),
+            ("%" G_GSIZE_FORMAT " non-finite samples in this buffer", nan));
       self->nan_count += nan;
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT, (NULL),
-          ("%" G_GSIZE_FORMAT " non-finite samples replaced by silence (%"
-              G_GUINT64_FORMAT " so far)", nan, self->nan_count));
     }
   }
   gst_buffer_unmap (in, &map);
@@ -813,6 +817,7 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       const gchar *id = NULL;
 
       drain (self);
+      self->nan_count = 0;
       gst_event_parse_stream_start (event, &id);
       g_free (self->stream_id);
       self->stream_id = g_strdup (id);
@@ -875,6 +880,12 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
     }
     case GST_EVENT_EOS:
       drain (self);
+      if (self->nan_count > 0) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("%" G_GUINT64_FORMAT " NaN or infinite samples in this stream "
+                "were processed as silence", self->nan_count), (NULL));
+        self->nan_count = 0;
+      }
       break;
     case GST_EVENT_GAP:
       if (process_gap (self, event)) {

@@ -613,6 +613,47 @@ GST_START_TEST (test_nan)
 
 GST_END_TEST;
 
+/* NaN/Inf input: one warning when they first appear and one count at EOS
+ * (it posted a warning for every buffer that held any: a stream of NaN
+ * flooded the bus with dozens of warnings a second). */
+GST_START_TEST (test_nan_warns_once)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1(db=-6)", 1.0, 1, "F32LE", "nan",
+      &bus);
+  gfloat *x = g_new (gfloat, 2 * 1024); /* stereo */
+  GstMessage *m;
+  guint i, warnings = 0;
+  GError *err = NULL;
+  gchar *count = NULL;
+
+  for (i = 0; i < 2 * 1024; i++)
+    x[i] = i % 2 ? NAN : INFINITY;
+  for (i = 0; i < 20; i++) {
+    gst_harness_push (h, f32_buffer (x, 1024, (guint64) i * 1024));
+    while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+      warnings++;
+      gst_message_unref (m);
+    }
+  }
+  fail_unless_equals_int (warnings, 1);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (m != NULL, "no count at EOS");
+  gst_message_parse_warning (m, &err, NULL);
+  count = g_strdup_printf ("%u NaN or infinite", 20 * 2 * 1024);
+  fail_unless (strstr (err->message, count) != NULL, "%s", err->message);
+  g_free (count);
+  g_error_free (err);
+  gst_message_unref (m);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_chain)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -677,6 +718,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_provenance);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_nan);
+  tcase_add_test (tc, test_nan_warns_once);
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   return s;
