@@ -114,6 +114,7 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_STREAM_KEY NULL
 #define MAX_BLOCK 4096
+#define DRAIN_BLOCKS 8
 #define CROSSFADE_SECONDS 0.01
      enum
      {
@@ -531,7 +532,10 @@ drain (GstMusaugment * self)
     drop_session (self);
     return GST_FLOW_OK;
   }
-  for (;;) {
+  /* the tail goes out in buffers of about DRAIN_BLOCKS blocks: an echo
+   * with a long delay and strong feedback rings for minutes, too much to
+   * collect in one buffer */
+  while (ret == GST_FLOW_OK) {
     gsize need = w + musa_augment_session_max_output (self->session, 0);
 
     ensure_floats (&self->out_f32, &self->out_cap, need * (gsize) ch);
@@ -543,14 +547,15 @@ drain (GstMusaugment * self)
       drop_session (self);
       return GST_FLOW_ERROR;
     }
+    w += got;
+    if (w > 0 && (got == 0 || w >= DRAIN_BLOCKS * MAX_BLOCK)) {
+      GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
+      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
+          make_output (self, w));
+      w = 0;
+    }
     if (got == 0)
       break;
-    w += got;
-  }
-  if (w > 0) {
-    GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
-    ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
-        make_output (self, w));
   }
   drop_session (self);
   return ret;
