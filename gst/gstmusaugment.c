@@ -775,40 +775,49 @@ gst_musaugment_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
 }
 
 /* A GAP event while a draw is processing: silence through the chain (the
- * tails go on, the stretched timeline stays consistent). FALSE when the
- * event should just pass on. */
+ * tails go on, the stretched timeline stays consistent), in pieces of at
+ * most a second (a gap may last up to an hour). FALSE when the event should
+ * just pass on. */
 static gboolean
 process_gap (GstMusaugment * self, GstEvent * event)
 {
+  const gint rate = GST_AUDIO_INFO_RATE (&self->info);
   GstClockTime ts, dur;
-  GstBuffer *b, *out = NULL;
-  guint64 frames;
+  guint64 frames, done;
 
   if (!self->have_info || (self->session && self->bypass))
     return FALSE;
   gst_event_parse_gap (event, &ts, &dur);
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur))
     return FALSE;
-  frames = gst_util_uint64_scale_round (dur, GST_AUDIO_INFO_RATE
-      (&self->info), GST_SECOND);
-  if (frames == 0 || frames > (guint64) GST_AUDIO_INFO_RATE (&self->info)
-      * 3600)
+  frames = gst_util_uint64_scale_round (dur, rate, GST_SECOND);
+  if (frames == 0 || frames > (guint64) rate * 3600)
     return FALSE;
-  b = gst_buffer_new_allocate (NULL, frames * GST_AUDIO_INFO_BPF
-      (&self->info), NULL);
-  gst_buffer_memset (b, 0, 0, gst_buffer_get_size (b));
-  GST_BUFFER_PTS (b) = ts;
-  GST_BUFFER_DURATION (b) = dur;
-  GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_GAP);
-  if (process_buffer (self, b, &out) != GST_FLOW_OK)
-    return TRUE;
-  if (self->bypass) {
-    /* the draw (made on this gap) leaves the audio alone */
-    gst_buffer_unref (out);
-    return FALSE;
+  for (done = 0; done < frames;) {
+    guint64 n = MIN (frames - done, (guint64) rate);
+    GstBuffer *b, *out = NULL;
+    GstClockTime t0 = ts + gst_util_uint64_scale_round (done, GST_SECOND,
+        rate);
+
+    b = gst_buffer_new_allocate (NULL, n * GST_AUDIO_INFO_BPF (&self->info),
+        NULL);
+    gst_buffer_memset (b, 0, 0, gst_buffer_get_size (b));
+    GST_BUFFER_PTS (b) = t0;
+    GST_BUFFER_DURATION (b) = ts + gst_util_uint64_scale_round (done + n,
+        GST_SECOND, rate) - t0;
+    GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_GAP);
+    if (process_buffer (self, b, &out) != GST_FLOW_OK)
+      return TRUE;
+    if (self->bypass) {
+      /* the draw (made on this gap) leaves the audio alone */
+      gst_buffer_unref (out);
+      return FALSE;
+    }
+    if (out && gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), out) !=
+        GST_FLOW_OK)
+      return TRUE;
+    done += n;
   }
-  if (out)
-    gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), out);
   return TRUE;
 }
 

@@ -695,6 +695,44 @@ GST_START_TEST (test_long_tail_in_chunks)
 
 GST_END_TEST;
 
+/* A long GAP event is processed as silence in pieces: it was made into one
+ * silent buffer of its whole length (up to an hour: at 192 kHz, 8 channels,
+ * 22 GB) and processed at once; a 600 s gap at 48 kHz stereo did not finish
+ * within 300 s. */
+GST_START_TEST (test_long_gap_event)
+{
+  GstHarness *h = new_harness ("gain:1(db=-3)", 1.0, 1, "F32LE", "gap",
+      NULL);
+  gsize n = RATE / 10;
+  gfloat *x = make_music (n);
+  GstClockTime expect = 0;
+  GstBuffer *b;
+  guint64 frames = 0;
+
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_gap (GST_SECOND / 10, 30 * GST_SECOND)));
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n,
+              n + 30 * RATE)), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    gsize f = gst_buffer_get_size (b) / (2 * sizeof (gfloat));
+
+    fail_unless (f <= RATE, "a buffer of %" G_GSIZE_FORMAT " frames", f);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), expect);
+    expect = GST_BUFFER_PTS (b) + GST_BUFFER_DURATION (b);
+    frames += f;
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_uint64 (frames, 2 * n + 30 * RATE);
+  fail_unless_equals_uint64 (expect, 30200 * GST_MSECOND);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_chain)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -761,6 +799,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_nan);
   tcase_add_test (tc, test_nan_warns_once);
   tcase_add_test (tc, test_long_tail_in_chunks);
+  tcase_add_test (tc, test_long_gap_event);
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   return s;
