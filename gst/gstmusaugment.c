@@ -262,12 +262,16 @@ gst_musaugment_finalize (GObject * object)
 
 static gboolean update_chain (GstMusaugment * self);
 
+/* Grows geometrically: callers grow their output block by block, and exact
+ * growth made that quadratic in the buffer size. */
 static void
 ensure_floats (gfloat ** buf, gsize * cap, gsize need)
 {
   if (need > *cap) {
-    *buf = g_renew (gfloat, *buf, need);
-    *cap = need;
+    gsize n = MAX (need, 2 * *cap);
+
+    *buf = g_renew (gfloat, *buf, n);
+    *cap = n;
   }
 }
 

@@ -733,6 +733,40 @@ GST_START_TEST (test_long_gap_event)
 
 GST_END_TEST;
 
+/* One big buffer (60 s) comes out whole and right: the conversion arrays
+ * grow while it is processed block by block (their growth is geometric,
+ * or one buffer costs copying quadratic in its size: the benchmark's
+ * "one 60 s buffer" row measures that speed). */
+GST_START_TEST (test_big_buffer_linear)
+{
+  GstHarness *h = new_harness ("gain:1(db=-6)", 1.0, 1, "F32LE", "big",
+      NULL);
+  gsize n = 60 * RATE, i, bad = 0;
+  gfloat *x = g_new (gfloat, 2 * n);
+  const gfloat g = powf (10.0f, -6.0f / 20.0f);
+  GstBuffer *out;
+  GstMapInfo map;
+
+  for (i = 0; i < 2 * n; i++)
+    x[i] = 0.5f * sinf (0.001f * (gfloat) i);
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless_equals_int (gst_buffer_get_size (out), n * 2 * sizeof (gfloat));
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  for (i = 0; i < 2 * n; i++)
+    if (fabsf (((const gfloat *) map.data)[i] - g * x[i]) > 1e-5f)
+      bad++;
+  gst_buffer_unmap (out, &map);
+  fail_unless (bad == 0, "%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+      " samples are not the input at -6 dB", bad, 2 * n);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_chain)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -800,6 +834,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_nan_warns_once);
   tcase_add_test (tc, test_long_tail_in_chunks);
   tcase_add_test (tc, test_long_gap_event);
+  tcase_add_test (tc, test_big_buffer_linear);
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   return s;
