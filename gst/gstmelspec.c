@@ -547,11 +547,16 @@ gst_melspec_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
+/* largest tensor buffer (bytes) */
+#define MAX_TENSOR_BYTES (G_GUINT64_CONSTANT (1) << 30)
+
 /* Snippet geometry in frames, from the properties (object lock held). */
 static gboolean
 snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
     guint * step, MusaError * err)
 {
+  guint64 bytes;
+
   if (self->snippet_duration > 0.0) {
     gdouble hop_s = self->snippet_hop > 0.0 ? self->snippet_hop :
         self->snippet_duration;
@@ -572,6 +577,19 @@ snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
     *step = (guint) s;
   } else {
     *frames = *step = self->frames_per_buffer;
+  }
+  /* each tensor buffer is allocated whole (and its frames kept until it is
+   * complete): a size no training set needs would exhaust the memory hours
+   * into the stream instead of failing now */
+  bytes = (guint64) self->props.n_mels * sizeof (gfloat);
+  bytes *= *frames;
+  if (bytes > MAX_TENSOR_BYTES) {
+    musa_error_set (err, MUSA_ERR_INVALID, self->snippet_duration > 0.0 ?
+        "snippet-duration" : "frames-per-buffer", "a tensor of %u frames x "
+        "%d mel bands is %.1f GiB; at most %.0f GiB", *frames,
+        self->props.n_mels, (gdouble) bytes / (1 << 30),
+        (gdouble) MAX_TENSOR_BYTES / (1 << 30));
+    return FALSE;
   }
   return TRUE;
 }

@@ -261,6 +261,9 @@ GST_START_TEST (test_invalid_settings)
     {"hop-length=4096 n-fft=2048", 22050, "'hop-length'"},
     {"win-length=4096 n-fft=2048", 22050, "'win-length'"},
     {"snippet-duration=0.001 hop-length=2048", 8000, "'snippet-duration'"},
+    /* a 4 GiB tensor (1024 bands x 1048576 frames) */
+    {"n-mels=1024 n-fft=65536 hop-length=16 snippet-duration=380", 44100,
+        "'snippet-duration'"},
   };
   guint i;
 
