@@ -524,17 +524,33 @@ start_session (GstMusaugment * self, GstBuffer * buf)
 }
 
 /* Drains the session (end of stream or of the current segment) and pushes
- * what comes out. */
+ * what comes out; with @ring_out FALSE only the output the input so far
+ * owes (the frames held back by look-ahead and the stretcher: audio of the
+ * input), not the effects' tails after it (a format change mid-stream: the
+ * next audio follows at once, and a tail would overlap it in time). */
 static GstFlowReturn
-drain (GstMusaugment * self)
+drain_full (GstMusaugment * self, gboolean ring_out)
 {
   const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
-  gsize w = 0, got;
+  gsize w = 0, got, owed = G_MAXSIZE;
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (self->session == NULL || self->bypass) {
     drop_session (self);
     return GST_FLOW_OK;
+  }
+  if (!ring_out) {
+    const MusaAugmentDraw *d = musa_augment_session_draw (self->session);
+    gdouble rate = d && d->rate > 0.0 ? d->rate : 1.0;
+
+    gint64 held = llround (musa_augment_session_latency (self->session) /
+        rate), left = llround (self->in_frames / rate) - (gint64)
+        self->out_frames;
+
+    /* one draw: output frame j is input time j x rate, so the input so far
+     * owes round (in_frames / rate) frames in all; with draws per segment
+     * (rates change at the joins) at most what the current draw holds */
+    owed = (gsize) MAX (0, MIN (held, left));
   }
   /* the tail goes out in buffers of about DRAIN_BLOCKS blocks: an echo
    * with a long delay and strong feedback rings for minutes, too much to
@@ -551,18 +567,27 @@ drain (GstMusaugment * self)
       drop_session (self);
       return GST_FLOW_ERROR;
     }
+    if (got > owed)
+      got = owed;
+    owed -= got;
     w += got;
-    if (w > 0 && (got == 0 || w >= DRAIN_BLOCKS * MAX_BLOCK)) {
+    if (w > 0 && (got == 0 || owed == 0 || w >= DRAIN_BLOCKS * MAX_BLOCK)) {
       GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
       ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
           make_output (self, w));
       w = 0;
     }
-    if (got == 0)
+    if (got == 0 || owed == 0)
       break;
   }
   drop_session (self);
   return ret;
+}
+
+static GstFlowReturn
+drain (GstMusaugment * self)
+{
+  return drain_full (self, TRUE);
 }
 
 /* (Re)parses the chain property when it changed; FALSE (element error
@@ -647,9 +672,10 @@ gst_musaugment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     return FALSE;
   if (self->have_info && gst_audio_info_is_equal (&info, &self->info))
     return TRUE;
-  /* a format change: end what was running in the old format */
+  /* a format change: end what was running in the old format (its held
+   * audio, not the tails: the new format's audio follows at once) */
   if (self->session)
-    drain (self);
+    drain_full (self, FALSE);
   self->info = info;
   self->have_info = TRUE;
   return TRUE;

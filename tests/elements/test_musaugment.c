@@ -767,6 +767,62 @@ GST_START_TEST (test_big_buffer_linear)
 
 GST_END_TEST;
 
+/* A format change mid-stream (caps 44.1 kHz stereo -> mono, audio going on
+ * right after): what the old format still held comes out (the stretcher's
+ * residue, as audio of the old input), but not the reverb's ring-out, which
+ * would overlap the new format's first buffers in time. Every output
+ * buffer starts where the one before ended or later, and the old format's
+ * output ends where its input (stretched) does. */
+GST_START_TEST (test_caps_change_no_overlap)
+{
+  GstHarness *h = new_harness ("reverb:1(room=0.9,wet=0.5),"
+      "stretch:1(rate=1.25)", 1.0, 1, "F32LE", "cc", NULL);
+  const gsize n = RATE;
+  gfloat *x = make_music (n);
+  GstBuffer *b;
+  GstClockTime end = 0, old_end;
+  gint buffers = 0, pass;
+
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  for (pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      /* the old format's output is out once the new caps are in */
+      old_end = end;
+      fail_unless (buffers > 0);
+      /* 1 s of input at rate 1.25: 0.8 s of output, within a frame */
+      fail_unless (old_end + GST_SECOND / RATE >= 800 * GST_MSECOND
+          && old_end <= 800 * GST_MSECOND + GST_SECOND / RATE,
+          "the old format's output ends at %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (old_end));
+      b = gst_buffer_new_memdup (x, n * sizeof (gfloat));
+      GST_BUFFER_PTS (b) = GST_SECOND;
+      GST_BUFFER_DURATION (b) = GST_SECOND;
+      fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+      fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    } else {
+      gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,"
+          "rate=44100,channels=1,layout=interleaved");
+    }
+    while ((b = gst_harness_try_pull (h)) != NULL) {
+      buffers++;
+      fail_unless (GST_BUFFER_PTS (b) + 1 >= end, "buffer %d at %"
+          GST_TIME_FORMAT " starts before the one before ended (%"
+          GST_TIME_FORMAT ")", buffers, GST_TIME_ARGS (GST_BUFFER_PTS (b)),
+          GST_TIME_ARGS (end));
+      end = GST_BUFFER_PTS (b) + GST_BUFFER_DURATION (b);
+      gst_buffer_unref (b);
+    }
+  }
+  /* the new format's second of input, stretched and with its reverb tail,
+   * after the old format's */
+  fail_unless (end > 1600 * GST_MSECOND);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_chain)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -835,6 +891,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_long_tail_in_chunks);
   tcase_add_test (tc, test_long_gap_event);
   tcase_add_test (tc, test_big_buffer_linear);
+  tcase_add_test (tc, test_caps_change_no_overlap);
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   return s;
