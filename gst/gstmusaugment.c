@@ -37,11 +37,15 @@
  * Effects run first, then time stretch / pitch shift. Output frame j
  * corresponds to input time j x rate: the limiter's look-ahead and the
  * stretcher's delay are trimmed and reported as latency (LATENCY query =
- * upstream + own). Output timestamps follow the stretched timeline: the first
- * buffer after a segment keeps `start + (pts - start) / rate`, then PTS
- * advances by the output frames; the outgoing segment's stop is scaled by
- * 1 / rate (unknown (-1) in segment mode when the chain can stretch), and
- * so is the answer to a DURATION query.
+ * upstream + own). Output timestamps follow the stretched timeline: in
+ * stream mode the outgoing segment (start, stop, time, position, duration)
+ * and the timestamps are the input's scaled by 1 / rate (running time is
+ * unchanged), then PTS advances by the output frames; so is the answer to a
+ * DURATION query, and a SEEK in time from downstream is passed upstream
+ * with its times scaled by rate, so that the position after it is on the
+ * same timeline. In segment mode, when the chain can stretch, the outgoing
+ * segment keeps its start and has no stop (-1), and the duration is
+ * unknown.
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
  * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
  * processing (same draw for the same stream); so does a DISCONT buffer whose
@@ -151,6 +155,8 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gdouble stream_rate;     /* stream mode: the draw's stretch rate */
        gdouble seg_rate;        /* rate applied to the outgoing segment (0:
                                  * unknown: segment mode with stretch) */
+       GstSegment in_segment;   /* the incoming segment (trans->segment is
+                                 * the outgoing, scaled one) */
        GstClockTime base_pts;   /* output PTS of out_frames = 0 */
        GstClockTime draw_pts;   /* input time of the current draw's start */
        guint64 in_frames, out_frames;
@@ -282,6 +288,15 @@ frames_to_time (GstMusaugment * self, guint64 frames)
       GST_AUDIO_INFO_RATE (&self->info));
 }
 
+/* @t on a timeline scaled by 1 / @rate (NONE stays NONE) */
+static GstClockTime
+scale_time (GstClockTime t, gdouble rate)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (t) || rate == 1.0)
+    return t;
+  return (GstClockTime) (t / rate + 0.5);
+}
+
 static gint64
 current_latency (GstMusaugment * self)
 {
@@ -308,8 +323,7 @@ static void
 announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
     GstClockTime pts, GstClockTime duration)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
-  GstSegment *seg = &trans->segment;
+  GstSegment *seg = &self->in_segment;
   gchar desc[2048];
   GstTagList *tags;
   gchar *comment;
@@ -470,7 +484,6 @@ next_draw (GstMusaugment * self)
 static gboolean
 start_session (GstMusaugment * self, GstBuffer * buf)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   MusaAugmentSessionConfig cfg;
   const MusaAugmentDraw *d;
   MusaError err;
@@ -496,7 +509,7 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   cfg.max_block = MAX_BLOCK;
   self->segment_mode = cfg.segment_frames > 0;
   /* position in the stream (after a seek): the segment index */
-  st = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, pts);
+  st = gst_segment_to_stream_time (&self->in_segment, GST_FORMAT_TIME, pts);
   cfg.first_frame = GST_CLOCK_TIME_IS_VALID (st) ?
       gst_util_uint64_scale_round (st, rate, GST_SECOND) : 0;
 
@@ -512,11 +525,10 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   d = musa_augment_session_draw (self->session);
   self->bypass = !self->segment_mode && musa_augment_draw_is_identity (d);
   self->stream_rate = self->segment_mode ? 1.0 : d->rate;
-  /* output timeline: the segment start, then the stretched time */
-  if (GST_CLOCK_TIME_IS_VALID (pts) && trans->segment.format ==
-      GST_FORMAT_TIME && pts >= trans->segment.start)
-    self->base_pts = trans->segment.start + (GstClockTime)
-        ((pts - trans->segment.start) / self->stream_rate);
+  /* output timeline: the input timeline scaled by 1 / rate, as the
+   * outgoing segment is (see the SEGMENT event) */
+  if (GST_CLOCK_TIME_IS_VALID (pts) && self->stream_rate != 1.0)
+    self->base_pts = scale_time (pts, self->stream_rate);
   else
     self->base_pts = pts;
   update_latency (self);
@@ -643,6 +655,7 @@ gst_musaugment_start (GstBaseTransform * trans)
   }
   self->have_info = FALSE;
   self->seg_rate = 1.0;
+  gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
   self->latency_frames = 0;
   self->nan_count = 0;
   return TRUE;
@@ -879,6 +892,7 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       /* a new segment without flush (e.g. gapless): finish the old one */
       drain (self);
       gst_event_copy_segment (event, &seg);
+      self->in_segment = seg;
       if (seg.format == GST_FORMAT_TIME && self->chain && self->have_info) {
         gdouble segdur, prob;
         guint64 seed;
@@ -903,14 +917,14 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
           seg.stop = GST_CLOCK_TIME_NONE;
           seg.duration = GST_CLOCK_TIME_NONE;
         } else if (rate != 1.0) {
-          if (GST_CLOCK_TIME_IS_VALID (seg.stop))
-            seg.stop = seg.start + (GstClockTime) ((seg.stop - seg.start) /
-                rate);
-          if (GST_CLOCK_TIME_IS_VALID (seg.duration))
-            seg.duration = (GstClockTime) (seg.duration / rate);
-          if (seg.position >= seg.start)
-            seg.position = seg.start + (GstClockTime) ((seg.position -
-                    seg.start) / rate);
+          /* the whole timeline scaled by 1 / rate (running time unchanged):
+           * stream time and position stay consistent with the scaled
+           * duration, also after a seek (see the SEEK event) */
+          seg.start = scale_time (seg.start, rate);
+          seg.stop = scale_time (seg.stop, rate);
+          seg.time = scale_time (seg.time, rate);
+          seg.position = scale_time (seg.position, rate);
+          seg.duration = scale_time (seg.duration, rate);
         }
         if (scaled || rate != 1.0) {
           GstEvent *e = gst_event_new_segment (&seg);
@@ -941,6 +955,45 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->sink_event
+      (trans, event);
+}
+
+/* A seek in time from downstream is on the stretched timeline: upstream
+ * gets it on the input timeline (times × rate), so that the position after
+ * the seek is where the application asked for, on the scale of the DURATION
+ * answer. */
+static gboolean
+gst_musaugment_src_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (trans);
+  gdouble r = self->seg_rate;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK && r != 1.0 && r != 0.0) {
+    gdouble rate;
+    GstFormat format;
+    GstSeekFlags flags;
+    GstSeekType start_type, stop_type;
+    gint64 start, stop;
+
+    gst_event_parse_seek (event, &rate, &format, &flags, &start_type, &start,
+        &stop_type, &stop);
+    if (format == GST_FORMAT_TIME) {
+      GstEvent *e;
+
+      if (start_type != GST_SEEK_TYPE_NONE && start != -1)
+        start = (gint64) (start * r + (start < 0 ? -0.5 : 0.5));
+      if (stop_type != GST_SEEK_TYPE_NONE && stop != -1)
+        stop = (gint64) (stop * r + (stop < 0 ? -0.5 : 0.5));
+      GST_DEBUG_OBJECT (self, "seek to %" G_GINT64_FORMAT " .. %"
+          G_GINT64_FORMAT " on the input timeline", start, stop);
+      e = gst_event_new_seek (rate, format, flags, start_type, start,
+          stop_type, stop);
+      gst_event_set_seqnum (e, gst_event_get_seqnum (event));
+      gst_event_unref (event);
+      event = e;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->src_event
       (trans, event);
 }
 
@@ -1061,6 +1114,7 @@ gst_musaugment_class_init (GstMusaugmentClass * klass)
       GST_DEBUG_FUNCPTR (gst_musaugment_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_musaugment_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_musaugment_query);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_musaugment_src_event);
   trans_class->passthrough_on_same_caps = FALSE;
 }
 
@@ -1077,6 +1131,7 @@ gst_musaugment_init (GstMusaugment * self)
   self->draw_pts = GST_CLOCK_TIME_NONE;
   self->stream_rate = 1.0;
   self->seg_rate = 1.0;
+  gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
 }
 
 static void
