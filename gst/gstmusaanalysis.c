@@ -33,6 +33,8 @@ typedef struct
   GstClockTime base_ts;         /* PTS of the first buffer after the reset */
   guint64 nonfinite;            /* NaN/Inf samples in this stream */
   gboolean warned;
+  gboolean finished;            /* the final results are out (SEGMENT_DONE)
+                                 * and nothing was analysed since */
 
   /* interval boundaries since the last reset: boundary k >= iv_k is
    * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
@@ -224,6 +226,7 @@ new_stream (GstMusaAnalysis * self)
   musa_analysis_reset (self);
   priv->nonfinite = 0;
   priv->warned = FALSE;
+  priv->finished = FALSE;
 }
 
 static gboolean
@@ -308,6 +311,8 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return;
   frames = map.size / priv->bpf;
+  if (frames > 0)
+    priv->finished = FALSE;
   gap = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP);
   for (done = 0; done < frames;) {
     gsize n = MIN (frames - done, MUSA_ANALYSIS_BLOCK);
@@ -358,6 +363,8 @@ analyse_gap (GstMusaAnalysis * self, GstEvent * event)
   if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
     priv->base_ts = ts;
   frames = gst_util_uint64_scale_int_round (dur, priv->rate, GST_SECOND);
+  if (frames > 0)
+    priv->finished = FALSE;
   memset (priv->scratch, 0, MUSA_ANALYSIS_BLOCK * sizeof (gfloat));
   while (frames > 0) {
     gsize n = (gsize) MIN (frames, MUSA_ANALYSIS_BLOCK);
@@ -388,6 +395,9 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_STOP:
+      priv->finished = FALSE;
+      musa_analysis_reset (self);
+      break;
     case GST_EVENT_SEGMENT:
       musa_analysis_reset (self);
       break;
@@ -397,8 +407,17 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_GAP:
       analyse_gap (self, event);
       break;
+    case GST_EVENT_SEGMENT_DONE:
+      /* the end of a segment seek's segment: its final results (the next
+       * segment, if any, starts afresh) */
+      if (priv->configured && klass->finish && !priv->finished) {
+        klass->finish (self, priv->pos);
+        musa_analysis_reset (self);
+        priv->finished = TRUE;
+      }
+      break;
     case GST_EVENT_EOS:
-      if (priv->configured && klass->finish)
+      if (priv->configured && klass->finish && !priv->finished)
         klass->finish (self, priv->pos);
       if (priv->nonfinite > 0)
         warn_nonfinite (self, TRUE);

@@ -11,7 +11,9 @@
  *    first time in a stream and a summary at EOS); GAP buffers are silence,
  *    and so is the duration of a GAP event;
  *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
- *    call reset(); EOS calls finish() before EOS goes downstream;
+ *    call reset(); EOS calls finish() before EOS goes downstream, and so
+ *    does SEGMENT_DONE (the end of a segment seek), followed by reset() (an
+ *    EOS straight after it does not call finish() again);
  *  - time: the position (in samples since the last reset) of every block, and
  *    the timestamp of any sample position, drift-free (base PTS + samples/rate);
  *  - messages: musa_analysis_new_message() fills `timestamp`, `stream-time`,

@@ -249,6 +249,67 @@ GST_START_TEST (test_gap_event)
 
 GST_END_TEST;
 
+/* A segment seek ends with SEGMENT_DONE, not EOS: the segment's results
+ * must be complete then (they were lost: the partial last interval and the
+ * final results never came, and the next segment reset the analysis), and
+ * an EOS after it must not repeat the final results. */
+GST_START_TEST (test_segment_done)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    GstClockTime end = 0, final_end = 0, next_ts = 0;
+    guint finals = 0;
+    GList *msgs, *l;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 7 / 2, 1024);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_segment_done (GST_FORMAT_TIME, 3500 * GST_MSECOND)));
+
+    msgs = messages (bus, name);
+    fail_unless (msgs != NULL);
+    for (l = msgs; l; l = l->next) {
+      GstClockTime ts, dur;
+      gboolean final = FALSE;
+
+      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+      gst_structure_get_boolean (l->data, "final", &final);
+      if (final) {
+        finals++;
+        final_end = ts + dur;
+        continue;
+      }
+      if (!g_str_equal (name, "chromakey")) {
+        fail_unless_equals_uint64 (ts, next_ts);
+        next_ts = ts + dur;
+      }
+      end = MAX (end, ts + dur);
+    }
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    /* the results cover the segment's 3.5 s */
+    fail_unless_equals_uint64 (MAX (end, final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (finals, 1);
+      fail_unless_equals_uint64 (final_end, 3500 * GST_MSECOND);
+    }
+
+    /* EOS next: nothing more to say */
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    msgs = messages (bus, name);
+    fail_unless (msgs == NULL, "%s: %u messages at EOS after SEGMENT_DONE",
+        name, g_list_length (msgs));
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -260,6 +321,7 @@ robust_suite (void)
   tcase_add_test (tc, test_eos_without_segment);
   tcase_add_test (tc, test_interval_change_while_playing);
   tcase_add_test (tc, test_gap_event);
+  tcase_add_test (tc, test_segment_done);
   return s;
 }
 
