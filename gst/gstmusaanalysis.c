@@ -33,8 +33,8 @@ typedef struct
   GstClockTime base_ts;         /* PTS of the first buffer after the reset */
   guint64 nonfinite;            /* NaN/Inf samples in this stream */
   gboolean warned;
-  gboolean finished;            /* the final results are out (SEGMENT_DONE)
-                                 * and nothing was analysed since */
+  gboolean finished;            /* the final results are out (SEGMENT_DONE,
+                                 * EOS) and nothing was analysed since */
 
   /* interval boundaries since the last reset: boundary k >= iv_k is
    * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
@@ -402,6 +402,13 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
       musa_analysis_reset (self);
       break;
     case GST_EVENT_STREAM_START:
+      /* a stream that ended without EOS (concat, gapless playback): its
+       * final results first, on its own segment */
+      if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
+        klass->finish (self, priv->pos);
+        if (priv->nonfinite > 0)
+          warn_nonfinite (self, TRUE);
+      }
       new_stream (self);
       break;
     case GST_EVENT_GAP:
@@ -419,6 +426,7 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_EOS:
       if (priv->configured && klass->finish && !priv->finished)
         klass->finish (self, priv->pos);
+      priv->finished = TRUE;
       if (priv->nonfinite > 0)
         warn_nonfinite (self, TRUE);
       break;

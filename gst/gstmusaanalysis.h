@@ -12,8 +12,9 @@
  *    and so is the duration of a GAP event;
  *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
  *    call reset(); EOS calls finish() before EOS goes downstream, and so
- *    does SEGMENT_DONE (the end of a segment seek), followed by reset() (an
- *    EOS straight after it does not call finish() again);
+ *    does SEGMENT_DONE (the end of a segment seek), followed by reset(), and
+ *    STREAM_START after a stream that ended without EOS (concat, gapless);
+ *    finish() is called once per stream (or segment) analysed;
  *  - time: the position (in samples since the last reset) of every block, and
  *    the timestamp of any sample position, drift-free (base PTS + samples/rate);
  *  - messages: musa_analysis_new_message() fills `timestamp`, `stream-time`,

@@ -310,6 +310,80 @@ GST_START_TEST (test_segment_done)
 
 GST_END_TEST;
 
+/* Two streams one after the other without EOS between them (concat, gapless
+ * playback): the first stream's final results come when the second starts
+ * (they were dropped: STREAM_START only reset the analysis), on the first
+ * stream's timeline, and the second stream's at EOS. */
+GST_START_TEST (test_stream_start_without_eos)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
+    GstSegment seg;
+    guint64 pos = 0;
+    GstClockTime end = 0;
+    guint finals = 0;
+    GList *msgs, *l;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 7 / 2, 1024);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_stream_start ("second")));
+    msgs = messages (bus, name);
+    for (l = msgs; l; l = l->next) {
+      GstClockTime ts, dur;
+      gboolean final = FALSE;
+
+      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+      gst_structure_get_boolean (l->data, "final", &final);
+      if (final) {
+        finals++;
+        fail_unless_equals_uint64 (ts + dur, 3500 * GST_MSECOND);
+      }
+      end = MAX (end, ts + dur);
+    }
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    /* the first stream's results cover its 3.5 s, one final message */
+    fail_unless_equals_uint64 (end, 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec"))
+      fail_unless_equals_int (finals, 1);
+
+    /* the second stream: its own results, its final one at EOS */
+    fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    pos = 0;
+    push_audio (h, &pos, RATE * 5 / 2, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    msgs = messages (bus, name);
+    finals = 0;
+    end = 0;
+    for (l = msgs; l; l = l->next) {
+      GstClockTime ts, dur;
+      gboolean final = FALSE;
+
+      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+      gst_structure_get_boolean (l->data, "final", &final);
+      finals += final;
+      end = MAX (end, ts + dur);
+    }
+    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    fail_unless_equals_uint64 (end, 2500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec"))
+      fail_unless_equals_int (finals, 1);
+    gst_caps_unref (caps);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -322,6 +396,7 @@ robust_suite (void)
   tcase_add_test (tc, test_interval_change_while_playing);
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_segment_done);
+  tcase_add_test (tc, test_stream_start_without_eos);
   return s;
 }
 
