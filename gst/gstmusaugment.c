@@ -47,7 +47,8 @@
  * segment keeps its start and has no stop (-1), and the duration is
  * unknown.
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
- * drained before EOS goes on. FLUSH_STOP and a new segment restart the draw's
+ * drained before EOS goes on, and so they are before SEGMENT_DONE (the end
+ * of a segment seek's segment). FLUSH_STOP and a new segment restart the draw's
  * processing (same draw for the same stream); so does a DISCONT buffer whose
  * timestamp jumps, after the running processing is drained. GAP buffers and
  * GAP events are processed as silence (tails ring on, the stretched timeline
@@ -936,6 +937,11 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       }
       break;
     }
+    case GST_EVENT_SEGMENT_DONE:
+      /* the end of a segment seek's segment: its tails and the stretcher's
+       * residue belong to it (the next segment starts a new session) */
+      drain (self);
+      break;
     case GST_EVENT_EOS:
       drain (self);
       if (self->nan_count > 0) {

@@ -866,6 +866,41 @@ GST_START_TEST (test_states)
 
 GST_END_TEST;
 
+/* A segment seek's segment ends with SEGMENT_DONE, not EOS: the
+ * stretcher's residue and the tails belong to it and must come out before
+ * the event (they came only with the next segment, or never when the
+ * application stopped there: downstream saw 0.77 of 0.8 s). */
+GST_START_TEST (test_segment_done_drains)
+{
+  const gsize n = RATE;
+  gfloat *x = make_music (n);
+  GstHarness *h = new_harness ("stretch:1(rate=1.25),reverb:1(wet=0.2)", 1.0,
+      1, "F32LE", "segdone", NULL);
+  Output o = { g_byte_array_new (), 0, FALSE, 0, 0 };
+  GstEvent *ev;
+  gboolean seen = FALSE;
+
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_segment_done (GST_FORMAT_TIME, GST_SECOND)));
+  collect (h, &o);
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    seen |= GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT_DONE;
+    gst_event_unref (ev);
+  }
+  fail_unless (seen, "SEGMENT_DONE not forwarded");
+  /* the whole stretched second and the reverb's tail after it */
+  fail_unless (o.end_time > 800 * GST_MSECOND, "output ends at %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (o.end_time));
+  fail_unless (o.continuous);
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 static Suite *
 musaugment_suite (void)
 {
@@ -894,6 +929,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_caps_change_no_overlap);
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_segment_done_drains);
   return s;
 }
 
