@@ -43,7 +43,9 @@
  *   - `seconds` (#gdouble): the amount of audio the estimate used;
  *   - `final` (#gboolean);
  *   - at EOS only, `beats` (#GstValueArray of #gdouble): the beat times in
- *     seconds from the stream start (the last `history` seconds).
+ *     seconds from the stream start, i.e. in stream time (also after a
+ *     seek, which starts the analysis at its position), the last `history`
+ *     seconds.
  * - `onset` (when `post-onsets` is TRUE), one per onset: `timestamp`,
  *   `stream-time`, `running-time` of the onset, `strength` (#gdouble,
  *   normalised onset strength).
@@ -562,6 +564,7 @@ gst_onsetbpm_finish (GstMusaAnalysis * base, guint64 pos)
   size_t n_beats;
   GstStructure *s;
   gdouble phase;
+  guint64 st;
 
   GST_OBJECT_LOCK (self);
   self->want_onsets = self->post_onsets;
@@ -572,7 +575,21 @@ gst_onsetbpm_finish (GstMusaAnalysis * base, guint64 pos)
   n_beats = musa_onsetbpm_beats (self->ob, &beats);
   phase = beat_phase (self, &r, pos, n_beats ? beats[n_beats - 1] : -1.0);
   s = result_message (self, &r, 0, pos, phase, TRUE);
-  set_double_array (s, "beats", beats, (guint) n_beats);
+  /* the beats from the stream start (stream time), like every other time
+   * of the messages: the analysis starts at a seek's position, or where a
+   * flush or discontinuity reset it */
+  if (gst_structure_get_uint64 (s, "stream-time", &st) &&
+      GST_CLOCK_TIME_IS_VALID (st) && st > 0 && n_beats > 0) {
+    gdouble *shifted = g_new (gdouble, n_beats);
+    size_t i;
+
+    for (i = 0; i < n_beats; i++)
+      shifted[i] = beats[i] + (gdouble) st / GST_SECOND;
+    set_double_array (s, "beats", shifted, (guint) n_beats);
+    g_free (shifted);
+  } else {
+    set_double_array (s, "beats", beats, (guint) n_beats);
+  }
   GST_INFO_OBJECT (self, "whole stream: %.2f BPM, confidence %.2f, %"
       G_GSIZE_FORMAT " beats", r.bpm, r.confidence, (gsize) n_beats);
   musa_analysis_post (base, s);

@@ -387,6 +387,24 @@ GST_START_TEST (test_onsets_and_live_beats)
 
 GST_END_TEST;
 
+/* The final beats are in stream time: after a reset at @start s (a seek, a
+ * flush, a discontinuity) on the clicks of period @period from there (they
+ * were counted from the reset, 10 s early here). */
+static void
+check_beats_after (const Run * r, gdouble start, gdouble period)
+{
+  guint i;
+
+  fail_unless (r->beats->len >= 20, "%u beats", r->beats->len);
+  for (i = 0; i < r->beats->len; i++) {
+    gdouble b = g_array_index (r->beats, gdouble, i) - start;
+    fail_unless (b > -0.02, "beat at %f before the reset at %f", b + start,
+        start);
+    fail_unless (fabs (b - period * round (b / period)) < 0.02, "beat %f",
+        b + start);
+  }
+}
+
 /* a flush or a DISCONT starts afresh: the final result is the tempo after */
 GST_START_TEST (test_reset)
 {
@@ -404,6 +422,7 @@ GST_START_TEST (test_reset)
   fail_unless (fabs (r.final_bpm / 150.0 - 1.0) < 0.01, "flush: %f",
       r.final_bpm);
   fail_unless (r.final_conf > 0.5);
+  check_beats_after (&r, 10.0, 0.4);
   run_clear (&r);
 
   f.flush_at = 0;
@@ -411,6 +430,7 @@ GST_START_TEST (test_reset)
   run_element ("", x, n1 + n2, &f, &r);
   fail_unless (fabs (r.final_bpm / 150.0 - 1.0) < 0.01, "discont: %f",
       r.final_bpm);
+  check_beats_after (&r, 10.0, 0.4);
   run_clear (&r);
 
   /* without a reset the whole stream mixes both: not 150 within 1 % */
