@@ -55,6 +55,8 @@
  * appended to the index at `location` (created if missing) with the labels of
  * `label` (comma-separated) and ids `SOURCE#N`, SOURCE being the file name of
  * the upstream URI (or of the `title` tag); the file is replaced atomically.
+ * The name is taken when the stream's audio starts (in gapless playback the
+ * URI answers for the next file by the time a stream ends).
  * A stream without a URI or title gets the first free `stream-N`; a named
  * source replaces its earlier items. A `knntag` message then reports `added`
  * (#guint), `items` (#guint64, the index size), `location` and `source`
@@ -182,7 +184,11 @@ struct _GstKnntag
   GArray *pending;              /* floats, dim per item */
   guint n_pending;
   gchar **labels;
-  gchar *source;
+  gchar *source;                /* the stream's title tag */
+  gchar *stream_source;         /* the stream's name, from its first audio
+                                 * (the URI may answer for the next stream
+                                 * by the time it ends: concat, gapless) */
+  gboolean source_queried;
 
   gfloat *vec;                  /* dim scratch */
 };
@@ -255,6 +261,7 @@ static void gst_knntag_process (GstMusaAnalysis * base, const gfloat * mono,
     gsize n, guint64 pos);
 static void gst_knntag_reset (GstMusaAnalysis * base);
 static void gst_knntag_finish (GstMusaAnalysis * base, guint64 pos);
+static gchar *source_name (GstKnntag * self);
 static void gst_knntag_release (GstMusaAnalysis * base);
 static gboolean gst_knntag_set_caps (GstBaseTransform * trans,
     GstCaps * incaps, GstCaps * outcaps);
@@ -411,6 +418,8 @@ release_all (GstKnntag * self)
   g_clear_pointer (&self->labels, g_strfreev);
   g_clear_pointer (&self->last_answer, g_free);
   g_clear_pointer (&self->source, g_free);
+  g_clear_pointer (&self->stream_source, g_free);
+  self->source_queried = FALSE;
   g_array_set_size (self->pending, 0);
   self->n_pending = 0;
   props_clear (&self->cfg);
@@ -873,6 +882,10 @@ gst_knntag_process (GstMusaAnalysis * base, const gfloat * mono, gsize n,
   GstKnntag *self = GST_KNNTAG (base);
   gboolean learn = self->cfg.mode == GST_KNNTAG_MODE_LEARN;
 
+  if (learn && !self->source_queried) {
+    self->stream_source = source_name (self);
+    self->source_queried = TRUE;
+  }
   while (n > 0) {
     guint64 boundary = learn ? self->next_snippet :
         MIN (self->next_snippet, self->next_boundary);
@@ -975,7 +988,8 @@ save_learned (GstKnntag * self)
 {
   MusaError err;
   MusaIndex *idx;
-  gchar *src = source_name (self);
+  gchar *src = self->stream_source ? g_strdup (self->stream_source) :
+      source_name (self);
   guint i, n_labels = g_strv_length (self->labels);
   guint added = 0;
   GstStructure *s;
@@ -1274,6 +1288,8 @@ static gboolean
 gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstKnntag *self = GST_KNNTAG (trans);
+  GstEventType type;
+  gboolean ret;
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_TAG:
@@ -1301,8 +1317,17 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
     default:
       break;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->sink_event
+  type = GST_EVENT_TYPE (event);
+  ret = GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->sink_event
       (trans, event);
+  if (type == GST_EVENT_STREAM_START) {
+    /* the stream before has been finished (learn mode: stored under its
+     * own name); the next one has its own name and title */
+    g_clear_pointer (&self->source, g_free);
+    g_clear_pointer (&self->stream_source, g_free);
+    self->source_queried = FALSE;
+  }
+  return ret;
 }
 
 /* GstAudioFilter refuses buffers without audio caps: tensors go straight
