@@ -1304,10 +1304,17 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_EOS:
       if (self->tensor_mode)
         tensor_finish (self);
+      /* finished: a STREAM_START after it does not repeat the vote */
+      self->n_vectors = 0;
       break;
     case GST_EVENT_STREAM_START:
     case GST_EVENT_FLUSH_STOP:
       if (self->tensor_mode) {
+        /* a stream that ended without EOS (concat, gapless): its
+         * whole-stream vote (or, learning, its vectors) first */
+        if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START
+            && self->n_vectors > 0)
+          tensor_finish (self);
         self->n_vectors = 0;
         clear_accumulator (self);
         if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)

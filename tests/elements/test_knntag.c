@@ -395,6 +395,62 @@ GST_START_TEST (test_tensor_input)
 
 GST_END_TEST;
 
+/* Tensor input, two streams without EOS between them (concat, gapless): the
+ * first stream's whole-stream vote comes when the second starts (it was
+ * dropped with the accumulator), the second's at EOS, once each. */
+GST_START_TEST (test_tensor_stream_change)
+{
+  gchar *index = tmp_path ("tensor-streams.knn");
+  GstBus *bus;
+  GstHarness *h;
+  GList *msgs, *l;
+  guint finals = 0;
+  GstCaps *caps = gst_caps_from_string (TENSOR_CAPS4);
+  GstSegment seg;
+
+  g_unlink (index);
+  learn_vectors (index, "x", 0);
+  learn_vectors (index, "y", 1);
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 3, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, 0.8f, 0.0f, 0.2f, 0.0f,
+          GST_SECOND), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start ("second")));
+  msgs = knntag_messages (bus);
+  fail_unless_equals_string (final_label (msgs, NULL), "x");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  fail_unless_equals_int (push_vector (h, 0.1f, 0.95f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start ("third")));
+  msgs = knntag_messages (bus);
+  for (l = msgs; l; l = l->next) {
+    gboolean final = FALSE;
+    gst_structure_get_boolean (l->data, "final", &final);
+    finals += final;
+  }
+  /* the second stream's vote at its EOS, nothing more at the next start */
+  fail_unless_equals_int (finals, 1);
+  fail_unless_equals_string (final_label (msgs, NULL), "y");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mismatch)
 {
   gchar *index = tmp_path ("mismatch.knn");
@@ -667,6 +723,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_learn_then_tag);
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_tensor_input);
+  tcase_add_test (tc, test_tensor_stream_change);
   tcase_add_test (tc, test_mismatch);
   tcase_add_test (tc, test_corrupt_index);
   tcase_add_test (tc, test_chunk_invariance);
