@@ -195,6 +195,46 @@ GST_START_TEST (test_interval_change_while_playing)
 
 GST_END_TEST;
 
+/* What an element posted since the last look: the end of its latest
+ * periodic message (melspec's, onsetbpm's and knntag's must follow one
+ * another from 0 without a gap; chromakey's describe the stream so far), the end
+ * of its final message and how many final ones there were. */
+typedef struct
+{
+  GstClockTime end, final_end;
+  guint finals, n;
+} Results;
+
+static Results
+results (GstBus * bus, const gchar * name)
+{
+  Results r = { 0, 0, 0, 0 };
+  GstClockTime next_ts = 0;
+  GList *msgs = messages (bus, name), *l;
+
+  for (l = msgs; l; l = l->next) {
+    GstClockTime ts, dur;
+    gboolean final = FALSE;
+
+    r.n++;
+    fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
+            &ts, "duration", G_TYPE_UINT64, &dur, NULL));
+    gst_structure_get_boolean (l->data, "final", &final);
+    if (final) {
+      r.finals++;
+      r.final_end = ts + dur;
+      continue;
+    }
+    if (!g_str_equal (name, "chromakey")) {
+      fail_unless_equals_uint64 (ts, next_ts);
+      next_ts = ts + dur;
+    }
+    r.end = MAX (r.end, ts + dur);
+  }
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  return r;
+}
+
 /* A GAP event is silence for its duration, like a GAP buffer: the results
  * after it keep the timeline of the buffers (the analysis elements ignored
  * the event, so every result after a gap was early by its duration and the
@@ -208,8 +248,7 @@ GST_START_TEST (test_gap_event)
     GstBus *bus;
     GstHarness *h = new_harness (name, &bus);
     guint64 pos = 0;
-    GstClockTime end = 0, final_end = 0, next_ts = 0;
-    GList *msgs, *l;
+    Results r;
 
     gst_harness_set_src_caps_str (h, AUDIO_CAPS);
     push_audio (h, &pos, RATE, 1024);
@@ -219,30 +258,12 @@ GST_START_TEST (test_gap_event)
     push_audio (h, &pos, RATE * 3 / 2, 1024);
     fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
 
-    msgs = messages (bus, name);
-    fail_unless (msgs != NULL);
-    for (l = msgs; l; l = l->next) {
-      GstClockTime ts, dur;
-      gboolean final = FALSE;
-
-      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
-              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
-      gst_structure_get_boolean (l->data, "final", &final);
-      if (final) {
-        final_end = ts + dur;
-        continue;
-      }
-      if (!g_str_equal (name, "chromakey")) {
-        fail_unless_equals_uint64 (ts, next_ts);
-        next_ts = ts + dur;
-      }
-      end = MAX (end, ts + dur);
-    }
+    r = results (bus, name);
+    fail_unless (r.n > 0);
     /* the results cover the 3.5 s of the stream, gap included */
-    fail_unless_equals_uint64 (MAX (end, final_end), 3500 * GST_MSECOND);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
     if (!g_str_equal (name, "melspec"))
-      fail_unless_equals_uint64 (final_end, 3500 * GST_MSECOND);
-    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
     free_harness (h, bus);
   }
 }
@@ -262,48 +283,27 @@ GST_START_TEST (test_segment_done)
     GstBus *bus;
     GstHarness *h = new_harness (name, &bus);
     guint64 pos = 0;
-    GstClockTime end = 0, final_end = 0, next_ts = 0;
-    guint finals = 0;
-    GList *msgs, *l;
+    Results r;
 
     gst_harness_set_src_caps_str (h, AUDIO_CAPS);
     push_audio (h, &pos, RATE * 7 / 2, 1024);
     fail_unless (gst_harness_push_event (h,
             gst_event_new_segment_done (GST_FORMAT_TIME, 3500 * GST_MSECOND)));
 
-    msgs = messages (bus, name);
-    fail_unless (msgs != NULL);
-    for (l = msgs; l; l = l->next) {
-      GstClockTime ts, dur;
-      gboolean final = FALSE;
-
-      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
-              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
-      gst_structure_get_boolean (l->data, "final", &final);
-      if (final) {
-        finals++;
-        final_end = ts + dur;
-        continue;
-      }
-      if (!g_str_equal (name, "chromakey")) {
-        fail_unless_equals_uint64 (ts, next_ts);
-        next_ts = ts + dur;
-      }
-      end = MAX (end, ts + dur);
-    }
-    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    r = results (bus, name);
+    fail_unless (r.n > 0);
     /* the results cover the segment's 3.5 s */
-    fail_unless_equals_uint64 (MAX (end, final_end), 3500 * GST_MSECOND);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
     if (!g_str_equal (name, "melspec")) {
-      fail_unless_equals_int (finals, 1);
-      fail_unless_equals_uint64 (final_end, 3500 * GST_MSECOND);
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
     }
 
     /* EOS next: nothing more to say */
     fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-    msgs = messages (bus, name);
-    fail_unless (msgs == NULL, "%s: %u messages at EOS after SEGMENT_DONE",
-        name, g_list_length (msgs));
+    r = results (bus, name);
+    fail_unless (r.n == 0, "%s: %u messages at EOS after SEGMENT_DONE",
+        name, r.n);
     free_harness (h, bus);
   }
 }
@@ -325,33 +325,19 @@ GST_START_TEST (test_stream_start_without_eos)
     GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
     GstSegment seg;
     guint64 pos = 0;
-    GstClockTime end = 0;
-    guint finals = 0;
-    GList *msgs, *l;
+    Results r;
 
     gst_harness_set_src_caps_str (h, AUDIO_CAPS);
     push_audio (h, &pos, RATE * 7 / 2, 1024);
     fail_unless (gst_harness_push_event (h,
             gst_event_new_stream_start ("second")));
-    msgs = messages (bus, name);
-    for (l = msgs; l; l = l->next) {
-      GstClockTime ts, dur;
-      gboolean final = FALSE;
-
-      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
-              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
-      gst_structure_get_boolean (l->data, "final", &final);
-      if (final) {
-        finals++;
-        fail_unless_equals_uint64 (ts + dur, 3500 * GST_MSECOND);
-      }
-      end = MAX (end, ts + dur);
-    }
-    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    r = results (bus, name);
     /* the first stream's results cover its 3.5 s, one final message */
-    fail_unless_equals_uint64 (end, 3500 * GST_MSECOND);
-    if (!g_str_equal (name, "melspec"))
-      fail_unless_equals_int (finals, 1);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
+    }
 
     /* the second stream: its own results, its final one at EOS */
     fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
@@ -360,23 +346,10 @@ GST_START_TEST (test_stream_start_without_eos)
     pos = 0;
     push_audio (h, &pos, RATE * 5 / 2, 1024);
     fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-    msgs = messages (bus, name);
-    finals = 0;
-    end = 0;
-    for (l = msgs; l; l = l->next) {
-      GstClockTime ts, dur;
-      gboolean final = FALSE;
-
-      fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64,
-              &ts, "duration", G_TYPE_UINT64, &dur, NULL));
-      gst_structure_get_boolean (l->data, "final", &final);
-      finals += final;
-      end = MAX (end, ts + dur);
-    }
-    g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
-    fail_unless_equals_uint64 (end, 2500 * GST_MSECOND);
+    r = results (bus, name);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 2500 * GST_MSECOND);
     if (!g_str_equal (name, "melspec"))
-      fail_unless_equals_int (finals, 1);
+      fail_unless_equals_int (r.finals, 1);
     gst_caps_unref (caps);
     free_harness (h, bus);
   }
