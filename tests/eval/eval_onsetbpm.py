@@ -189,15 +189,23 @@ def run_aubio(path):
     return {"bpm": bpm, "beats": parse(beats), "onsets": parse(onsets), "cpu": time.time() - t0}
 
 
-def run_bpmdetect(path):
+def bpmdetect_pipeline(path):
+    """(Gst, `filesrc ! wavparse ! audioconvert ! bpmdetect name=b ! fakesink` over @path),
+    or (Gst, None) when GStreamer's bpmdetect is not installed."""
     import gi
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst
     Gst.init(None)
     if Gst.ElementFactory.find("bpmdetect") is None:
+        return Gst, None
+    return Gst, Gst.parse_launch(f'filesrc location="{path}" ! wavparse ! audioconvert ! '
+                                 'bpmdetect name=b ! fakesink')
+
+
+def run_bpmdetect(path):
+    Gst, pipe = bpmdetect_pipeline(path)
+    if pipe is None:
         return None
-    pipe = Gst.parse_launch(f'filesrc location="{path}" ! wavparse ! audioconvert ! '
-                            'bpmdetect ! fakesink')
     bus = pipe.get_bus()
     t0 = time.process_time()
     pipe.set_state(Gst.State.PLAYING)

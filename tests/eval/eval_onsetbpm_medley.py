@@ -20,20 +20,15 @@ import random
 
 import numpy as np
 
-from eval_onsetbpm import run_musa
+from eval_onsetbpm import bpmdetect_pipeline, run_musa
 from wavio import read_wav, write_wav
 
 
 def run_bpmdetect(path):
     """(end of the audio sent so far in s, BPM) of each tag bpmdetect pushes downstream."""
-    import gi
-    gi.require_version("Gst", "1.0")
-    from gi.repository import Gst
-    Gst.init(None)
-    if Gst.ElementFactory.find("bpmdetect") is None:
+    Gst, pipe = bpmdetect_pipeline(path)
+    if pipe is None:
         return None
-    pipe = Gst.parse_launch(f'filesrc location="{path}" ! wavparse ! audioconvert ! '
-                            'bpmdetect name=b ! fakesink')
     state = {"end": 0.0, "tags": []}
 
     def probe(pad, info):
