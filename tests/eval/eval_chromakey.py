@@ -3,6 +3,7 @@
 
     meson compile -C build eval-chromakey            # or:
     /usr/bin/python3 tests/eval/eval_chromakey.py [--n 260 --seed 1 --per-key 5]
+        [--soundfont /usr/share/sounds/sf3/MuseScore_General_Lite.sf3]  # other instruments
 
 Songs come from ../shared/data/make_set.py (rendered once into a cache
 directory, never committed). From them a set balanced over the 24 keys is
@@ -135,14 +136,20 @@ def score(refs, ests):
 
 
 def render(args):
+    sf_name = os.path.splitext(os.path.basename(args.soundfont))[0] if args.soundfont else None
     out = args.set or os.path.join(tempfile.gettempdir(),
-                                   f"musa-eval-chromakey-{args.seed}-{args.n}")
+                                   f"musa-eval-chromakey-{args.seed}-{args.n}"
+                                   + (f"-{sf_name}" if sf_name else ""))
     if not os.path.exists(os.path.join(out, "labels.csv")):
-        shared = os.environ.get("MUSA_SHARED",
-                                os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+        here = os.path.dirname(os.path.abspath(__file__))
+        shared = os.environ.get("MUSA_SHARED", os.path.join(here, "..", "..", "..", "shared"))
+        if args.soundfont:  # the same songs played by other instrument samples
+            cmd = [os.path.join(here, "make_set_soundfont.py"), args.soundfont]
+        else:
+            cmd = [os.path.join(shared, "data", "make_set.py")]
         print(f"rendering {args.n} songs (seed {args.seed}) into {out} ...", file=sys.stderr)
-        subprocess.run([sys.executable, os.path.join(shared, "data", "make_set.py"),
-                        "--n", str(args.n), "--seed", str(args.seed), "--out", out], check=True,
+        subprocess.run([sys.executable] + cmd + ["--n", str(args.n), "--seed", str(args.seed),
+                                                  "--out", out], check=True,
                        stderr=subprocess.DEVNULL)
     with open(os.path.join(out, "labels.csv")) as f:
         rows = list(csv.DictReader(f))
@@ -301,6 +308,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-key", type=int, default=5)
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--soundfont", default=None,
+                    help="render with this General MIDI soundfont instead of FluidR3 "
+                    "(tests/eval/make_set_soundfont.py; ignored with --set)")
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
 
@@ -308,7 +318,8 @@ def main():
     refs = [k for _, k, _ in files]
     seconds = sum(s for _, _, s in files)
     print(f"{len(files)} songs, {seconds / 60:.1f} min, {len(set(refs))} distinct keys "
-          f"({args.set or f'seed {args.seed}'})\n")
+          f"({args.set or f'seed {args.seed}'}"
+          f"{', soundfont ' + args.soundfont if args.soundfont and not args.set else ''})\n")
 
     rows = []
     ck = run_chromakey(files)

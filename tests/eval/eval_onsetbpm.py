@@ -6,6 +6,7 @@
     /usr/bin/python3 tests/eval/eval_onsetbpm.py [--n 100] [--seed 1] [--set DIR] [--jobs 2]
         [--family ballad] [--prior-bpm 75]   # only one family; onsetbpm prior-bpm=75
         [--condition master]                 # the songs as a real recording might come
+        [--soundfont /usr/share/sounds/sf3/MuseScore_General_Lite.sf3]  # other instruments
 
 Renders (or reuses) a labelled set with ../shared/data/make_set.py (MMA grooves played by
 FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
@@ -14,7 +15,9 @@ FluidSynth: exact tempo, note onsets and quarter-note beats), runs on every file
   - `aubio tempo` (BPM), `aubiotrack` (beats) and `aubioonset` (onsets), Debian aubio-tools,
   - GStreamer's `bpmdetect` (gst-plugins-bad, SoundTouch; the last beats-per-minute tag),
 
-and prints one table. `--condition` first turns the rendered songs into what real recordings
+and prints one table. `--soundfont` renders the same songs with another General MIDI
+soundfont (other instrument samples: musescore-general-soundfont-small, timgm6mb-soundfont),
+a check that nothing is tuned to FluidR3's sounds. `--condition` first turns the rendered songs into what real recordings
 bring and renders do not (the labels follow exactly; cached beside the set, DIR-CONDITION):
 
   - `48k`, `22k`: resampled to 48 / 22.05 kHz (sox);
@@ -56,14 +59,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("MUSA_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
 
 
-def render(out, n, seed):
+def render(out, n, seed, soundfont=None):
     labels = os.path.join(out, "labels.csv")
     if os.path.exists(labels):
         with open(labels) as f:
             if sum(1 for _ in f) - 1 >= n:
                 return
-    subprocess.run(["/usr/bin/python3", os.path.join(SHARED, "data", "make_set.py"),
-                    "--n", str(n), "--seed", str(seed), "--out", out], check=True)
+    if soundfont:  # the same songs played by other instrument samples
+        cmd = [os.path.join(HERE, "make_set_soundfont.py"), soundfont]
+    else:
+        cmd = [os.path.join(SHARED, "data", "make_set.py")]
+    subprocess.run(["/usr/bin/python3"] + cmd + ["--n", str(n), "--seed", str(seed), "--out", out],
+                   check=True)
 
 
 CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "room", "drift3", "drift6")
@@ -254,9 +261,14 @@ def main():
     ap.add_argument("--condition", default="clean", choices=CONDITIONS,
                     help="turn the songs into a resampled, mastered, noisy or tempo-drifting "
                     "recording first (see above)")
+    ap.add_argument("--soundfont", default=None,
+                    help="render the songs with this General MIDI soundfont instead of FluidR3 "
+                    "(tests/eval/make_set_soundfont.py; ignored with --set)")
     args = ap.parse_args()
-    d = args.set or f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
-    render(d, args.n, args.seed)
+    sf_name = os.path.splitext(os.path.basename(args.soundfont))[0] if args.soundfont else None
+    d = args.set or (f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
+                     + (f"-{sf_name}" if sf_name else ""))
+    render(d, args.n, args.seed, args.soundfont)
     with open(os.path.join(d, "labels.csv")) as f:
         rows = list(csv.DictReader(f))[:args.n]
     if args.family:
@@ -321,6 +333,7 @@ def main():
     mean = lambda v: f"{np.mean(v):.3f}" if v else "  -  "
     print(f"\nonsetbpm evaluation: {len(rows)} songs from {d} (make_set.py seed {args.seed}), "
           f"{wall:.0f} s wall with {args.jobs} jobs"
+          + (f", soundfont {sf_name}" if sf_name and not args.set else "")
           + (f", family {args.family}" if args.family else "")
           + (f", condition {args.condition}" if args.condition != "clean" else "")
           + (f", onsetbpm prior-bpm={args.prior_bpm:g}" if args.prior_bpm else "") + "\n")
