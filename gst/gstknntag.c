@@ -1173,6 +1173,9 @@ gst_knntag_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     g_free (name);
     return FALSE;
   }
+  /* the audio analysis, if any, is over: audio caps after the tensors
+   * configure it afresh */
+  musa_analysis_release (GST_MUSA_ANALYSIS (self));
   if (!open_index (self, name, dim, 1, 0, &err)) {
     post_error (self, &err);
     g_free (name);

@@ -666,8 +666,13 @@ gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 {
   GstMelspec *self = GST_MELSPEC (trans);
   GstStructure *out = gst_caps_get_structure (outcaps, 0);
+  gboolean tensor_mode = gst_structure_has_name (out, "other/tensors");
 
-  self->tensor_mode = gst_structure_has_name (out, "other/tensors");
+  /* new caps at the same rate keep the analysis going, but not across a
+   * change of mode (the frames would go where the other mode keeps them) */
+  if (tensor_mode != self->tensor_mode)
+    musa_analysis_reset (GST_MUSA_ANALYSIS (self));
+  self->tensor_mode = tensor_mode;
   gst_base_transform_set_passthrough (trans, !self->tensor_mode);
   gst_base_transform_set_in_place (trans, !self->tensor_mode);
   /* GstAudioFilter parses the input caps and calls configure() */

@@ -204,6 +204,12 @@ release (GstMusaAnalysis * self)
 }
 
 void
+musa_analysis_release (GstMusaAnalysis * self)
+{
+  release (self);
+}
+
+void
 musa_analysis_reset (GstMusaAnalysis * self)
 {
   GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
@@ -237,6 +243,16 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
   GstMusaAnalysisPrivate *priv = PRIV (self);
   MusaError err;
 
+  if (priv->configured && priv->rate == GST_AUDIO_INFO_RATE (info)) {
+    /* a new format or channel count at the same rate: the mono downmix
+     * goes on, and so does the analysis (rebuilding it lost the stream so
+     * far) */
+    GST_DEBUG_OBJECT (self, "new format at the same rate: continuing");
+    priv->channels = GST_AUDIO_INFO_CHANNELS (info);
+    priv->bpf = GST_AUDIO_INFO_BPF (info);
+    priv->format = musa_gst_sample_format (GST_AUDIO_INFO_FORMAT (info));
+    return TRUE;
+  }
   release (self);
   priv->rate = GST_AUDIO_INFO_RATE (info);
   priv->channels = GST_AUDIO_INFO_CHANNELS (info);

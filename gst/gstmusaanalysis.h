@@ -97,6 +97,10 @@ guint64 musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k);
 void musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf);
 /* Drop running state and start positions from 0 (calls reset()). */
 void musa_analysis_reset (GstMusaAnalysis * self);
+/* Free the analysis (calls release()): the next audio caps configure it
+ * afresh, even at the same rate (new caps at the same rate otherwise keep the
+ * analysis going). For subclasses that also take other input (knntag). */
+void musa_analysis_release (GstMusaAnalysis * self);
 
 /* Helpers shared by every musa element (also musaugment). */
 MusaSampleFormat musa_gst_sample_format (GstAudioFormat format);

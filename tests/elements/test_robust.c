@@ -201,14 +201,14 @@ GST_END_TEST;
  * of its final message and how many final ones there were. */
 typedef struct
 {
-  GstClockTime end, final_end;
+  GstClockTime end, final_ts, final_end;
   guint finals, n;
 } Results;
 
 static Results
 results (GstBus * bus, const gchar * name)
 {
-  Results r = { 0, 0, 0, 0 };
+  Results r = { 0, 0, 0, 0, 0 };
   GstClockTime next_ts = 0;
   GList *msgs = messages (bus, name), *l;
 
@@ -222,6 +222,7 @@ results (GstBus * bus, const gchar * name)
     gst_structure_get_boolean (l->data, "final", &final);
     if (final) {
       r.finals++;
+      r.final_ts = ts;
       r.final_end = ts + dur;
       continue;
     }
@@ -357,6 +358,75 @@ GST_START_TEST (test_stream_start_without_eos)
 
 GST_END_TEST;
 
+/* The mono test signal on both channels of a stereo buffer. */
+static GstBuffer *
+stereo_tone_buffer (guint64 first, gsize n)
+{
+  GstBuffer *mono = tone_buffer (first, n);
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, 2 * n * sizeof (gfloat),
+      NULL);
+  GstMapInfo in, out;
+  gsize i;
+
+  gst_buffer_map (mono, &in, GST_MAP_READ);
+  gst_buffer_map (buf, &out, GST_MAP_WRITE);
+  for (i = 0; i < n; i++) {
+    const gfloat *x = (const gfloat *) in.data;
+    gfloat *y = (gfloat *) out.data;
+    y[2 * i] = y[2 * i + 1] = x[i];
+  }
+  gst_buffer_unmap (buf, &out);
+  gst_buffer_unmap (mono, &in);
+  gst_buffer_copy_into (buf, mono, GST_BUFFER_COPY_METADATA, 0, -1);
+  gst_buffer_unref (mono);
+  return buf;
+}
+
+/* New caps mid-stream at the same rate (mono -> stereo, same signal on both
+ * channels; no new segment): the mono downmix is the same, so the analysis
+ * goes on (it was rebuilt and reset: melspec lost the interval before the
+ * change, chromakey's and knntag's whole-stream results covered only the
+ * audio after it, knntag's learn mode dropped the snippets before it). */
+GST_START_TEST (test_channels_change)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
+    guint64 pos = 0;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 2, 1024);
+    gst_caps_set_simple (caps, "channels", G_TYPE_INT, 2, NULL);
+    /* the caps alone: the harness would add a new segment */
+    fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+    for (; pos < RATE * 7 / 2; pos += 1024) {
+      gsize len = MIN (1024, RATE * 7 / 2 - pos);
+      fail_unless_equals_int (gst_harness_push (h, stereo_tone_buffer (pos,
+                  len)), GST_FLOW_OK);
+      gst_buffer_unref (gst_harness_pull (h));
+    }
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+
+    /* contiguous from 0 (checked by results ()) up to 3.5 s */
+    r = results (bus, name);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 0);
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
+    }
+    gst_caps_unref (caps);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -370,6 +440,7 @@ robust_suite (void)
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_segment_done);
   tcase_add_test (tc, test_stream_start_without_eos);
+  tcase_add_test (tc, test_channels_change);
   return s;
 }
 
