@@ -1,6 +1,7 @@
 /* libmusa — streaming (log-)mel spectrogram. */
 #include "core/melspec.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -160,6 +161,11 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   musa_power_spectrum (spectrum, ms->spec, musa_stft_n_bins (ms->stft),
       (float) ms->cfg.power);
   musa_mel_apply (ms->mel, ms->spec, v);
+  /* finite samples far beyond full scale overflow float in the spectrum
+   * (Inf, and NaN where Inf meets Inf): saturate */
+  for (m = 0; m < n; m++)
+    if (!(v[m] <= FLT_MAX))
+      v[m] = FLT_MAX;
   if (ms->cfg.log == MUSA_MEL_LOG_DB) {
     float amin = (float) ms->cfg.amin, top = -INFINITY;
     for (m = 0; m < n; m++) {
@@ -175,8 +181,10 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
     }
   } else if (ms->cfg.log == MUSA_MEL_LOG_LOG1P) {
     float mult = (float) ms->cfg.log_mult;
-    for (m = 0; m < n; m++)
-      v[m] = log1pf (mult * v[m]);
+    for (m = 0; m < n; m++) {
+      float y = mult * v[m];
+      v[m] = log1pf (y <= FLT_MAX ? y : FLT_MAX);
+    }
   }
   ms->func (ms->user, index, v, n);
 }

@@ -796,6 +796,7 @@ typedef struct
   int64_t frames;
   float min, max;
   int bad_index;
+  int nonfinite;
 } MelStats;
 
 static void
@@ -807,6 +808,8 @@ mel_stats (void *user, int64_t index, const float *mels, int n_mels)
   if (index != s->frames)
     s->bad_index++;
   for (m = 0; m < n_mels; m++) {
+    if (!isfinite (mels[m]))
+      s->nonfinite++;
     s->min = fminf (s->min, mels[m]);
     s->max = fmaxf (s->max, mels[m]);
   }
@@ -841,6 +844,45 @@ test_melspec_silence (void)
       CHECK (s.min == 0.0f && s.max == 0.0f, "silence is 0, got %g..%g",
           s.min, s.max);
     musa_melspec_free (ms);
+  }
+  free (x);
+}
+
+/* Finite samples far beyond full scale (garbage F32 input, which the NaN/Inf
+ * check lets through) overflow float in the power spectrum: the mel values
+ * must saturate, not become Inf/NaN (they reached melspec's messages and
+ * tensors as inf from an amplitude of about 1e17). */
+static void
+test_melspec_huge_input (void)
+{
+  static const float amps[] = { 1e20f, 3e38f };
+  static const double mults[] = { 1.0, 1e12 };
+  MusaMelspecConfig cfg;
+  MusaMelspec *ms;
+  float *x = malloc (8192 * sizeof (float));
+  MelStats s;
+  int a, log, power, mult, i;
+
+  for (a = 0; a < 2; a++) {
+    for (i = 0; i < 8192; i++)
+      x[i] = amps[a] * (float) sin (2 * M_PI * 440.0 * i / 22050.0);
+    for (log = 0; log < 3; log++)
+      for (power = 1; power <= 2; power++)
+        for (mult = 0; mult < 2; mult++) {
+          musa_melspec_config_default (&cfg, 22050);
+          cfg.log = (MusaMelLog) log;
+          cfg.power = power;
+          cfg.log_mult = mults[mult];
+          ms = musa_melspec_new (&cfg, NULL);
+          CHECK (ms != NULL, "new");
+          memset (&s, 0, sizeof (s));
+          musa_melspec_process (ms, x, 8192, mel_stats, &s);
+          musa_melspec_finish (ms, mel_stats, &s);
+          CHECK (s.frames > 0 && s.nonfinite == 0, "amplitude %g, log %d, "
+              "power %d, log-mult %g: %d non-finite values", amps[a], log,
+              power, mults[mult], s.nonfinite);
+          musa_melspec_free (ms);
+        }
   }
   free (x);
 }
@@ -887,5 +929,6 @@ main (void)
   musa_test_run ("synth music", test_synth_music);
   musa_test_run ("melspec silence", test_melspec_silence);
   musa_test_run ("melspec precision rule", test_melspec_precision_rule);
+  musa_test_run ("melspec huge input", test_melspec_huge_input);
   return musa_test_summary ();
 }
