@@ -570,6 +570,9 @@ open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
       }
     }
     self->labels = labs;
+    /* the index is written at EOS: fail now, not after the whole stream */
+    if (musa_index_check_writable (self->cfg.location, err) != MUSA_OK)
+      return FALSE;
     /* an existing index must hold the same embedding */
     if (g_file_test (self->cfg.location, G_FILE_TEST_EXISTS)) {
       MusaIndex *idx = musa_index_load (self->cfg.location, err);

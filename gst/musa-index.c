@@ -400,6 +400,11 @@ cmd_build (const gchar * path, const gchar * csv, const gchar * column,
     idx = musa_index_new (MUSA_EMBED_NAME, MUSA_EMBED_DIM,
         MUSA_EMBED_VERSION, MUSA_INDEX_FLAG_STANDARDISE, &err);
   }
+  /* the index is written at the end: fail now, not after decoding */
+  if (idx && musa_index_check_writable (path, &err) != MUSA_OK) {
+    musa_index_free (idx);
+    idx = NULL;
+  }
   if (idx == NULL) {
     fprintf (stderr, "musa-index: %s\n", err.message);
     return 1;

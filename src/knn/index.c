@@ -856,6 +856,27 @@ musa_index_save (MusaIndex * idx, const char *path, MusaError * err)
   return MUSA_OK;
 }
 
+int
+musa_index_check_writable (const char *path, MusaError * err)
+{
+  char *tmp = malloc (strlen (path) + 16);
+  int fd, status = MUSA_OK;
+
+  if (tmp == NULL)
+    return oom (err);
+  sprintf (tmp, "%s.tmp-XXXXXX", path);
+  fd = mkstemp (tmp);
+  if (fd < 0) {
+    status = musa_error_set (err, MUSA_ERR_IO, "location",
+        "cannot create a temporary file beside %s: %s", path, strerror (errno));
+  } else {
+    close (fd);
+    unlink (tmp);
+  }
+  free (tmp);
+  return status;
+}
+
 /* ---- accessors ---- */
 
 int

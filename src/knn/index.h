@@ -81,6 +81,10 @@ extern "C"
 
 /* Atomic save (temporary file + fsync + rename). */
   int musa_index_save (MusaIndex * idx, const char *path, MusaError * err);
+/* Whether musa_index_save could write @path: creates (and removes) the
+ * temporary file it would write beside it. MUSA_ERR_IO naming "location"
+ * when it cannot. */
+  int musa_index_check_writable (const char *path, MusaError * err);
 /* The file image musa_index_save writes (malloc'ed, free with free()). */
   int musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
       MusaError * err);

@@ -556,6 +556,34 @@ GST_START_TEST (test_corrupt_index)
 
 GST_END_TEST;
 
+/* Learn mode with an index that cannot be written (its directory does not
+ * exist): the error must come at negotiation, naming the property, not at
+ * EOS after the whole stream was analysed (it did: "Could not write the
+ * index" only when the stream ended). */
+GST_START_TEST (test_learn_unwritable)
+{
+  gchar *dir = tmp_path ("no-such-dir");
+  gchar *index = tmp_path ("no-such-dir/x.knn");
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  gchar *err;
+
+  g_object_set (h->element, "mode", 1, "label", "a", "location", index, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err && strstr (err, "'location'") && strstr (err, index),
+      "%s", err);
+  fail_if (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static GList *
 tag_run (const gchar * index, const gfloat * x, gsize n, gsize chunk)
 {
@@ -726,6 +754,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_tensor_stream_change);
   tcase_add_test (tc, test_mismatch);
   tcase_add_test (tc, test_corrupt_index);
+  tcase_add_test (tc, test_learn_unwritable);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_bad_input);

@@ -39,6 +39,14 @@ echo "$out" | grep -q "8 items from 4 files" || fail "expected 8 items (two 4 s 
 [ "$("$tool" list "$work/i.knn" | grep -c 'tone1.wav#')" = 2 ] || fail "list"
 "$tool" list "$work/i.knn" | grep -q $'^0\ttone1.wav#0\ttonal,quiet$' || fail "list format"
 
+# an index that cannot be written is refused before any file is decoded (it was
+# refused only after decoding them all)
+printf 'file,labels\nmissing.wav,a\n' > "$work/missing.csv"
+"$tool" build "$work/no-such-dir/x.knn" "$work/missing.csv" 2>"$work/err" \
+  && fail "build into a missing directory succeeded"
+grep -q "cannot create a temporary file" "$work/err" || fail "build message: $(cat "$work/err")"
+grep -q "missing.wav" "$work/err" && fail "build decoded before checking the index: $(cat "$work/err")"
+
 # a damaged copy is refused by verify and by the element
 cp "$work/i.knn" "$work/bad.knn"
 printf '\x55' | dd of="$work/bad.knn" bs=1 seek=300 conv=notrunc status=none
