@@ -891,6 +891,13 @@ gst_melspec_finish (GstMusaAnalysis * base, guint64 pos)
   GstMelspec *self = GST_MELSPEC (base);
   gsize frame_bytes = sizeof (gfloat) * self->n_mels;
 
+  if (self->tensor_mode && pos == 0) {
+    /* no audio (EOS before any buffer, maybe before any segment): the
+     * frame of padding the STFT gives would be a tensor of nothing, with no
+     * timestamp */
+    g_byte_array_set_size (self->pending, 0);
+    return;
+  }
   musa_melspec_finish (self->ms, on_frame, self);
   if (self->tensor_mode) {
     guint64 first = self->snippet_index * self->snippet_step;

@@ -581,6 +581,43 @@ GST_START_TEST (test_tensor_restart_drops_old)
 
 GST_END_TEST;
 
+/* Tensor mode, EOS before any audio (an empty file, a source with
+ * num-buffers=0): no tensor. One padded tensor was pushed with no timestamp,
+ * and without a segment event downstream when none had come (GStreamer
+ * warned "Got data flow before segment event"). */
+GST_START_TEST (test_tensor_empty_stream)
+{
+  gchar *str = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), 8000);
+  GstCaps *caps = gst_caps_from_string (str);
+  guint with_segment;
+
+  for (with_segment = 0; with_segment < 2; with_segment++) {
+    GstHarness *h = gst_harness_new_parse ("melspec n-fft=256 hop-length=80 "
+        "n-mels=16 frames-per-buffer=4");
+    GstBuffer *buf;
+
+    gst_harness_set_sink_caps_str (h, "other/tensors");
+    gst_harness_play (h);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_stream_start ("empty")));
+    fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+    if (with_segment) {
+      GstSegment seg;
+      gst_segment_init (&seg, GST_FORMAT_TIME);
+      fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    }
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    buf = gst_harness_try_pull (h);
+    fail_unless (buf == NULL, "a tensor (PTS %" GST_TIME_FORMAT ") from an "
+        "empty stream", GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+    gst_harness_teardown (h);
+  }
+  gst_caps_unref (caps);
+  g_free (str);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_presets)
 {
   GstElement *e = gst_element_factory_make ("melspec", NULL);
@@ -621,6 +658,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_frames_per_buffer);
   tcase_add_test (tc, test_tensor_snippets);
   tcase_add_test (tc, test_tensor_restart_drops_old);
+  tcase_add_test (tc, test_tensor_empty_stream);
   tcase_add_test (tc, test_presets);
   return s;
 }
