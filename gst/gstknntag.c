@@ -189,6 +189,11 @@ struct _GstKnntag
                                  * (the URI may answer for the next stream
                                  * by the time it ends: concat, gapless) */
   gboolean source_queried;
+  guint n_saved;                /* items of this stream stored already (its
+                                 * audio before a rate change) */
+  gchar *saved_name;            /* the name they were stored under */
+  gboolean rebuilt;             /* configured mid-stream: the next reset
+                                 * continues the stream */
 
   gfloat *vec;                  /* dim scratch */
 };
@@ -417,12 +422,21 @@ release_all (GstKnntag * self)
   g_clear_pointer (&self->vec, g_free);
   g_clear_pointer (&self->labels, g_strfreev);
   g_clear_pointer (&self->last_answer, g_free);
-  g_clear_pointer (&self->source, g_free);
-  g_clear_pointer (&self->stream_source, g_free);
-  self->source_queried = FALSE;
   g_array_set_size (self->pending, 0);
   self->n_pending = 0;
   props_clear (&self->cfg);
+}
+
+/* The stream's name (kept when the analysis is rebuilt for a new rate
+ * mid-stream: both parts are stored under it). */
+static void
+forget_source (GstKnntag * self)
+{
+  g_clear_pointer (&self->source, g_free);
+  g_clear_pointer (&self->stream_source, g_free);
+  self->source_queried = FALSE;
+  self->n_saved = 0;
+  g_clear_pointer (&self->saved_name, g_free);
 }
 
 static void
@@ -431,6 +445,7 @@ gst_knntag_finalize (GObject * object)
   GstKnntag *self = GST_KNNTAG (object);
 
   release_all (self);
+  forget_source (self);
   props_clear (&self->props);
   g_array_free (self->pending, TRUE);
   G_OBJECT_CLASS (gst_knntag_parent_class)->finalize (object);
@@ -649,6 +664,7 @@ gst_knntag_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
   if (self->embed == NULL)
     return FALSE;
   self->snippet_len = (guint64) llround (self->cfg.window * rate);
+  self->rebuilt = TRUE;
   return TRUE;
 }
 
@@ -672,6 +688,12 @@ gst_knntag_reset (GstMusaAnalysis * base)
   self->n_vectors = 0;
   self->first_pts = GST_CLOCK_TIME_NONE;
   clear_accumulator (self);
+  /* after a rate change the stream goes on (learn mode adds to the items
+   * stored at the change); any other reset (the next segment of a segment
+   * seek, a flush) stores its snippets afresh, replacing the earlier ones */
+  if (!self->rebuilt)
+    self->n_saved = 0;
+  self->rebuilt = FALSE;
 }
 
 static void
@@ -991,8 +1013,8 @@ save_learned (GstKnntag * self)
 {
   MusaError err;
   MusaIndex *idx;
-  gchar *src = self->stream_source ? g_strdup (self->stream_source) :
-      source_name (self);
+  gchar *src = self->n_saved > 0 ? g_strdup (self->saved_name) :
+      self->stream_source ? g_strdup (self->stream_source) : source_name (self);
   guint i, n_labels = g_strv_length (self->labels);
   guint added = 0;
   GstStructure *s;
@@ -1022,13 +1044,14 @@ save_learned (GstKnntag * self)
     g_free (src);
     return;
   }
-  /* a named source replaces its earlier items; an anonymous one is new */
-  if (src)
+  /* a named source replaces its earlier items; an anonymous one is new;
+   * the audio after a rate change adds to the stream's items */
+  if (self->n_saved == 0 && src)
     musa_index_remove_source (idx, src);
-  else
+  else if (src == NULL)
     src = anonymous_name (idx);
   for (i = 0; i < self->n_pending; i++) {
-    gchar *id = g_strdup_printf ("%s#%u", src, i);
+    gchar *id = g_strdup_printf ("%s#%u", src, self->n_saved + i);
     if (musa_index_add (idx, &g_array_index (self->pending, gfloat,
                 (gsize) i * self->dim), id, (const char *const *) self->labels,
             (int) n_labels, &err) == MUSA_OK)
@@ -1041,6 +1064,9 @@ save_learned (GstKnntag * self)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Could not write the index: %s", err.message), (NULL));
   } else {
+    self->n_saved += self->n_pending;
+    g_free (self->saved_name);
+    self->saved_name = g_strdup (src);
     s = gst_structure_new ("knntag", "added", G_TYPE_UINT, added, "items",
         G_TYPE_UINT64, (guint64) musa_index_n_items (idx), "location",
         G_TYPE_STRING, self->cfg.location, "source", G_TYPE_STRING, src, NULL);
@@ -1336,9 +1362,7 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
   if (type == GST_EVENT_STREAM_START) {
     /* the stream before has been finished (learn mode: stored under its
      * own name); the next one has its own name and title */
-    g_clear_pointer (&self->source, g_free);
-    g_clear_pointer (&self->stream_source, g_free);
-    self->source_queried = FALSE;
+    forget_source (self);
   }
   return ret;
 }
@@ -1366,6 +1390,7 @@ gst_knntag_stop (GstBaseTransform * trans)
 
   ret = GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->stop (trans);
   release_all (self);
+  forget_source (self);
   self->tensor_mode = FALSE;
   return ret;
 }

@@ -68,6 +68,7 @@ static gboolean gst_musa_analysis_sink_event (GstBaseTransform * trans,
     GstEvent * event);
 static gboolean gst_musa_analysis_start (GstBaseTransform * trans);
 static gboolean gst_musa_analysis_stop (GstBaseTransform * trans);
+static void warn_nonfinite (GstMusaAnalysis * self, gboolean final);
 
 static void
 gst_musa_analysis_class_init (GstMusaAnalysisClass * klass)
@@ -253,6 +254,16 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
     priv->format = musa_gst_sample_format (GST_AUDIO_INFO_FORMAT (info));
     return TRUE;
   }
+  if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
+    /* a new rate mid-stream: the analysis is rebuilt for it and starts
+     * afresh, so the audio before the change gets its final results first,
+     * on its own timeline (as at EOS) */
+    GST_DEBUG_OBJECT (self, "new rate %d Hz mid-stream: finishing",
+        GST_AUDIO_INFO_RATE (info));
+    klass->finish (self, priv->pos);
+    if (priv->nonfinite > 0)
+      warn_nonfinite (self, TRUE);
+  }
   release (self);
   priv->rate = GST_AUDIO_INFO_RATE (info);
   priv->channels = GST_AUDIO_INFO_CHANNELS (info);
@@ -273,7 +284,7 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
     return FALSE;
   }
   priv->configured = TRUE;
-  musa_analysis_reset (self);
+  new_stream (self);
   return TRUE;
 }
 

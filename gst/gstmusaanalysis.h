@@ -13,8 +13,10 @@
  *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
  *    call reset(); EOS calls finish() before EOS goes downstream, and so
  *    does SEGMENT_DONE (the end of a segment seek), followed by reset(), and
- *    STREAM_START after a stream that ended without EOS (concat, gapless);
- *    finish() is called once per stream (or segment) analysed;
+ *    STREAM_START after a stream that ended without EOS (concat, gapless),
+ *    and new caps at another rate mid-stream (before the analysis is
+ *    rebuilt for it and starts afresh; new caps at the same rate keep it
+ *    going); finish() is called once per stream (or segment) analysed;
  *  - time: the position (in samples since the last reset) of every block, and
  *    the timestamp of any sample position, drift-free (base PTS + samples/rate);
  *  - messages: musa_analysis_new_message() fills `timestamp`, `stream-time`,

@@ -9,6 +9,9 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/tag/tag.h>
+
+#include "knn/index.h"
 
 #define RATE 22050
 #define AUDIO_CAPS "audio/x-raw, format = (string) F32LE, rate = (int) 22050, " \
@@ -205,11 +208,12 @@ typedef struct
   guint finals, n;
 } Results;
 
+/* ... with periodic messages from @start */
 static Results
-results (GstBus * bus, const gchar * name)
+results_from (GstBus * bus, const gchar * name, GstClockTime start)
 {
   Results r = { 0, 0, 0, 0, 0 };
-  GstClockTime next_ts = 0;
+  GstClockTime next_ts = start;
   GList *msgs = messages (bus, name), *l;
 
   for (l = msgs; l; l = l->next) {
@@ -234,6 +238,12 @@ results (GstBus * bus, const gchar * name)
   }
   g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
   return r;
+}
+
+static Results
+results (GstBus * bus, const gchar * name)
+{
+  return results_from (bus, name, 0);
 }
 
 /* A GAP event is silence for its duration, like a GAP buffer: the results
@@ -427,6 +437,124 @@ GST_START_TEST (test_channels_change)
 
 GST_END_TEST;
 
+/* @n samples of a 440 Hz tone at @rate from sample @first, timestamped from
+ * @start. */
+static GstBuffer *
+tone_buffer_at (gint rate, GstClockTime start, guint64 first, gsize n)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, n * sizeof (gfloat), NULL);
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < n; i++)
+    ((gfloat *) map.data)[i] =
+        (gfloat) (0.3 * sin (2 * G_PI * 440.0 * (first + i) / rate));
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = start + gst_util_uint64_scale_int (first,
+      GST_SECOND, rate);
+  GST_BUFFER_DURATION (buf) = start + gst_util_uint64_scale_int (first + n,
+      GST_SECOND, rate) - GST_BUFFER_PTS (buf);
+  return buf;
+}
+
+static void
+push_tone_at (GstHarness * h, gint rate, GstClockTime start, gsize n)
+{
+  guint64 pos;
+
+  for (pos = 0; pos < n; pos += 1024) {
+    fail_unless_equals_int (gst_harness_push (h, tone_buffer_at (rate, start,
+                pos, MIN (1024, n - pos))), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+}
+
+/* New caps at another rate mid-stream (no new segment): the analysis is
+ * rebuilt for the new rate, so the audio before the change gets its final
+ * results then, and the audio after it its own at EOS, on the stream's
+ * timeline (the audio before the change was dropped: melspec lost its last
+ * interval, chromakey's and knntag's final results covered only the audio
+ * after the change, knntag's learn mode stored only its snippets). */
+GST_START_TEST (test_rate_change)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_tone_at (h, RATE, 0, RATE * 2);
+    gst_caps_set_simple (caps, "rate", G_TYPE_INT, 2 * RATE, NULL);
+    /* the caps alone: the harness would add a new segment */
+    fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+    r = results (bus, name);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 2 * GST_SECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 0);
+    }
+
+    push_tone_at (h, 2 * RATE, 2 * GST_SECOND, RATE * 3);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results_from (bus, name, 2 * GST_SECOND);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 2 * GST_SECOND);
+    }
+    gst_caps_unref (caps);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
+/* knntag mode=learn across a rate change: the snippets of both parts are
+ * stored, under the stream's one name (the second part replaced the
+ * first's, or the first's were dropped). */
+GST_START_TEST (test_rate_change_learn)
+{
+  gchar *path = g_build_filename (tmpdir, "rate-change.knn", NULL);
+  GstHarness *h = gst_harness_new ("knntag");
+  GstBus *bus = gst_bus_new ();
+  GstCaps *caps = gst_caps_from_string (AUDIO_CAPS);
+  GstTagList *tags = gst_tag_list_new (GST_TAG_TITLE, "song", NULL);
+  MusaIndex *idx;
+  gsize j, song_items = 0;
+
+  gst_element_set_bus (h->element, bus);
+  g_object_set (h->element, "mode", 1, "label", "tone", "location", path,
+      "window", 1.0, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  fail_unless (gst_harness_push_event (h, gst_event_new_tag (tags)));
+  push_tone_at (h, RATE, 0, RATE * 2);
+  gst_caps_set_simple (caps, "rate", G_TYPE_INT, 2 * RATE, NULL);
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  push_tone_at (h, 2 * RATE, 2 * GST_SECOND, RATE * 4);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  free_harness (h, bus);
+
+  /* 2 s + 2 s in 1 s snippets, song#0..3 */
+  idx = musa_index_load (path, NULL);
+  fail_unless (idx != NULL);
+  for (j = 0; j < musa_index_n_items (idx); j++)
+    if (g_str_has_prefix (musa_index_item_id (idx, j), "song#"))
+      song_items++;
+  fail_unless_equals_int (musa_index_n_items (idx), 4);
+  fail_unless_equals_int (song_items, 4);
+  fail_unless_equals_string (musa_index_item_id (idx, 3), "song#3");
+  musa_index_free (idx);
+  gst_caps_unref (caps);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 static Suite *
 robust_suite (void)
 {
@@ -441,6 +569,8 @@ robust_suite (void)
   tcase_add_test (tc, test_segment_done);
   tcase_add_test (tc, test_stream_start_without_eos);
   tcase_add_test (tc, test_channels_change);
+  tcase_add_test (tc, test_rate_change);
+  tcase_add_test (tc, test_rate_change_learn);
   return s;
 }
 
