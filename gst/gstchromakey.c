@@ -482,8 +482,7 @@ gst_chromakey_finish (GstMusaAnalysis * base, guint64 pos)
   GstChromakey *self = GST_CHROMAKEY (base);
   MusaChromaResult res;
 
-  if (pos == 0)
-    return;
+  /* an empty stream too: "none", uncertain */
   musa_chroma_finish (self->chroma);
   musa_chroma_get_total (self->chroma, &res);
   report (self, &res, 0, pos, TRUE);

@@ -886,7 +886,7 @@ emit_final (GstKnntag * self, GstStructure * s, gboolean uncertain)
   gint i, n_labels = musa_index_n_labels (self->index);
   gfloat *mean = g_new0 (gfloat, n_labels + 1);
 
-  for (i = 0; i < n_labels; i++)
+  for (i = 0; i < n_labels && self->n_snippet_votes > 0; i++)
     mean[i] = (gfloat) (self->acc_scores[i] / self->n_snippet_votes);
   emit (self, s, mean, self->nb_item, self->nb_dist, self->n_nb, TRUE,
       uncertain);
@@ -1104,9 +1104,9 @@ gst_knntag_finish (GstMusaAnalysis * base, guint64 pos)
     save_learned (self);
     return;
   }
-  if (self->n_snippet_votes > 0)
-    emit_final (self, musa_analysis_new_message (base, 0, pos),
-        pos * 2 < self->snippet_len);
+  /* nothing to vote on (an empty stream): an empty, uncertain answer */
+  emit_final (self, musa_analysis_new_message (base, 0, pos),
+      pos * 2 < self->snippet_len || self->n_snippet_votes == 0);
 }
 
 /* ---- tensors ---- */
