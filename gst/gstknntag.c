@@ -1017,6 +1017,7 @@ save_learned (GstKnntag * self)
       self->stream_source ? g_strdup (self->stream_source) : source_name (self);
   guint i, n_labels = g_strv_length (self->labels);
   guint added = 0;
+  gint lock, status;
   GstStructure *s;
   const gchar *name = self->tensor_mode ? self->cfg.embedding : MUSA_EMBED_NAME;
   gint version = self->tensor_mode ? 1 : MUSA_EMBED_VERSION;
@@ -1028,7 +1029,14 @@ save_learned (GstKnntag * self)
     g_free (src);
     return;
   }
-  /* reload: another pipeline may have added items since we started */
+  /* reload: another pipeline may have added items since we started; and
+   * none may save between this load and our save */
+  lock = musa_index_lock (self->cfg.location, &err);
+  if (lock < 0) {
+    post_error (self, &err);
+    g_free (src);
+    return;
+  }
   if (g_file_test (self->cfg.location, G_FILE_TEST_EXISTS))
     idx = musa_index_load (self->cfg.location, &err);
   else
@@ -1040,6 +1048,7 @@ save_learned (GstKnntag * self)
     idx = NULL;
   }
   if (idx == NULL) {
+    musa_index_unlock (lock);
     post_error (self, &err);
     g_free (src);
     return;
@@ -1060,7 +1069,9 @@ save_learned (GstKnntag * self)
       GST_WARNING_OBJECT (self, "item %s not added: %s", id, err.message);
     g_free (id);
   }
-  if (musa_index_save (idx, self->cfg.location, &err) != MUSA_OK) {
+  status = musa_index_save (idx, self->cfg.location, &err);
+  musa_index_unlock (lock);
+  if (status != MUSA_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Could not write the index: %s", err.message), (NULL));
   } else {

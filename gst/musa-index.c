@@ -373,7 +373,7 @@ cmd_build (const gchar * path, const gchar * csv, const gchar * column,
   MusaIndex *idx;
   MusaError err;
   guint i, k, added = 0;
-  gint t;
+  gint t, lock, status;
 
   if (!read_csv (csv, column, &w.jobs, &w.n_jobs, &error)) {
     fprintf (stderr, "musa-index: %s\n", error->message);
@@ -422,6 +422,25 @@ cmd_build (const gchar * path, const gchar * csv, const gchar * column,
     g_thread_join (threads[t]);
   g_free (threads);
 
+  /* reload under the lock: a pipeline may have learnt while we decoded,
+   * and no other writer may save between this load and our save */
+  lock = musa_index_lock (path, &err);
+  if (lock >= 0 && g_file_test (path, G_FILE_TEST_EXISTS)) {
+    MusaIndex *now = musa_index_load (path, &err);
+    if (now && musa_index_check_embedding (now, MUSA_EMBED_NAME,
+            MUSA_EMBED_DIM, MUSA_EMBED_VERSION, &err) != MUSA_OK) {
+      musa_index_free (now);
+      now = NULL;
+    }
+    musa_index_free (idx);
+    idx = now;
+  }
+  if (lock < 0 || idx == NULL) {
+    musa_index_unlock (lock);
+    musa_index_free (idx);
+    fprintf (stderr, "musa-index: %s\n", err.message);
+    return 1;
+  }
   for (i = 0; i < w.n_jobs; i++) {
     Job *job = &w.jobs[i];
     if (job->error)
@@ -439,7 +458,9 @@ cmd_build (const gchar * path, const gchar * csv, const gchar * column,
       g_free (id);
     }
   }
-  if (musa_index_save (idx, path, &err) != MUSA_OK) {
+  status = musa_index_save (idx, path, &err);
+  musa_index_unlock (lock);
+  if (status != MUSA_OK) {
     fprintf (stderr, "musa-index: %s\n", err.message);
     musa_index_free (idx);
     return 1;
@@ -497,11 +518,17 @@ static int
 cmd_remove (const gchar * path, gchar ** sources)
 {
   MusaError err;
-  MusaIndex *idx = musa_index_load (path, &err);
+  MusaIndex *idx = NULL;
   size_t removed = 0;
   guint i;
+  gint lock, status;
 
+  /* no other writer between our load and our save */
+  lock = musa_index_lock (path, &err);
+  if (lock >= 0)
+    idx = musa_index_load (path, &err);
   if (idx == NULL) {
+    musa_index_unlock (lock);
     fprintf (stderr, "musa-index: %s\n", err.message);
     return 1;
   }
@@ -511,7 +538,9 @@ cmd_remove (const gchar * path, gchar ** sources)
       fprintf (stderr, "musa-index: no item of %s\n", sources[i]);
     removed += r;
   }
-  if (musa_index_save (idx, path, &err) != MUSA_OK) {
+  status = musa_index_save (idx, path, &err);
+  musa_index_unlock (lock);
+  if (status != MUSA_OK) {
     fprintf (stderr, "musa-index: %s\n", err.message);
     musa_index_free (idx);
     return 1;

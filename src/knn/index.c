@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -854,6 +855,46 @@ musa_index_save (MusaIndex * idx, const char *path, MusaError * err)
   }
   free (tmp);
   return MUSA_OK;
+}
+
+int
+musa_index_lock (const char *path, MusaError * err)
+{
+  char *lock = malloc (strlen (path) + 8);
+  int fd, r;
+
+  if (lock == NULL) {
+    oom (err);
+    return -1;
+  }
+  sprintf (lock, "%s.lock", path);
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    musa_error_set (err, MUSA_ERR_IO, "location", "cannot open %s: %s",
+        lock, strerror (errno));
+    free (lock);
+    return -1;
+  }
+  do
+    r = flock (fd, LOCK_EX);
+  while (r != 0 && errno == EINTR);
+  /* a file system without locks (some FUSE ones): go on unlocked, as
+   * before there was a lock */
+  if (r != 0 && errno != ENOLCK && errno != EOPNOTSUPP && errno != ENOSYS) {
+    musa_error_set (err, MUSA_ERR_IO, "location", "cannot lock %s: %s",
+        lock, strerror (errno));
+    close (fd);
+    fd = -1;
+  }
+  free (lock);
+  return fd;
+}
+
+void
+musa_index_unlock (int fd)
+{
+  if (fd >= 0)
+    close (fd);
 }
 
 int

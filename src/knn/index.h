@@ -81,6 +81,13 @@ extern "C"
 
 /* Atomic save (temporary file + fsync + rename). */
   int musa_index_save (MusaIndex * idx, const char *path, MusaError * err);
+/* Serialise the writers of the index at @path (load, change, save), across
+ * threads and processes: an exclusive flock() on "@path.lock" (created if
+ * missing, left in place; unlocked on a file system without locks). Returns
+ * a descriptor for musa_index_unlock, or -1 (MUSA_ERR_IO naming
+ * "location"). */
+  int musa_index_lock (const char *path, MusaError * err);
+  void musa_index_unlock (int fd);
 /* Whether musa_index_save could write @path: creates (and removes) the
  * temporary file it would write beside it. MUSA_ERR_IO naming "location"
  * when it cannot. */
