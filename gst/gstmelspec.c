@@ -672,6 +672,15 @@ gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
    * change of mode (the frames would go where the other mode keeps them) */
   if (tensor_mode != self->tensor_mode)
     musa_analysis_reset (GST_MUSA_ANALYSIS (self));
+  /* nor when the tensor caps (fixated from the properties) no longer
+   * describe what the running analysis gives: build it again */
+  if (tensor_mode && self->ms) {
+    gchar *dims = g_strdup_printf ("%d:%u", self->n_mels,
+        self->snippet_frames);
+    if (g_strcmp0 (dims, gst_structure_get_string (out, "dimensions")) != 0)
+      musa_analysis_release (GST_MUSA_ANALYSIS (self));
+    g_free (dims);
+  }
   self->tensor_mode = tensor_mode;
   gst_base_transform_set_passthrough (trans, !self->tensor_mode);
   gst_base_transform_set_in_place (trans, !self->tensor_mode);

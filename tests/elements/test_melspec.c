@@ -618,6 +618,53 @@ GST_START_TEST (test_tensor_empty_stream)
 
 GST_END_TEST;
 
+/* Tensor mode, new caps at the same rate (mono -> stereo) after n-mels was
+ * changed while playing: the analysis goes on through a channel change, but
+ * the tensor caps are fixated from the properties, so it must be rebuilt
+ * with them: the buffers must have the size the caps give. */
+GST_START_TEST (test_tensor_caps_follow_properties)
+{
+  GstHarness *h = tensor_harness ("n-fft=256 hop-length=80 n-mels=16 "
+      "frames-per-buffer=4", 8000);
+  gchar *str = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 2), 8000);
+  GstCaps *caps = gst_caps_from_string (str);
+  gfloat *x = g_new0 (gfloat, 2 * 4000);
+  GstBuffer *buf;
+  const gchar *dims;
+  GstElement *e;
+  guint n = 0;
+
+  buf = gst_buffer_new_memdup (x, 4000 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  while ((buf = gst_harness_try_pull (h)))
+    gst_buffer_unref (buf);
+  e = gst_harness_find_element (h, "melspec");
+  g_object_set (e, "n-mels", 8, NULL);
+  gst_object_unref (e);
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  buf = gst_buffer_new_memdup (x, 2 * 4000 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = GST_SECOND / 2;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  gst_caps_unref (caps);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  dims = gst_structure_get_string (gst_caps_get_structure (caps, 0),
+      "dimensions");
+  fail_unless_equals_string (dims, "8:4");
+  while ((buf = gst_harness_try_pull (h))) {
+    fail_unless_equals_int (gst_buffer_get_size (buf), 8 * 4 * 4);
+    gst_buffer_unref (buf);
+    n++;
+  }
+  fail_unless (n > 0);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  g_free (str);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_presets)
 {
   GstElement *e = gst_element_factory_make ("melspec", NULL);
@@ -659,6 +706,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_snippets);
   tcase_add_test (tc, test_tensor_restart_drops_old);
   tcase_add_test (tc, test_tensor_empty_stream);
+  tcase_add_test (tc, test_tensor_caps_follow_properties);
   tcase_add_test (tc, test_presets);
   return s;
 }
