@@ -43,8 +43,10 @@
  * - `tuning-cents` (#gdouble): deviation from A440, -50..50;
  * - `tonalness` (#gdouble): tonal coherence of the spectrum, 0..1;
  * - `chroma` (#GstValueArray of #gfloat): 12 values, C to B, maximum 1;
- * - `uncertain` (#gboolean): TRUE when less than 2 s were analysed or the
- *   strength is below `min-strength` (the key is then a guess);
+ * - `uncertain` (#gboolean): TRUE when less than 2 s were analysed, the
+ *   strength is below `min-strength`, or fewer than 3 pitch classes reach
+ *   0.2 of the strongest (a single note or an interval: the key is then a
+ *   guess);
  * - `final` (#gboolean): TRUE for the whole-stream message at EOS.
  *
  * A `musical-key` tag (GStreamer's notation: "Am", "F#", "Bbm") goes
@@ -93,6 +95,12 @@ G_DECLARE_FINAL_TYPE (GstChromakey, gst_chromakey, GST, CHROMAKEY,
  * (5th percentile 0.50) */
 #define TONAL_LO 0.15
 #define TONAL_HI 0.35
+/* a key needs at least MIN_CLASSES pitch classes at CLASS_LEVEL of the
+ * strongest or more: a single note (with its harmonics) or an interval is
+ * no key (rendered songs: 6-11 such classes over the whole song, at least 3
+ * in any certain 10 s window; a note with 1/k harmonics: 2) */
+#define MIN_CLASSES 3
+#define CLASS_LEVEL 0.2
      enum
      {
        PROP_0,
@@ -377,6 +385,7 @@ report (GstChromakey * self, const MusaChromaResult * res, guint64 start,
   gint profile;
   gdouble min_strength, strength, tonal, min_span;
   gboolean has_key, uncertain;
+  gint i, classes = 0;
   gchar name[32], runner[32], camelot[8], open_key[8], tag[16];
   GstStructure *s;
 
@@ -393,7 +402,11 @@ report (GstChromakey * self, const MusaChromaResult * res, guint64 start,
   min_span = MIN_CERTAIN_SECONDS;
   if (self->window_used > 0.0 && self->window_used < min_span)
     min_span = self->window_used;
-  uncertain = !has_key || (gdouble) (end - start) < min_span * self->rate;
+  for (i = 0; i < 12; i++)
+    if (res->chroma[i] >= CLASS_LEVEL)
+      classes++;
+  uncertain = !has_key || (gdouble) (end - start) < min_span * self->rate
+      || classes < MIN_CLASSES;
 
   if (!has_key) {
     key.tonic = -1;

@@ -576,6 +576,47 @@ GST_START_TEST (test_short_stream)
 
 GST_END_TEST;
 
+/* A single note or an interval is no key: a 1 kHz line-up tone was "B
+ * minor" (strength 0.55, certain) and tagged "Bm"; a 110 Hz note with its
+ * harmonics "A major", a fifth "A minor". Marked uncertain, no tag. */
+GST_START_TEST (test_single_note)
+{
+  const gsize n = 44100 * 5;
+  float *x = g_new (float, n);
+  guint kind;
+
+  for (kind = 0; kind < 3; kind++) {
+    const GstStructure *f;
+    gboolean uncertain = FALSE;
+    Run r;
+    gsize i;
+    gint k;
+
+    for (i = 0; i < n; i++) {
+      gdouble t = (gdouble) i / 44100;
+      if (kind == 0)
+        x[i] = (float) (0.3 * sin (2 * G_PI * 1000.0 * t));
+      else if (kind == 1)
+        for (x[i] = 0.0f, k = 1; k <= 8; k++)
+          x[i] += (float) (0.3 / k * sin (2 * G_PI * 110.0 * k * t));
+      else
+        x[i] = (float) (0.3 * sin (2 * G_PI * 440.0 * t)
+            + 0.3 * sin (2 * G_PI * 660.0 * t));
+    }
+    run_element (NULL, "F32LE", 44100, 1, x, n, 4096, 0, &r);
+    f = final_message (&r);
+    check_fields (f);
+    gst_structure_get_boolean (f, "uncertain", &uncertain);
+    fail_unless (uncertain, "signal %u: %s, not uncertain", kind,
+        sget (f, "key"));
+    fail_unless_equals_int (r.tags->len, 0);
+    run_clear (&r);
+  }
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* An invalid property combination fails at negotiation, naming it. */
 GST_START_TEST (test_bad_properties)
 {
@@ -611,6 +652,7 @@ chromakey_suite (void)
   tcase_add_test (tc, test_nan);
   tcase_add_test (tc, test_rates_and_channels);
   tcase_add_test (tc, test_short_stream);
+  tcase_add_test (tc, test_single_note);
   tcase_add_test (tc, test_bad_properties);
   return s;
 }
