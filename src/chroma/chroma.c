@@ -70,6 +70,12 @@ musa_chroma_config_check (const MusaChromaConfig * cfg, MusaError * err)
   if (!(cfg->fmin >= 20.0) || !(cfg->fmin < 0.45 * cfg->sample_rate))
     return musa_error_set (err, MUSA_ERR_INVALID, "fmin",
         "fmin must be in 20 Hz..0.45 * rate, got %g", cfg->fmin);
+  /* fmax is limited to 0.45 * rate (musa_chroma_new): check what is left */
+  if (cfg->fmax > 0.45 * cfg->sample_rate
+      && !(0.45 * cfg->sample_rate > cfg->fmin * 1.5))
+    return musa_error_set (err, MUSA_ERR_INVALID, "fmin",
+        "fmin (%g Hz) must be below 0.45 * rate / 1.5 (%g Hz at %d Hz)",
+        cfg->fmin, 0.3 * cfg->sample_rate, cfg->sample_rate);
   if (!(cfg->fmax > cfg->fmin * 1.5))
     return musa_error_set (err, MUSA_ERR_INVALID, "fmax",
         "fmax (%g Hz) must exceed 1.5 * fmin (%g Hz)", cfg->fmax, cfg->fmin);

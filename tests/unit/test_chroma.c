@@ -477,6 +477,13 @@ test_config_errors (void)
   cfg.fmax = 60.0;
   CHECK (musa_chroma_new (&cfg, &err) == NULL
       && strcmp (err.property, "fmax") == 0, "fmax 60 accepted");
+  /* fmax is limited to 0.45 * rate (3600 Hz at 8 kHz): fmin 3590 left
+   * 10 Hz, which noise filled as one pitch class ("A minor", certain) */
+  musa_chroma_config_default (&cfg, 8000);
+  cfg.fmin = 3590.0;
+  cfg.fmax = 96000.0;
+  CHECK (musa_chroma_new (&cfg, &err) == NULL
+      && strcmp (err.property, "fmin") == 0, "fmin 3590 at 8 kHz accepted");
   /* extreme but valid rates work */
   musa_chroma_config_default (&cfg, 8000);
   {
