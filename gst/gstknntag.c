@@ -1233,13 +1233,21 @@ tensor_message (GstKnntag * self, GstClockTime ts, GstClockTime duration)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstElementFactory *f = gst_element_get_factory (GST_ELEMENT (self));
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time =
+      GST_CLOCK_TIME_NONE;
 
+  /* tensors may come in another segment format (appsrc's default is bytes):
+   * the conversions would assert */
+  if (trans->segment.format == GST_FORMAT_TIME) {
+    stream_time = gst_segment_to_stream_time (&trans->segment,
+        GST_FORMAT_TIME, ts);
+    running_time = gst_segment_to_running_time (&trans->segment,
+        GST_FORMAT_TIME, ts);
+  }
   return gst_structure_new (f ? GST_OBJECT_NAME (f) : "knntag",
       "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, ts),
+      "stream-time", G_TYPE_UINT64, stream_time,
+      "running-time", G_TYPE_UINT64, running_time,
       "duration", G_TYPE_UINT64, duration, NULL);
 }
 

@@ -584,6 +584,47 @@ GST_START_TEST (test_learn_unwritable)
 
 GST_END_TEST;
 
+/* Tensors in a BYTES segment (appsrc's default format): the votes' times
+ * were converted with a TIME segment function (GStreamer CRITICALs
+ * "gst_segment_to_stream_time: assertion 'segment->format == format'" at
+ * every vote); their stream and running times are now NONE. */
+GST_START_TEST (test_tensor_bytes_segment)
+{
+  gchar *index = tmp_path ("bytes.knn");
+  GstBus *bus;
+  GstHarness *h;
+  GstSegment seg;
+  GList *msgs, *l;
+
+  g_unlink (index);
+  learn_vectors (index, "x", 0);
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, 0.8f, 0.0f, 0.2f, 0.0f,
+          GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 3);
+  for (l = msgs; l; l = l->next) {
+    GstClockTime st = 0, rt = 0;
+    fail_unless (gst_structure_get (l->data, "stream-time", G_TYPE_UINT64,
+            &st, "running-time", G_TYPE_UINT64, &rt, NULL));
+    fail_if (GST_CLOCK_TIME_IS_VALID (st));
+    fail_if (GST_CLOCK_TIME_IS_VALID (rt));
+  }
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 #define LEARNERS 4
 #define LEARNER_RUNS 10
 
@@ -837,6 +878,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_corrupt_index);
   tcase_add_test (tc, test_learn_unwritable);
   tcase_add_test (tc, test_concurrent_learn);
+  tcase_add_test (tc, test_tensor_bytes_segment);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_bad_input);
