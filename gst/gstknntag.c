@@ -1146,7 +1146,7 @@ gst_knntag_transform_caps (GstBaseTransform * trans,
   return res;
 }
 
-/* "128" or "128:1:1:1" -> 128 */
+/* "128" or "128:1:1:1" (or the int 128) -> 128 */
 static gint
 tensor_dim (const GstStructure * s)
 {
@@ -1154,7 +1154,11 @@ tensor_dim (const GstStructure * s)
   gchar **parts;
   gint64 dim = 1;
   guint i;
+  gint one;
 
+  /* "dimensions=4" in a caps string is an int */
+  if (dims == NULL && gst_structure_get_int (s, "dimensions", &one))
+    return one >= 1 && one <= MUSA_INDEX_MAX_DIM ? one : -1;
   if (dims == NULL || strchr (dims, ','))
     return -1;
   parts = g_strsplit (dims, ":", -1);

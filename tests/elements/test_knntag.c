@@ -625,6 +625,36 @@ GST_START_TEST (test_tensor_bytes_segment)
 
 GST_END_TEST;
 
+/* "dimensions=4" in a caps string (gst-launch, appsrc caps) is an int, not
+ * the string NNStreamer writes: it was refused as "Unsupported
+ * other/tensors caps". */
+GST_START_TEST (test_tensor_int_dimensions)
+{
+  gchar *index = tmp_path ("intdims.knn");
+  GstBus *bus;
+  GstHarness *h;
+  GList *msgs;
+
+  g_unlink (index);
+  learn_vectors (index, "x", 0);
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, "other/tensors, num_tensors = (int) 1, "
+      "format = (string) static, types = (string) float32, "
+      "dimensions = (int) 4, framerate = (fraction) 0/1");
+  fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
+      GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  msgs = knntag_messages (bus);
+  fail_unless_equals_string (final_label (msgs, NULL), "x");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 #define LEARNERS 4
 #define LEARNER_RUNS 10
 
@@ -879,6 +909,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_learn_unwritable);
   tcase_add_test (tc, test_concurrent_learn);
   tcase_add_test (tc, test_tensor_bytes_segment);
+  tcase_add_test (tc, test_tensor_int_dimensions);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_bad_input);
