@@ -422,6 +422,13 @@ cmd_build (const gchar * path, const gchar * csv, const gchar * column,
     g_thread_join (threads[t]);
   g_free (threads);
 
+  if (w.failed == (gint) w.n_jobs) {
+    /* an index of nothing (or the same one again) helps no one */
+    fprintf (stderr, "musa-index: no file could be read; %s not written\n",
+        path);
+    musa_index_free (idx);
+    return 1;
+  }
   /* reload under the lock: a pipeline may have learnt while we decoded,
    * and no other writer may save between this load and our save */
   lock = musa_index_lock (path, &err);

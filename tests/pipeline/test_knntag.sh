@@ -46,6 +46,9 @@ printf 'file,labels\nmissing.wav,a\n' > "$work/missing.csv"
   && fail "build into a missing directory succeeded"
 grep -q "cannot create a temporary file" "$work/err" || fail "build message: $(cat "$work/err")"
 grep -q "missing.wav" "$work/err" && fail "build decoded before checking the index: $(cat "$work/err")"
+# when no listed file can be read, no index is written (an empty one was)
+"$tool" build "$work/none.knn" "$work/missing.csv" >/dev/null 2>&1 && fail "build of nothing succeeded"
+[ -e "$work/none.knn" ] && fail "build wrote an index of nothing"
 
 # a damaged copy is refused by verify and by the element
 cp "$work/i.knn" "$work/bad.knn"
