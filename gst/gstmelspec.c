@@ -647,14 +647,33 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
   GST_OBJECT_UNLOCK (self);
   if (ok) {
     gchar *dims = g_strdup_printf ("%d:%u", n_mels, frames);
+    /* buffers per second = rate / (hop * step); the product may not fit a
+     * gint (hop-length 65536, frames-per-buffer 32768): reduce it */
+    guint64 num = (guint64) rate, den = (guint64) hop, a, b;
+    gint n, d;
+
+    den *= step;
+    a = num;
+    b = den;
+
+    while (b != 0) {
+      guint64 t = a % b;
+      a = b;
+      b = t;
+    }
+    num /= a;
+    den /= a;
+    if (den <= G_MAXINT) {
+      n = (gint) num;
+      d = (gint) den;
+    } else {
+      gst_util_double_to_fraction ((gdouble) num / (gdouble) den, &n, &d);
+    }
     gst_structure_set (out, "dimensions", G_TYPE_STRING, dims, NULL);
-    /* buffers per second = rate / (hop * step) */
     if (gst_structure_has_field (out, "framerate"))
-      gst_structure_fixate_field_nearest_fraction (out, "framerate", rate,
-          hop * (gint) step);
+      gst_structure_fixate_field_nearest_fraction (out, "framerate", n, d);
     else
-      gst_structure_set (out, "framerate", GST_TYPE_FRACTION, rate,
-          hop * (gint) step, NULL);
+      gst_structure_set (out, "framerate", GST_TYPE_FRACTION, n, d, NULL);
     g_free (dims);
   }
   return gst_caps_fixate (othercaps);

@@ -665,6 +665,34 @@ GST_START_TEST (test_tensor_caps_follow_properties)
 
 GST_END_TEST;
 
+/* The tensor framerate is rate / (hop-length * frames per buffer): with
+ * both large the product overflowed a gint (GStreamer-CRITICAL "passed
+ * value smaller than -G_MAXINT as denominator", no framerate in the caps). */
+GST_START_TEST (test_tensor_framerate_large)
+{
+  GstHarness *h = tensor_harness ("n-fft=65536 hop-length=65536 n-mels=1 "
+      "frames-per-buffer=32768", 8000);
+  gfloat *x = g_new0 (gfloat, 800);
+  GstBuffer *buf;
+  GstCaps *caps;
+  gint num = 0, den = 0;
+
+  buf = gst_buffer_new_memdup (x, 800 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
+          "framerate", &num, &den));
+  /* 8000 / 2^31 */
+  fail_unless_equals_int (num, 125);
+  fail_unless_equals_int (den, 1 << 25);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_presets)
 {
   GstElement *e = gst_element_factory_make ("melspec", NULL);
@@ -707,6 +735,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_restart_drops_old);
   tcase_add_test (tc, test_tensor_empty_stream);
   tcase_add_test (tc, test_tensor_caps_follow_properties);
+  tcase_add_test (tc, test_tensor_framerate_large);
   tcase_add_test (tc, test_presets);
   return s;
 }
