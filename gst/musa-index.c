@@ -107,7 +107,9 @@ read_csv (const gchar * csv, const gchar * column, Job ** jobs, guint * n,
   if (!g_file_get_contents (csv, &text, NULL, error))
     return FALSE;
   dir = g_path_get_dirname (csv);
-  lines = g_strsplit (text, "\n", -1);
+  /* skip a UTF-8 byte order mark ("CSV UTF-8" from a spreadsheet) */
+  lines = g_strsplit (g_str_has_prefix (text, "\xef\xbb\xbf") ? text + 3 :
+      text, "\n", -1);
   g_free (text);
   if (lines[0]) {
     gchar **h = csv_split (lines[0]);

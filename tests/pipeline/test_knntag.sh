@@ -46,6 +46,12 @@ printf 'file,labels\nmissing.wav,a\n' > "$work/missing.csv"
   && fail "build into a missing directory succeeded"
 grep -q "cannot create a temporary file" "$work/err" || fail "build message: $(cat "$work/err")"
 grep -q "missing.wav" "$work/err" && fail "build decoded before checking the index: $(cat "$work/err")"
+# a list saved as "CSV UTF-8" (a byte order mark, CRLF) reads as the same list (the
+# header, behind the mark, was taken for a file)
+printf '\xef\xbb\xbffile,labels\r\ntone1.wav,"tonal,quiet"\r\n' > "$work/bom.csv"
+out=$("$tool" build "$work/bom.knn" "$work/bom.csv" --window 4 2>"$work/err") \
+  || fail "build from a CSV with a byte order mark: $(cat "$work/err")"
+echo "$out" | grep -q "2 items from 1 files added (0 failed)" || fail "BOM list: $out"
 # when no listed file can be read, no index is written (an empty one was)
 "$tool" build "$work/none.knn" "$work/missing.csv" >/dev/null 2>&1 && fail "build of nothing succeeded"
 [ -e "$work/none.knn" ] && fail "build wrote an index of nothing"
