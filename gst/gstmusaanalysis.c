@@ -204,9 +204,28 @@ release (GstMusaAnalysis * self)
   priv->configured = FALSE;
 }
 
+/* The analysis is about to be rebuilt (a new rate, other input) and start
+ * afresh: the audio analysed so far gets its final results first, on its own
+ * timeline, as at EOS. */
+static void
+finish_before_rebuild (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
+    GST_DEBUG_OBJECT (self, "rebuilding mid-stream: finishing");
+    klass->finish (self, priv->pos);
+    if (priv->nonfinite > 0)
+      warn_nonfinite (self, TRUE);
+    priv->finished = TRUE;
+  }
+}
+
 void
 musa_analysis_release (GstMusaAnalysis * self)
 {
+  finish_before_rebuild (self);
   release (self);
 }
 
@@ -254,16 +273,8 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
     priv->format = musa_gst_sample_format (GST_AUDIO_INFO_FORMAT (info));
     return TRUE;
   }
-  if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
-    /* a new rate mid-stream: the analysis is rebuilt for it and starts
-     * afresh, so the audio before the change gets its final results first,
-     * on its own timeline (as at EOS) */
-    GST_DEBUG_OBJECT (self, "new rate %d Hz mid-stream: finishing",
-        GST_AUDIO_INFO_RATE (info));
-    klass->finish (self, priv->pos);
-    if (priv->nonfinite > 0)
-      warn_nonfinite (self, TRUE);
-  }
+  /* a new rate mid-stream: the analysis is rebuilt for it */
+  finish_before_rebuild (self);
   release (self);
   priv->rate = GST_AUDIO_INFO_RATE (info);
   priv->channels = GST_AUDIO_INFO_CHANNELS (info);

@@ -99,9 +99,11 @@ guint64 musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k);
 void musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf);
 /* Drop running state and start positions from 0 (calls reset()). */
 void musa_analysis_reset (GstMusaAnalysis * self);
-/* Free the analysis (calls release()): the next audio caps configure it
- * afresh, even at the same rate (new caps at the same rate otherwise keep the
- * analysis going). For subclasses that also take other input (knntag). */
+/* Free the analysis (calls release(), after finish() for the audio analysed
+ * so far): the next audio caps configure it afresh, even at the same rate
+ * (new caps at the same rate otherwise keep the analysis going). For
+ * subclasses whose configuration changes with other caps (melspec's tensor
+ * shape, knntag's tensor input). */
 void musa_analysis_release (GstMusaAnalysis * self);
 
 /* Helpers shared by every musa element (also musaugment). */

@@ -651,6 +651,12 @@ GST_START_TEST (test_tensor_caps_follow_properties)
   dims = gst_structure_get_string (gst_caps_get_structure (caps, 0),
       "dimensions");
   fail_unless_equals_string (dims, "8:4");
+  /* the audio before the change ends with a padded tensor of the old
+   * shape, then the new shape */
+  buf = gst_harness_try_pull (h);
+  fail_unless (buf != NULL);
+  fail_unless_equals_int (gst_buffer_get_size (buf), 16 * 4 * 4);
+  gst_buffer_unref (buf);
   while ((buf = gst_harness_try_pull (h))) {
     fail_unless_equals_int (gst_buffer_get_size (buf), 8 * 4 * 4);
     gst_buffer_unref (buf);
@@ -688,6 +694,50 @@ GST_START_TEST (test_tensor_framerate_large)
   fail_unless_equals_int (den, 1 << 25);
   gst_caps_unref (caps);
   gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+/* Tensor snippets across a rate change: the snippet length in frames
+ * changes with the rate, so the analysis is rebuilt, but the audio before
+ * the change still gets its last, padded snippet, in the old shape (it was
+ * dropped). */
+GST_START_TEST (test_tensor_rate_change)
+{
+  GstHarness *h = tensor_harness ("n-fft=256 hop-length=80 n-mels=16 "
+      "snippet-duration=0.5", 8000);
+  gchar *str = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), 16000);
+  GstCaps *caps = gst_caps_from_string (str);
+  gfloat *x = g_new0 (gfloat, 16000);
+  GstBuffer *buf;
+  guint n_old = 0, n_new = 0;
+
+  /* 0.75 s at 8 kHz: 76 frames, one snippet of 50 and 26 frames more */
+  buf = gst_buffer_new_memdup (x, 6000 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  /* 1 s at 16 kHz: snippets of 100 frames, one complete before EOS */
+  buf = gst_buffer_new_memdup (x, 16000 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 750 * GST_MSECOND;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  while ((buf = gst_harness_try_pull (h))) {
+    gsize size = gst_buffer_get_size (buf);
+    if (size == 16 * 50 * 4) {
+      fail_unless_equals_int (n_new, 0);
+      n_old++;
+    } else {
+      fail_unless_equals_int (size, 16 * 100 * 4);
+      n_new++;
+    }
+    gst_buffer_unref (buf);
+  }
+  fail_unless_equals_int (n_old, 2);
+  fail_unless_equals_int (n_new, 1);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  g_free (str);
   g_free (x);
 }
 
@@ -736,6 +786,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_empty_stream);
   tcase_add_test (tc, test_tensor_caps_follow_properties);
   tcase_add_test (tc, test_tensor_framerate_large);
+  tcase_add_test (tc, test_tensor_rate_change);
   tcase_add_test (tc, test_presets);
   return s;
 }
