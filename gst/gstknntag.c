@@ -1217,6 +1217,12 @@ gst_knntag_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     g_free (name);
     return FALSE;
   }
+  /* new caps for the same tensor (another framerate): the stream goes on */
+  if (self->tensor_mode && self->vec != NULL && dim == self->dim
+      && g_strcmp0 (name, self->cfg.embedding) == 0) {
+    g_free (name);
+    return TRUE;
+  }
   /* the audio analysis, if any, is over: audio caps after the tensors
    * configure it afresh */
   musa_analysis_release (GST_MUSA_ANALYSIS (self));

@@ -655,6 +655,46 @@ GST_START_TEST (test_tensor_int_dimensions)
 
 GST_END_TEST;
 
+/* Tensor input whose caps change mid-stream but not the tensor (another
+ * framerate): the stream goes on (the index was reopened and the vectors
+ * learnt so far dropped: 2 of 5 items stored). */
+GST_START_TEST (test_tensor_caps_change)
+{
+  gchar *index = tmp_path ("tensorcaps.knn");
+  GstBus *bus;
+  GstHarness *h;
+  GstCaps *caps;
+  MusaIndex *idx;
+  gint i;
+
+  g_unlink (index);
+  h = new_harness (&bus);
+  g_object_set (h->element, "mode", 1, "label", "x", "location", index,
+      "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (push_vector (h, 1.0f, 0.1f * i, 0.2f, 0.0f,
+            i * GST_SECOND), GST_FLOW_OK);
+  caps = gst_caps_from_string ("other/tensors, num_tensors = (int) 1, "
+      "format = (string) static, types = (string) float32, "
+      "dimensions = (string) 4, framerate = (fraction) 1/1");
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  for (i = 3; i < 5; i++)
+    fail_unless_equals_int (push_vector (h, 1.0f, 0.1f * i, 0.2f, 0.0f,
+            i * GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  idx = musa_index_load (index, NULL);
+  fail_unless (idx != NULL);
+  fail_unless_equals_int (musa_index_n_items (idx), 5);
+  musa_index_free (idx);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 #define LEARNERS 4
 #define LEARNER_RUNS 10
 
@@ -910,6 +950,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_concurrent_learn);
   tcase_add_test (tc, test_tensor_bytes_segment);
   tcase_add_test (tc, test_tensor_int_dimensions);
+  tcase_add_test (tc, test_tensor_caps_change);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_bad_input);
