@@ -1500,11 +1500,17 @@ musa_augment_session_next_draw (MusaAugmentSession * s, MusaError * err)
   if (s->started && s->xf_in > 0) {
     size_t ch = (size_t) s->cfg.channels;
     size_t feed = s->xf_in + (size_t) musa_augment_proc_latency (p);
-    size_t hold_need = ((size_t) ceil (feed / d.rate) + 64 +
-        musa_augment_proc_max_output (p, s->cfg.max_block)) * ch;
-    size_t tmp_need = musa_augment_proc_max_output (s->cur,
+    size_t hold_need, tmp_need = musa_augment_proc_max_output (s->cur,
         s->cfg.max_block) * ch;
     size_t xf_need = s->cfg.crossfade_frames * ch;
+
+    /* the join ends within the new segment (a segment shorter than the
+     * look-ahead or the stretcher's delay: the previous draw drains the
+     * rest of its overlap from silence, the fade is shorter) */
+    if (feed > s->cfg.segment_frames)
+      feed = (size_t) s->cfg.segment_frames;
+    hold_need = ((size_t) ceil (feed / d.rate) + 64 +
+        musa_augment_proc_max_output (p, s->cfg.max_block)) * ch;
 
     if (ensure (&s->hold, &s->hold_cap, hold_need) != MUSA_OK
         || ensure (&s->tmp, &s->tmp_cap, tmp_need) != MUSA_OK

@@ -268,8 +268,10 @@ run_session (const MusaAugmentChain * c, double prob, uint64_t seg,
     size_t room = musa_augment_session_room (s), want, need;
 
     if (pos < n && room == 0) {
-      CHECK (musa_augment_session_next_draw (s, &err) != NULL, "draw: %s",
-          err.message);
+      if (musa_augment_session_next_draw (s, &err) == NULL) {
+        CHECK (0, "draw at frame %zu: %s", pos, err.message);
+        break;
+      }
       (*n_draws)++;
       continue;
     }
@@ -455,6 +457,34 @@ test_segments (void)
   musa_augment_chain_free (c);
 }
 
+/* Segments shorter than a stretcher's delay: each join ends within the
+ * next segment (the previous draw gets what that segment has), so every
+ * segment gets its draw and its length on the stretched timeline. */
+static void
+test_short_segments (void)
+{
+  MusaAugmentChain *c = parse_ok ("stretch:1(rate=0.8)");
+  MusaAugmentChain *l = parse_ok ("limiter:1(lookahead=100)");
+  const size_t n = 20000;
+  float *x = music (n, 1), *y;
+  size_t yn;
+  int nd;
+
+  /* 2000 frames = 45 ms at 44.1 kHz, under the stretcher's delay */
+  y = run_session (c, 1.0, 2000, x, n, 1, 512, 1, &yn, &nd);
+  CHECK (nd == 10, "stretch: %d draws for 10 segments", nd);
+  CHECK (yn == 25000, "stretch: %zu frames, want 10 x 2500", yn);
+  free (y);
+  /* a look-ahead (100 ms) longer than two segments */
+  y = run_session (l, 1.0, 2000, x, n, 1, 4096, 0, &yn, &nd);
+  CHECK (nd == 10, "limiter: %d draws for 10 segments", nd);
+  CHECK (yn >= n, "limiter: %zu frames for %zu", yn, n);
+  free (y);
+  free (x);
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (l);
+}
+
 static void
 test_s16 (void)
 {
@@ -479,6 +509,7 @@ main (void)
   musa_test_run ("chunk_invariance", test_chunk_invariance);
   musa_test_run ("stretch_length_and_tail", test_stretch_length_and_tail);
   musa_test_run ("segments", test_segments);
+  musa_test_run ("short_segments", test_short_segments);
   musa_test_run ("s16", test_s16);
   return musa_test_summary ();
 }
