@@ -375,6 +375,41 @@ lex_peek (Lexer * lx, char c)
   return lx->s[lx->pos] == c;
 }
 
+/* The unit suffix of a parameter's fx.h field name ("freq" -> "hz" for
+ * freq_hz), NULL when the field has none. */
+static const char *
+param_unit (int kind, const char *name)
+{
+  static const struct
+  {
+    int kind;
+    const char *name, *unit;
+  } units[] = {
+    {MUSA_FX_EQ, "freq", "hz"}, {MUSA_FX_EQ, "gain", "db"},
+    {MUSA_FX_COMPRESSOR, "threshold", "db"},
+    {MUSA_FX_COMPRESSOR, "knee", "db"},
+    {MUSA_FX_COMPRESSOR, "attack", "ms"},
+    {MUSA_FX_COMPRESSOR, "release", "ms"},
+    {MUSA_FX_COMPRESSOR, "makeup", "db"},
+    {MUSA_FX_LIMITER, "ceiling", "db"},
+    {MUSA_FX_LIMITER, "lookahead", "ms"},
+    {MUSA_FX_LIMITER, "release", "ms"},
+    {MUSA_FX_DISTORTION, "drive", "db"},
+    {MUSA_FX_REVERB, "room", "size"},
+    {MUSA_FX_REVERB, "predelay", "ms"},
+    {MUSA_FX_ECHO, "delay", "ms"},
+    {MUSA_FX_CHORUS, "rate", "hz"}, {MUSA_FX_CHORUS, "depth", "ms"},
+    {MUSA_FX_CHORUS, "delay", "ms"},
+    {MUSA_FX_NOISE, "snr", "db"},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof (units) / sizeof (units[0]); i++)
+    if (units[i].kind == kind && strcmp (units[i].name, name) == 0)
+      return units[i].unit;
+  return NULL;
+}
+
 static const ParamDesc *
 find_param (const KindDesc * k, const char *name, int *index)
 {
@@ -386,15 +421,15 @@ find_param (const KindDesc * k, const char *name, int *index)
       return &k->params[i];
     }
   }
-  /* accepted aliases: the fx.h field names with their units */
+  /* accepted aliases: the fx.h field names with their units (only the
+   * parameter's own unit: "delay_hz" is not the echo's delay) */
   for (i = 0; i < k->n_params; i++) {
     size_t n = strlen (k->params[i].name);
+    const char *unit = param_unit (k->kind, k->params[i].name);
 
-    if (strncmp (k->params[i].name, name, n) == 0 && (name[n] == '_'
-            || name[n] == '-') && (strcmp (name + n + 1, "db") == 0
-            || strcmp (name + n + 1, "ms") == 0
-            || strcmp (name + n + 1, "hz") == 0
-            || strcmp (name + n + 1, "size") == 0)) {
+    if (unit != NULL && strncmp (k->params[i].name, name, n) == 0
+        && (name[n] == '_' || name[n] == '-')
+        && strcmp (name + n + 1, unit) == 0) {
       *index = i;
       return &k->params[i];
     }

@@ -117,6 +117,14 @@ test_parse (void)
   parse_fails_at ("gain;eq", 4);
   parse_fails_at ("gain,", 5);
   parse_fails_at ("pitch(semitones=-20..2)", 16);
+  /* aliases carry the parameter's own unit only */
+  c = parse_ok ("reverb(room_size=0.5),compressor(attack-ms=5),"
+      "chorus(rate_hz=1,delay_ms=10)");
+  musa_augment_chain_free (c);
+  parse_fails_at ("echo(delay_hz=100)", 5);
+  parse_fails_at ("chorus(rate_ms=5)", 7);
+  parse_fails_at ("gain(db_db=1)", 5);
+  parse_fails_at ("reverb(wet_size=0.5)", 7);
 }
 
 static void
