@@ -521,6 +521,13 @@ parse_param (Lexer * lx, ChainItem * it)
       lx->pos = start;
       return lex_fail (lx, "range of '%s' is reversed", name);
     }
+    if (pd->integer && (lo != floor (lo) || hi != floor (hi))) {
+      /* semitones and bit depths are whole numbers: a fraction would be
+       * reported but not applied (bits) or a range could hold no draw */
+      lx->pos = start;
+      return lex_fail (lx, "'%s' of '%s' takes whole numbers", name,
+          it->desc->name);
+    }
     if (pd->log && lo <= 0.0 && hi > lo) {
       lx->pos = start;
       return lex_fail (lx, "range of '%s' must be positive", name);

@@ -125,6 +125,14 @@ test_parse (void)
   parse_fails_at ("chorus(rate_ms=5)", 7);
   parse_fails_at ("gain(db_db=1)", 5);
   parse_fails_at ("reverb(wet_size=0.5)", 7);
+  /* whole numbers for semitones and bits: a fraction was reported but not
+   * applied (bits=6.5 ran at 6), -0.5..0.5 drew -1 */
+  parse_fails_at ("pitch(semitones=0.5)", 16);
+  parse_fails_at ("pitch(semitones=-0.5..0.5)", 16);
+  parse_fails_at ("distortion(mode=bitcrush,bits=6.5)", 30);
+  parse_fails_at ("distortion(bits=4..7.5)", 16);
+  c = parse_ok ("pitch(semitones=-3..3),distortion(bits=1..24)");
+  musa_augment_chain_free (c);
 }
 
 static void
