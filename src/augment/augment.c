@@ -972,6 +972,11 @@ musa_augment_draw (const MusaAugmentChain * chain, double probability,
   }
   if (n_taken == 0 && best_i >= 0)
     take[best_i] = 1;
+  if (n_taken == 0 && best_i < 0) {
+    /* every effect has probability 0: nothing can come up */
+    d->applied = 0;
+    return MUSA_OK;
+  }
 
   for (i = 0; i < chain->n; i++) {
     const ChainItem *it = &chain->items[i];

@@ -252,6 +252,19 @@ test_draw_values (void)
   musa_augment_draw (c, 0.0, 1, 2, 3, 44100, &d, NULL);
   CHECK (!d.applied && musa_augment_draw_is_identity (&d), "not applied");
   musa_augment_chain_free (c);
+  /* effects that never come up: the draw says so (it said applied=1,
+   * effects=none) */
+  c = parse_ok ("gain:0,reverb:0(wet=0.5)");
+  for (i = 0; i < 20; i++) {
+    char desc[512];
+
+    CHECK (musa_augment_draw (c, 1.0, 1, 2, (uint64_t) i, 44100, &d,
+            NULL) == MUSA_OK, "draw");
+    musa_augment_draw_describe (&d, desc, sizeof (desc));
+    CHECK (!d.applied && d.n_effects == 0 && d.weight == 1.0,
+        "all probabilities 0: %s", desc);
+  }
+  musa_augment_chain_free (c);
 }
 
 /* run a whole signal through a session in blocks of @block (varying when
