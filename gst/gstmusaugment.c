@@ -894,7 +894,10 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       drain (self);
       gst_event_copy_segment (event, &seg);
       self->in_segment = seg;
-      if (seg.format == GST_FORMAT_TIME && self->chain && self->have_info) {
+      /* the chain the stream's audio will be processed with (it may have
+       * been set between streams): its rate scales the segment */
+      if (seg.format == GST_FORMAT_TIME && self->have_info
+          && update_chain (self)) {
         gdouble segdur, prob;
         guint64 seed;
         const gchar *key;

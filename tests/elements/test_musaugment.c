@@ -901,6 +901,61 @@ GST_START_TEST (test_segment_done_drains)
 
 GST_END_TEST;
 
+/* A playlist that sets the next file's chain between streams (gapless,
+ * without a state change): the next stream's outgoing segment is scaled by
+ * the rate of the chain its audio is processed with. The segment was
+ * scaled with the previous chain (rate 1: segment 2..10 s, buffers from
+ * 1 s, outside it), the audio stretched with the new one. */
+GST_START_TEST (test_chain_change_between_streams)
+{
+  const gsize n = RATE / 2;
+  gfloat *x = make_music (n);
+  GstHarness *h = new_harness ("none", 1.0, 1, "F32LE", "file-1", NULL);
+  GstSegment seg;
+  GstEvent *ev;
+  GstBuffer *b;
+  gboolean seen = FALSE;
+
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  g_object_set (h->element, "chain", "stretch:1(rate=2)", NULL);
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start ("file-2")));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.start = seg.time = 2 * GST_SECOND;
+  seg.stop = 10 * GST_SECOND;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 2 * RATE)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+      const GstSegment *out;
+
+      gst_event_parse_segment (ev, &out);
+      if (out->start > 0) {
+        seen = TRUE;
+        fail_unless_equals_uint64 (out->start, GST_SECOND);
+        fail_unless_equals_uint64 (out->stop, 5 * GST_SECOND);
+      }
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless (seen, "no segment for the second stream");
+  /* the first stream's half second, then the second's from 1 s */
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    if (GST_BUFFER_PTS (b) >= GST_SECOND / 2)
+      fail_unless (GST_BUFFER_PTS (b) >= GST_SECOND
+          && GST_BUFFER_PTS (b) < 5 * GST_SECOND / 4, "buffer at %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (b)));
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 static Suite *
 musaugment_suite (void)
 {
@@ -930,6 +985,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_segment_done_drains);
+  tcase_add_test (tc, test_chain_change_between_streams);
   return s;
 }
 
