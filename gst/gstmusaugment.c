@@ -161,6 +161,8 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        GstClockTime base_pts;   /* output PTS of out_frames = 0 */
        GstClockTime draw_pts;   /* input time of the current draw's start */
        guint64 in_frames, out_frames;
+       guint64 first_frame;     /* session: input position of in_frames 0 */
+       guint64 segment_frames;  /* session: frames per draw (0: stream) */
        gboolean discont;
        gint64 latency_frames;
        gfloat *in_f32, *out_f32;
@@ -471,9 +473,14 @@ next_draw (GstMusaugment * self)
   if (GST_CLOCK_TIME_IS_VALID (self->draw_pts))
     pts = self->draw_pts + frames_to_time (self, self->in_frames);
   if (self->segment_mode) {
-    GST_OBJECT_LOCK (self);
-    dur = (GstClockTime) (self->segment_duration * GST_SECOND + 0.5);
-    GST_OBJECT_UNLOCK (self);
+    /* the input the draw covers: to the end of the segment it starts in
+     * (the rest of one after a seek), in whole frames as the session
+     * counts them, so that the draws' messages are contiguous */
+    guint64 pos = self->first_frame + self->in_frames;
+    guint64 end = (pos / self->segment_frames + 1) * self->segment_frames;
+
+    dur = frames_to_time (self, end - self->first_frame) -
+        frames_to_time (self, self->in_frames);
   }
   announce_draw (self, d, pts, dur);
   update_latency (self);
@@ -517,6 +524,8 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   self->session = musa_augment_session_new (&cfg, &err);
   if (self->session == NULL)
     return draw_error (self, &err);
+  self->first_frame = cfg.first_frame;
+  self->segment_frames = cfg.segment_frames;
   self->draw_pts = pts;
   self->in_frames = 0;
   self->out_frames = 0;

@@ -581,6 +581,62 @@ GST_START_TEST (test_segments_messages)
 
 GST_END_TEST;
 
+/* The `duration` of a draw in segment mode is the input it covers: the
+ * draws' messages are contiguous (timestamp + duration = the next
+ * timestamp) when segment-duration is not a whole number of frames, and
+ * the first draw after a seek into a segment covers the rest of that
+ * segment. It was segment-duration, whatever the draw covered (here
+ * 0.3333 s for 0.2666 s after the seek, and 14699 frames = 0.33331 s
+ * apart). */
+GST_START_TEST (test_segment_durations)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1", 1.0, 2, "F32LE", "segdur", &bus);
+  const gsize n = RATE;
+  const guint64 seg = 14699;    /* llround (0.3333 x 44100) */
+  gfloat *x = make_music (n);
+  GstSegment segment;
+  GstMessage *m;
+  GstClockTime next = GST_CLOCK_TIME_NONE;
+  gint count = 0;
+
+  g_object_set (h->element, "segment-duration", 0.3333, NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = 400 * GST_MSECOND;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  /* 17640 .. 61740 frames: draws 17640 | 29398 | 44097 | 58796 */
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n,
+              RATE * 2 / 5)), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (m);
+    guint64 ts, dur;
+
+    if (gst_structure_has_name (s, "musaugment")) {
+      fail_unless (gst_structure_get_uint64 (s, "timestamp", &ts));
+      fail_unless (gst_structure_get_uint64 (s, "duration", &dur));
+      if (count == 0) {
+        fail_unless_equals_uint64 (ts, 400 * GST_MSECOND);
+        fail_unless_equals_uint64 (ts + dur,
+            gst_util_uint64_scale_round (2 * seg, GST_SECOND, RATE));
+      } else {
+        fail_unless_equals_uint64 (ts, next);
+        fail_unless_equals_uint64 (ts + dur,
+            gst_util_uint64_scale_round ((count + 2) * seg, GST_SECOND, RATE));
+      }
+      next = ts + dur;
+      count++;
+    }
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (count, 4);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_nan)
 {
   GstBus *bus;
@@ -976,6 +1032,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
   tcase_add_test (tc, test_segments_messages);
+  tcase_add_test (tc, test_segment_durations);
   tcase_add_test (tc, test_nan);
   tcase_add_test (tc, test_nan_warns_once);
   tcase_add_test (tc, test_long_tail_in_chunks);
