@@ -508,7 +508,10 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   cfg.seed = self->seed;
   key = self->stream_key ? self->stream_key : self->stream_id;
   cfg.stream_hash = musa_rng_hash_string (key ? key : "");
-  cfg.segment_frames = (guint64) llround (self->segment_duration * rate);
+  /* at least a frame: any segment-duration > 0 is segment mode, as the
+   * outgoing segment was made (SEGMENT event) */
+  cfg.segment_frames = self->segment_duration > 0.0 ?
+      MAX (1, (guint64) llround (self->segment_duration * rate)) : 0;
   GST_OBJECT_UNLOCK (self);
   cfg.chain = self->chain;
   cfg.sample_rate = rate;

@@ -637,6 +637,45 @@ GST_START_TEST (test_segment_durations)
 
 GST_END_TEST;
 
+/* A segment-duration under half a frame is still segment mode (a draw per
+ * frame), as the outgoing segment says (no stop, unscaled); it rounded to
+ * 0 frames and ran one stretched draw for the whole stream inside that
+ * unscaled segment (buffers at half their time). */
+GST_START_TEST (test_segment_duration_under_a_frame)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("stretch:1(rate=2)", 1.0, 2, "F32LE", "tiny",
+      &bus);
+  gfloat x[2 * 8] = { 0 };
+  GstSegment segment;
+  GstMessage *m;
+  GstBuffer *b;
+  gint count = 0;
+
+  g_object_set (h->element, "segment-duration", 1e-6, NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = GST_SECOND;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, 8, RATE)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    if (gst_structure_has_name (gst_message_get_structure (m), "musaugment"))
+      count++;
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (count, 8);
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    fail_unless (GST_BUFFER_PTS (b) >= GST_SECOND, "buffer at %"
+        GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (b)));
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_nan)
 {
   GstBus *bus;
@@ -1033,6 +1072,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_provenance);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_segment_durations);
+  tcase_add_test (tc, test_segment_duration_under_a_frame);
   tcase_add_test (tc, test_nan);
   tcase_add_test (tc, test_nan_warns_once);
   tcase_add_test (tc, test_long_tail_in_chunks);
