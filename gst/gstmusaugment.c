@@ -327,6 +327,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
     GstClockTime pts, GstClockTime duration)
 {
   GstSegment *seg = &self->in_segment;
+  GstClockTime st = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
   gchar desc[2048];
   GstTagList *tags;
   gchar *comment;
@@ -340,6 +341,11 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
   post = self->post_messages;
   GST_OBJECT_UNLOCK (self);
 
+  /* times only on a TIME segment (appsrc's default is BYTES) */
+  if (seg->format == GST_FORMAT_TIME) {
+    st = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts);
+    rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  }
   if (post) {
     GstStructure *s;
     GValue effects = G_VALUE_INIT;
@@ -365,10 +371,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
     }
     s = gst_structure_new ("musaugment",
         "timestamp", G_TYPE_UINT64, pts,
-        "stream-time", G_TYPE_UINT64,
-        gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts),
-        "running-time", G_TYPE_UINT64,
-        gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts),
+        "stream-time", G_TYPE_UINT64, st, "running-time", G_TYPE_UINT64, rt,
         "duration", G_TYPE_UINT64, duration,
         "applied", G_TYPE_BOOLEAN, d->applied != 0,
         "seed", G_TYPE_UINT64, d->seed,
@@ -520,7 +523,9 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   cfg.max_block = MAX_BLOCK;
   self->segment_mode = cfg.segment_frames > 0;
   /* position in the stream (after a seek): the segment index */
-  st = gst_segment_to_stream_time (&self->in_segment, GST_FORMAT_TIME, pts);
+  st = self->in_segment.format == GST_FORMAT_TIME ?
+      gst_segment_to_stream_time (&self->in_segment, GST_FORMAT_TIME, pts) :
+      GST_CLOCK_TIME_NONE;
   cfg.first_frame = GST_CLOCK_TIME_IS_VALID (st) ?
       gst_util_uint64_scale_round (st, rate, GST_SECOND) : 0;
 

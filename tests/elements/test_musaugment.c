@@ -1051,6 +1051,54 @@ GST_START_TEST (test_chain_change_between_streams)
 
 GST_END_TEST;
 
+/* A BYTES segment (appsrc's default format, filesrc straight into raw
+ * caps): processed, the draw's times NONE, without the GStreamer-CRITICALs
+ * of converting TIME on it (gst_segment_to_stream_time / _running_time:
+ * assertion 'segment->format == format' failed, fatal here). */
+GST_START_TEST (test_bytes_segment)
+{
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+  GstSegment seg;
+  GstMessage *m;
+  GstBuffer *b;
+  gfloat x[2 * 441] = { 0 };
+  gint draws = 0;
+  gsize out = 0;
+
+  h = gst_harness_new_parse ("musaugment probability=1 "
+      "chain=gain:1(db=-6) segment-duration=0.005");
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,rate=44100,"
+      "channels=2,layout=interleaved");
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  b = gst_buffer_new_memdup (x, sizeof (x));
+  fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    out += gst_buffer_get_size (b);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_int (out, sizeof (x));
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (m);
+    guint64 st;
+
+    if (gst_structure_has_name (s, "musaugment")) {
+      fail_unless (gst_structure_get_uint64 (s, "stream-time", &st));
+      fail_unless_equals_uint64 (st, GST_CLOCK_TIME_NONE);
+      draws++;
+    }
+    gst_message_unref (m);
+  }
+  fail_unless (draws >= 2, "%d draws", draws);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 musaugment_suite (void)
 {
@@ -1083,6 +1131,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_segment_done_drains);
   tcase_add_test (tc, test_chain_change_between_streams);
+  tcase_add_test (tc, test_bytes_segment);
   return s;
 }
 
