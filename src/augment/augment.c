@@ -1666,9 +1666,11 @@ finish_old (MusaAugmentSession * s, float *out, size_t out_cap,
   for (i = 0; i < c; i++) {
     float g = (float) (0.5 - 0.5 * cos (M_PI * (i + 0.5) / (double) c));
 
+    /* old + g (new - old): exactly the signal where both draws leave it
+     * alone (g new + (1 - g) old rounds off it) */
     for (k = 0; k < ch; k++)
-      s->hold[i * ch + k] = g * s->hold[i * ch + k] +
-          (1.0f - g) * s->xf[i * ch + k];
+      s->hold[i * ch + k] = s->xf[i * ch + k] +
+          g * (s->hold[i * ch + k] - s->xf[i * ch + k]);
   }
   if (*produced + s->hold_n > out_cap)
     return MUSA_ERR_STATE;

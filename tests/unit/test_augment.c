@@ -514,6 +514,33 @@ test_short_segments (void)
   musa_augment_chain_free (l);
 }
 
+/* Segments the draw leaves alone pass through bit-exact, also across the
+ * joins: a crossfade between two identical signals is that signal (it was
+ * g a + (1 - g) a, off by an ulp in about one sample of two in the fade). */
+static void
+test_untouched_segments_exact (void)
+{
+  MusaAugmentChain *c = parse_ok (NULL);
+  MusaAugmentChain *g = parse_ok ("gain:1(db=0)");
+  const size_t n = 30000;
+  float *x = music (n, 2), *y;
+  size_t yn;
+  int nd;
+
+  y = run_session (c, 0.0, 5000, x, n, 2, 700, 1, &yn, &nd);
+  CHECK (nd == 6 && yn == n, "%d draws, %zu frames", nd, yn);
+  CHECK (yn == n && memcmp (x, y, sizeof (float) * 2 * n) == 0,
+      "undrawn segments changed the audio");
+  free (y);
+  y = run_session (g, 1.0, 5000, x, n, 2, 700, 1, &yn, &nd);
+  CHECK (yn == n && memcmp (x, y, sizeof (float) * 2 * n) == 0,
+      "identity draws changed the audio");
+  free (y);
+  free (x);
+  musa_augment_chain_free (c);
+  musa_augment_chain_free (g);
+}
+
 static void
 test_s16 (void)
 {
@@ -539,6 +566,7 @@ main (void)
   musa_test_run ("stretch_length_and_tail", test_stretch_length_and_tail);
   musa_test_run ("segments", test_segments);
   musa_test_run ("short_segments", test_short_segments);
+  musa_test_run ("untouched_segments_exact", test_untouched_segments_exact);
   musa_test_run ("s16", test_s16);
   return musa_test_summary ();
 }
