@@ -512,7 +512,7 @@ on_event (void *user, const MusaOnsetBpmEvent * ev)
     s = musa_analysis_new_message (base, (guint64) ev->sample, 0);
     gst_structure_set_name (s, "beat");
     gst_structure_set (s, "index", G_TYPE_UINT64, (guint64) ev->index,
-        "bpm", G_TYPE_DOUBLE, self->live.bpm, NULL);
+        "bpm", G_TYPE_DOUBLE, ev->bpm, NULL);
     musa_analysis_post (base, s);
   }
 }

@@ -222,6 +222,7 @@ emit_beat (MusaOnsetBpm * ob, int64_t bf)
     ev.sample = bf * ob->hop;
     ev.time = ob->last_beat;
     ev.index = ob->live_beats;
+    ev.bpm = ob->live_level;
     ob->func (ob->user, &ev);
   }
   ob->live_beats++;

@@ -47,6 +47,7 @@ extern "C"
     int64_t sample;             /* the same in samples */
     float strength;             /* onsets: normalised onset strength */
     int64_t index;              /* beats: count since the stream start */
+    double bpm;                 /* beats: the live tempo the tracker follows */
   } MusaOnsetBpmEvent;
 
   typedef void (*MusaOnsetBpmFunc) (void *user, const MusaOnsetBpmEvent * ev);

@@ -21,7 +21,7 @@ typedef struct
   gdouble final_bpm, final_conf;
   GArray *beats;
   /* onsets and beats: time (ns) and when they arrived (samples pushed) */
-  GArray *onsets, *onset_seen, *live_beats;
+  GArray *onsets, *onset_seen, *live_beats, *beat_bpm;
   guint64 last_index;
   gboolean index_ok;
   /* tags */
@@ -43,6 +43,7 @@ run_init (Run * r)
   r->onsets = g_array_new (FALSE, FALSE, sizeof (guint64));
   r->onset_seen = g_array_new (FALSE, FALSE, sizeof (guint64));
   r->live_beats = g_array_new (FALSE, FALSE, sizeof (guint64));
+  r->beat_bpm = g_array_new (FALSE, FALSE, sizeof (gdouble));
   r->tag_bpm = g_array_new (FALSE, FALSE, sizeof (gdouble));
   r->contiguous = TRUE;
   r->finite = TRUE;
@@ -61,6 +62,7 @@ run_clear (Run * r)
   g_array_unref (r->onsets);
   g_array_unref (r->onset_seen);
   g_array_unref (r->live_beats);
+  g_array_unref (r->beat_bpm);
   g_array_unref (r->tag_bpm);
   g_free (r->error_text);
 }
@@ -141,7 +143,10 @@ drain_bus (GstBus * bus, Run * r, guint64 pushed)
         g_array_append_val (r->onset_seen, pushed);
       } else if (gst_structure_has_name (s, "beat")) {
         guint64 index;
+        gdouble bpm;
         fail_unless (gst_structure_get_uint64 (s, "index", &index));
+        fail_unless (gst_structure_get_double (s, "bpm", &bpm));
+        g_array_append_val (r->beat_bpm, bpm);
         if (index != r->last_index + 1)
           r->index_ok = FALSE;
         r->last_index = index;
@@ -355,6 +360,28 @@ GST_END_TEST;
 
 /* onset messages: one per click, on time, posted at most 50 ms of audio
  * after the onset; live beats on clicks with consecutive indices */
+/* A live beat carries the live tempo the tracker follows, whatever the
+ * interval of the result messages: it carried the bpm of the last message,
+ * 0 for every beat before the first one (here the first 30 s). */
+GST_START_TEST (test_beat_bpm_long_interval)
+{
+  gsize n;
+  gfloat *x = clicks (44100, 120.0, 12.0, 0, &n);
+  Run r;
+  guint i;
+
+  run_element ("post-beats=true interval=30000000000", x, n, &plain, &r);
+  fail_unless (r.errors == 0);
+  fail_unless (r.live_beats->len >= 8, "%u live beats", r.live_beats->len);
+  for (i = 0; i < r.beat_bpm->len; i++)
+    fail_unless (fabs (g_array_index (r.beat_bpm, gdouble, i) / 120.0 - 1.0)
+        < 0.02, "beat %u: %f BPM", i, g_array_index (r.beat_bpm, gdouble, i));
+  run_clear (&r);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_onsets_and_live_beats)
 {
   gsize n;
@@ -639,6 +666,7 @@ onsetbpm_suite (void)
   tcase_add_test (tc, test_click_tag);
   tcase_add_test (tc, test_interval_messages);
   tcase_add_test (tc, test_onsets_and_live_beats);
+  tcase_add_test (tc, test_beat_bpm_long_interval);
   tcase_add_test (tc, test_reset);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_bad_input);
