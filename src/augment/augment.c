@@ -1051,16 +1051,18 @@ musa_augment_draw (const MusaAugmentChain * chain, double probability,
         /* natural: bit-crush without drive; bits only for bit-crush */
         lo = hi = strcmp (pd->name, "bits") == 0 ? 16 : 0;
       }
-      if (k->kind == MUSA_AUG_PITCH && lo < 0.0 && hi > 0.0 && hi > lo) {
-        /* a drawn shift is never 0: draw among the non-zero values */
+      if (k->kind == MUSA_AUG_PITCH && hi > lo) {
+        /* a drawn shift is never 0: draw among the non-zero values (also
+         * when the range starts or ends at 0) */
         double a = ceil (lo), b = floor (hi);
         double uu = musa_rng_uniform (&rng);
-        double n = b - a;       /* number of non-zero integers */
+        double zero = a <= 0.0 && b >= 0.0 ? 1.0 : 0.0;
+        double n = b - a + 1.0 - zero;  /* number of non-zero integers */
 
         v = a + floor (uu * n);
-        if (v > b - 1.0)
-          v = b - 1.0;
-        if (v >= 0.0)
+        if (v > a + n - 1.0)
+          v = a + n - 1.0;
+        if (zero > 0.0 && v >= 0.0)
           v += 1.0;
       } else {
         v = draw_number (&rng, pd, lo, hi);

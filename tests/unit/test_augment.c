@@ -252,6 +252,33 @@ test_draw_values (void)
   musa_augment_draw (c, 0.0, 1, 2, 3, 44100, &d, NULL);
   CHECK (!d.applied && musa_augment_draw_is_identity (&d), "not applied");
   musa_augment_chain_free (c);
+  /* a drawn pitch shift is never 0, also when the range starts or ends at
+   * 0 (0..2 drew 0 in a third of the draws: pitch(semitones=0), untouched) */
+  {
+    const char *specs[2] = { "pitch:1(semitones=0..2)",
+      "pitch:1(semitones=-2..0)"
+    };
+    int k;
+
+    for (k = 0; k < 2; k++) {
+      int seen[5] = { 0 };
+
+      c = parse_ok (specs[k]);
+      for (i = 0; i < 300; i++) {
+        CHECK (musa_augment_draw (c, 1.0, 5, 6, (uint64_t) i, 44100, &d,
+                NULL) == MUSA_OK, "draw");
+        CHECK (d.semitones != 0.0 && fabs (d.semitones) <= 2.0
+            && d.semitones == floor (d.semitones), "%s: semitones %g",
+            specs[k], d.semitones);
+        CHECK (!musa_augment_draw_is_identity (&d), "%s: identity draw",
+            specs[k]);
+        seen[(int) d.semitones + 2] = 1;
+      }
+      CHECK (k ? seen[0] && seen[1] : seen[3] && seen[4], "%s: not both "
+          "values drawn", specs[k]);
+      musa_augment_chain_free (c);
+    }
+  }
   /* effects that never come up: the draw says so (it said applied=1,
    * effects=none) */
   c = parse_ok ("gain:0,reverb:0(wet=0.5)");
