@@ -62,7 +62,7 @@
  *   GST_CLOCK_TIME_NONE (whole stream);
  * - `applied` (#gboolean): whether anything was done;
  * - `seed` (#guint64), `stream-id` (#gchararray), `segment-index` (#guint64):
- *   the key of the draw;
+ *   the key of the draw (`stream-id` is #GstMusaugment:stream-key when set);
  * - `effects` (#GstValueArray of #GstStructure): one structure per effect in
  *   processing order, named after the effect (`eq`, `reverb`, ...) with its
  *   parameters as #gdouble fields (units as in the chain spec: dB, Hz, ms) or
@@ -150,6 +150,8 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        MusaAugmentChain *chain;
        gchar *parsed_spec;      /* the spec self->chain was parsed from */
        gchar *stream_id;
+       gchar *draw_key;         /* the key of the session's draws: the
+                                 * stream-key, else the stream id */
        MusaAugmentSession *session;
        gboolean bypass;         /* stream mode, identity draw: passthrough */
        gboolean segment_mode;
@@ -260,6 +262,7 @@ gst_musaugment_finalize (GObject * object)
   g_free (self->parsed_spec);
   g_free (self->stream_key);
   g_free (self->stream_id);
+  g_free (self->draw_key);
   musa_augment_session_free (self->session);
   musa_augment_chain_free (self->chain);
   g_free (self->in_f32);
@@ -375,7 +378,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
         "duration", G_TYPE_UINT64, duration,
         "applied", G_TYPE_BOOLEAN, d->applied != 0,
         "seed", G_TYPE_UINT64, d->seed,
-        "stream-id", G_TYPE_STRING, self->stream_id ? self->stream_id : "",
+        "stream-id", G_TYPE_STRING, self->draw_key ? self->draw_key : "",
         "segment-index", G_TYPE_UINT64, d->segment,
         "key-shift", G_TYPE_DOUBLE, d->key_shift,
         "tempo-factor", G_TYPE_DOUBLE, d->tempo_factor,
@@ -511,6 +514,8 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   cfg.seed = self->seed;
   key = self->stream_key ? self->stream_key : self->stream_id;
   cfg.stream_hash = musa_rng_hash_string (key ? key : "");
+  g_free (self->draw_key);
+  self->draw_key = g_strdup (key);
   /* at least a frame: any segment-duration > 0 is segment mode, as the
    * outgoing segment was made (SEGMENT event) */
   cfg.segment_frames = self->segment_duration > 0.0 ?
@@ -689,6 +694,7 @@ gst_musaugment_stop (GstBaseTransform * trans)
   self->chain = NULL;
   g_clear_pointer (&self->parsed_spec, g_free);
   g_clear_pointer (&self->stream_id, g_free);
+  g_clear_pointer (&self->draw_key, g_free);
   return TRUE;
 }
 

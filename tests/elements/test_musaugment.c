@@ -549,6 +549,49 @@ GST_START_TEST (test_provenance)
 
 GST_END_TEST;
 
+/* The provenance names the key of the draw: with stream-key set, that key
+ * (the STREAM_START id, random for appsrc, was reported instead, and the
+ * draw could not be made again from seed, stream-id and segment-index). */
+GST_START_TEST (test_provenance_stream_key)
+{
+  GstBus *bus;
+  GstHarness *h;
+  gfloat *x = make_music (4096);
+  GstMessage *m;
+  const GstStructure *s;
+  const gchar *id, *desc;
+  guint64 seed, seg;
+  MusaAugmentChain *c;
+  MusaAugmentDraw d;
+  gchar again[2048];
+
+  h = new_harness ("default", 1.0, 5, "F32LE", "appsrc-random-3f9a", &bus);
+  g_object_set (h->element, "stream-key", "song-0042", NULL);
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, 4096, 0)),
+      GST_FLOW_OK);
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (m != NULL);
+  s = gst_message_get_structure (m);
+  id = gst_structure_get_string (s, "stream-id");
+  desc = gst_structure_get_string (s, "description");
+  fail_unless (gst_structure_get_uint64 (s, "seed", &seed));
+  fail_unless (gst_structure_get_uint64 (s, "segment-index", &seg));
+  fail_unless_equals_string (id, "song-0042");
+  /* the same draw again from the provenance */
+  c = musa_augment_chain_parse ("default", NULL);
+  fail_unless (musa_augment_draw (c, 1.0, seed, musa_rng_hash_string (id),
+          seg, RATE, &d, NULL) == MUSA_OK);
+  musa_augment_draw_describe (&d, again, sizeof (again));
+  fail_unless_equals_string (again, desc);
+  musa_augment_chain_free (c);
+  gst_message_unref (m);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_segments_messages)
 {
   GstBus *bus;
@@ -1118,6 +1161,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_tail);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
+  tcase_add_test (tc, test_provenance_stream_key);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_segment_durations);
   tcase_add_test (tc, test_segment_duration_under_a_frame);
