@@ -239,10 +239,14 @@ musa_chord_change_fps (const MusaChordChange * cc)
 float
 musa_chord_change_at (const MusaChordChange * cc, double time)
 {
-  int64_t c = (int64_t) floor (time * cc->fps + 0.5), m;
+  int64_t c, m;
   int64_t first = cc->n_frames - (int64_t) cc->hist_len + 1;
   float v = 0.0f;
 
+  /* outside the frames (also NaN and infinite times) before converting */
+  if (!(time * cc->fps > -2.0 && time * cc->fps < (double) cc->n_frames + 2.0))
+    return 0.0f;
+  c = (int64_t) floor (time * cc->fps + 0.5);
   if (first < 0)
     first = 0;
   for (m = c - 1; m <= c + 1; m++) {

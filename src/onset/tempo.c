@@ -288,8 +288,12 @@ musa_tempo_push (MusaTempo * t, float value, float activity)
 void
 musa_tempo_cut (MusaTempo * t, double seconds)
 {
-  int64_t s = t->n - (int64_t) lround (seconds * t->cfg.fps);
+  int64_t s;
 
+  /* a cut within what was pushed (not negative, NaN or beyond the start) */
+  if (!(seconds >= 0.0 && seconds * t->cfg.fps < (double) t->n))
+    return;
+  s = t->n - (int64_t) lround (seconds * t->cfg.fps);
   if (s > t->start) {
     t->start = s;
     window_sums (t);
@@ -302,12 +306,18 @@ musa_tempo_cut (MusaTempo * t, double seconds)
 double
 musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
 {
-  int64_t n = t->n, span = (int64_t) lround (seconds * t->cfg.fps), k;
-  int lo = (int) floor (period * 0.9) - 1, hi = (int) ceil (period * 1.1) + 1;
-  int l, best;
+  int64_t n = t->n, span, k;
+  int lo, hi, l, best;
   double c[LOCAL_MAX_LAG], y0, y1, y2, d;
 
-  if (!(period > 0.0) || lo < 1 || hi >= LOCAL_MAX_LAG || hi > t->lags)
+  /* (before any conversion: NaN, infinite or huge arguments) */
+  if (!(period > 0.0 && period < LOCAL_MAX_LAG) || !(seconds > 0.0
+          && seconds * t->cfg.fps < 1e15))
+    return period;
+  span = (int64_t) lround (seconds * t->cfg.fps);
+  lo = (int) floor (period * 0.9) - 1;
+  hi = (int) ceil (period * 1.1) + 1;
+  if (lo < 1 || hi >= LOCAL_MAX_LAG || hi > t->lags)
     return period;
   if (span > n - hi)
     span = n - hi;
@@ -386,10 +396,16 @@ musa_tempo_new_music (const MusaTempo * t, double bpm, double seconds)
 {
   double fps = t->cfg.fps, old = 60.0 * fps / bpm, best = 0.0, at = 0.0, x;
   double lo = 60.0 * fps / t->cfg.max_bpm, hi = 60.0 * fps / t->cfg.min_bpm;
-  int64_t span = (int64_t) lround (seconds * fps);
+  int64_t span;
   int m;
 
-  if (!(bpm > 0.0) || span < 1)
+  /* a tempo whose period the correlation can hold, over seconds the ring
+   * can (NaN, infinite or huge arguments: no answer) */
+  if (!(bpm > 0.0 && old >= 1.0 && old <= t->lags) || !(seconds > 0.0
+          && seconds * fps <= (double) t->ring_len))
+    return 0;
+  span = (int64_t) lround (seconds * fps);
+  if (span < 1)
     return 0;
   if (recent_corr (t, old, NEW_MUSIC_TOL, span) >= NEW_MUSIC_OLD
       || recent_corr (t, 2.0 * old, NEW_MUSIC_TOL, span) >= NEW_MUSIC_OLD)

@@ -1539,6 +1539,54 @@ test_detection_function (void)
   musa_onset_free (od);
 }
 
+/* The tempo and chord-change helpers of the public headers with times and
+ * periods that are not finite or far out of range answer "nothing" (0, or
+ * the period unchanged) without undefined behaviour: a NaN period or time
+ * went through (int) / (int64_t) conversions into signed overflows
+ * (tempo.c, chordchange.c; UBSan: "signed integer overflow"). */
+static void
+test_helpers_out_of_range (void)
+{
+  const double bad[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, -1.0 };
+  MusaTempoConfig tc;
+  MusaTempo *t;
+  MusaChordChange *cc;
+  MusaTempoResult r;
+  float x[4410];
+  size_t i;
+  int k;
+
+  musa_tempo_config_default (&tc, 100.0);
+  t = musa_tempo_new (&tc, NULL);
+  for (k = 0; k < 3000; k++)
+    musa_tempo_push (t, k % 50 == 0 ? 1.0f : 0.0f, k % 50 == 0 ? 2.0f : 0.0f);
+  cc = musa_chord_change_new (44100, 10.0, NULL);
+  for (i = 0; i < 4410; i++)
+    x[i] = (float) sin (0.05 * (double) i);
+  for (k = 0; k < 10; k++)
+    musa_chord_change_process (cc, x, 4410);
+  for (i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+    double p = musa_tempo_local_period (t, bad[i], 4.0);
+
+    CHECK (p == bad[i] || (isnan (p) && isnan (bad[i])), "local period %g: "
+        "%g", bad[i], p);
+    CHECK (musa_tempo_local_period (t, 50.0, bad[i]) == 50.0,
+        "local period over %g s", bad[i]);
+    CHECK (musa_tempo_new_music (t, bad[i], 4.0) == 0, "new music at %g BPM",
+        bad[i]);
+    CHECK (musa_tempo_new_music (t, 120.0, bad[i]) == 0, "new music over "
+        "%g s", bad[i]);
+    CHECK (musa_chord_change_at (cc, bad[i]) == 0.0f, "chord change at %g",
+        bad[i]);
+    musa_tempo_cut (t, bad[i]);
+  }
+  /* none of it cut the window: the 120 BPM pulse is still there */
+  musa_tempo_estimate (t, 0, &r);
+  CHECK (fabs (r.bpm / 120.0 - 1.0) < 0.01, "tempo %g after the calls", r.bpm);
+  musa_chord_change_free (cc);
+  musa_tempo_free (t);
+}
+
 int
 main (void)
 {
@@ -1570,5 +1618,6 @@ main (void)
   musa_test_run ("live_keep", test_live_keep);
   musa_test_run ("live_song_change", test_live_song_change);
   musa_test_run ("even_pulse", test_even_pulse);
+  musa_test_run ("helpers_out_of_range", test_helpers_out_of_range);
   return musa_test_summary ();
 }
