@@ -44,6 +44,13 @@ fft_new (int n, int f64, MusaError * err)
         "FFT size must be at least 2, got %d", n);
     return NULL;
   }
+  /* far beyond any analysis frame; FFTW would plan a huge prime size for
+   * hours */
+  if (n > MUSA_FFT_MAX_SIZE) {
+    musa_error_set (err, MUSA_ERR_INVALID, "n-fft",
+        "FFT size must be at most %d, got %d", MUSA_FFT_MAX_SIZE, n);
+    return NULL;
+  }
   fft = calloc (1, sizeof (*fft));
   if (fft == NULL) {
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");

@@ -15,7 +15,9 @@ extern "C" {
 
 typedef struct MusaFft MusaFft;
 
-/* n >= 2 (any size; powers of two and small primes are fastest). */
+/* 2 <= n <= MUSA_FFT_MAX_SIZE (any size in that range; powers of two and
+ * small primes are fastest); other sizes: NULL and an error. */
+#define MUSA_FFT_MAX_SIZE (1 << 24)
 MusaFft *musa_fft_new (int n, MusaError * err);
 void musa_fft_free (MusaFft * fft);
 

@@ -1,6 +1,7 @@
 /* Unit tests of libmusa's core: windows, FFT, STFT framing, mel filterbank,
  * configuration errors, sample conversion, ORC kernels against plain C, the
  * counter-based RNG and the test-signal synthesiser. */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -168,6 +169,15 @@ test_fft_vs_dft (void)
     free (im);
   }
   CHECK (musa_fft_new (1, NULL) == NULL, "size 1 refused");
+  {
+    /* a size beyond the limit is an error, not hours of FFTW planning */
+    MusaError err = { 0 };
+
+    CHECK (musa_fft_new (INT_MAX, &err) == NULL && err.code != MUSA_OK,
+        "size INT_MAX refused with an error");
+    CHECK (musa_fft_new_f64 (MUSA_FFT_MAX_SIZE + 1, NULL) == NULL,
+        "size MUSA_FFT_MAX_SIZE + 1 refused");
+  }
 }
 
 /* ------------------------------------------------------------------- STFT */
