@@ -83,9 +83,15 @@ musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
   if (cfg->n_mels < 1 || cfg->n_mels > 4096)
     return musa_error_set (err, MUSA_ERR_INVALID, "n-mels",
         "n-mels must be in 1..4096, got %d", cfg->n_mels);
-  if (cfg->fmin < 0)
+  if (!(cfg->fmin >= 0))
     return musa_error_set (err, MUSA_ERR_INVALID, "fmin",
         "fmin must not be negative, got %g Hz", cfg->fmin);
+  if ((int) cfg->scale < 0 || cfg->scale > MUSA_MEL_SCALE_HTK)
+    return musa_error_set (err, MUSA_ERR_INVALID, "mel-scale",
+        "unknown mel scale %d", (int) cfg->scale);
+  if ((int) cfg->norm < 0 || cfg->norm > MUSA_MEL_NORM_NONE)
+    return musa_error_set (err, MUSA_ERR_INVALID, "norm",
+        "unknown mel normalisation %d", (int) cfg->norm);
   if (fmax > nyq * (1.0 + 1e-9))
     return musa_error_set (err, MUSA_ERR_INVALID, "fmax",
         "fmax %g Hz is above the Nyquist frequency %g Hz", fmax, nyq);

@@ -72,6 +72,9 @@ musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
   if (!(cfg->amin > 0.0))
     return musa_error_set (err, MUSA_ERR_INVALID, "amin",
         "amin must be positive, got %g", cfg->amin);
+  if (isnan (cfg->top_db))
+    return musa_error_set (err, MUSA_ERR_INVALID, "top-db",
+        "top-db must be a number of dB (<= 0: no floor), got NaN");
   mel_config (cfg, &mc);
   return musa_mel_config_check (&mc, err);
 }

@@ -551,6 +551,19 @@ test_config_errors (void)
   expect_refusal (&cfg, "log-mult", "negative log-mult");
   musa_melspec_config_default (&cfg, 0);
   expect_refusal (&cfg, "rate", "rate 0");
+  /* not numbers, not enum values: the field at fault, not another */
+  musa_melspec_config_default (&cfg, 44100);
+  cfg.fmin = NAN;
+  expect_refusal (&cfg, "fmin", "fmin NaN");
+  musa_melspec_config_default (&cfg, 44100);
+  cfg.top_db = NAN;
+  expect_refusal (&cfg, "top-db", "top-db NaN");
+  musa_melspec_config_default (&cfg, 44100);
+  cfg.scale = (MusaMelScale) 7;
+  expect_refusal (&cfg, "mel-scale", "mel scale 7");
+  musa_melspec_config_default (&cfg, 44100);
+  cfg.norm = (MusaMelNorm) - 1;
+  expect_refusal (&cfg, "norm", "norm -1");
   CHECK (strcmp (musa_status_name (MUSA_ERR_INVALID), "invalid argument") ==
       0, "status name");
   CHECK (musa_status_name (12345) != NULL, "unknown status name");
