@@ -47,7 +47,8 @@
  *
  * and pushes a TAG event downstream when the answer changes and at EOS:
  * `genre` (GST_TAG_GENRE) = the top label, `musa-labels` = the labels above
- * threshold, comma-separated, best first.
+ * threshold, comma-separated, best first; not for answers resting on less
+ * than half a window of audio (an index with fewer than k items still tags).
  *
  * Mode `learn`: the stream is cut into snippets of `window` seconds (one per
  * window; the last, shorter one is kept if it has at least half a window or
@@ -848,13 +849,16 @@ emit (GstKnntag * self, GstStructure * s, const gfloat * scores,
       G_TYPE_BOOLEAN, uncertain || n_nb < self->cfg.knn.k, NULL);
   musa_analysis_post (GST_MUSA_ANALYSIS (self), s);
 
-  if (n_ls) {
+  /* tags only for answers that rest on enough audio (as chromakey's): the
+   * first seconds of a stream, or a stream shorter than half a window, would
+   * tag from a fragment */
+  if (n_ls && !uncertain) {
     gchar *key = g_strdup_printf ("%s|%s", top, answer->str);
     changed = g_strcmp0 (key, self->last_answer) != 0;
     g_free (self->last_answer);
     self->last_answer = key;
   }
-  if (n_ls && (changed || final)) {
+  if (n_ls && !uncertain && (changed || final)) {
     GstTagList *tags = gst_tag_list_new_empty ();
     gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, GST_TAG_GENRE, top, NULL);
     if (answer->len)

@@ -259,6 +259,97 @@ GST_START_TEST (test_learn_then_tag)
 
 GST_END_TEST;
 
+/* Count the genre tags the harness received (and drop the other events). */
+static guint
+genre_tags (GstHarness * h, gchar ** last)
+{
+  GstEvent *ev;
+  guint n = 0;
+
+  while ((ev = gst_harness_try_pull_event (h))) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_TAG) {
+      GstTagList *tl;
+      gchar *genre = NULL;
+      gst_event_parse_tag (ev, &tl);
+      if (gst_tag_list_get_string (tl, GST_TAG_GENRE, &genre)) {
+        n++;
+        if (last) {
+          g_free (*last);
+          *last = genre;
+        } else {
+          g_free (genre);
+        }
+      }
+    }
+    gst_event_unref (ev);
+  }
+  return n;
+}
+
+/* An answer from less than half a window of audio is uncertain and tags
+ * nothing (the first seconds of a radio stream, a short clip); the first
+ * certain answer tags, even when the uncertain ones had the same label. */
+GST_START_TEST (test_no_tags_when_uncertain)
+{
+  gchar *index = tmp_path ("uncertain.knn"), *genre = NULL;
+  GstBus *bus;
+  GstHarness *h;
+  gsize n;
+  gfloat *x;
+  GList *msgs, *l;
+  guint certain = 0;
+
+  g_unlink (index);
+  learn_audio (index, "groove", FALSE, 1);
+  learn_audio (index, "chords", TRUE, 2);
+
+  /* a 2 s clip, window 5 s: every answer uncertain, no tag */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "k", 3, "window", 5.0,
+      "interval", GST_SECOND, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  x = music (2.0, FALSE, 20, &n);
+  fail_unless_equals_int (push_audio (h, x, n, 2048, TRUE), GST_FLOW_OK);
+  msgs = knntag_messages (bus);
+  fail_unless (g_list_length (msgs) >= 2);
+  for (l = msgs; l; l = l->next) {
+    gboolean unc = FALSE;
+    fail_unless (gst_structure_get_boolean (l->data, "uncertain", &unc));
+    fail_unless (unc);
+  }
+  fail_unless_equals_int (genre_tags (h, NULL), 0);
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  g_free (x);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* 8 s: uncertain at 1 and 2 s, certain from 3 s: tags only then */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "k", 3, "window", 5.0,
+      "interval", GST_SECOND, NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  x = music (8.0, FALSE, 21, &n);
+  fail_unless_equals_int (push_audio (h, x, n, 2048, TRUE), GST_FLOW_OK);
+  msgs = knntag_messages (bus);
+  for (l = msgs; l; l = l->next) {
+    gboolean unc = TRUE;
+    gst_structure_get_boolean (l->data, "uncertain", &unc);
+    certain += !unc;
+  }
+  fail_unless (certain >= 1);
+  fail_unless (genre_tags (h, &genre) >= 1);
+  fail_unless_equals_string (genre, final_label (msgs, NULL));
+  g_free (genre);
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  g_free (x);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_unlink (index);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 /* Output audio is the input, bit for bit. */
 GST_START_TEST (test_passthrough)
 {
@@ -941,6 +1032,7 @@ knntag_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_learn_then_tag);
+  tcase_add_test (tc, test_no_tags_when_uncertain);
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_tensor_input);
   tcase_add_test (tc, test_tensor_stream_change);
