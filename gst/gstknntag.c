@@ -277,6 +277,7 @@ static GstFlowReturn gst_knntag_transform_ip (GstBaseTransform * trans,
     GstBuffer * buf);
 static gboolean gst_knntag_sink_event (GstBaseTransform * trans,
     GstEvent * event);
+static gboolean gst_knntag_start (GstBaseTransform * trans);
 static gboolean gst_knntag_stop (GstBaseTransform * trans);
 static GstFlowReturn gst_knntag_submit_input_buffer (GstBaseTransform * trans,
     gboolean is_discont, GstBuffer * input);
@@ -368,6 +369,7 @@ gst_knntag_class_init (GstKnntagClass * klass)
   trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_knntag_transform_caps);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_knntag_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_knntag_sink_event);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_knntag_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_knntag_stop);
   trans_class->submit_input_buffer =
       GST_DEBUG_FUNCPTR (gst_knntag_submit_input_buffer);
@@ -1413,6 +1415,42 @@ gst_knntag_submit_input_buffer (GstBaseTransform * trans,
   else
     klass = GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class);
   return klass->submit_input_buffer (trans, is_discont, input);
+}
+
+/* The index file given when the element starts is checked then (the READY ->
+ * PAUSED state change fails there, in the application's thread, instead of
+ * an error from the streaming thread at the first caps): in tag mode that it
+ * loads (missing, damaged), in learn mode that it can be written. Settings
+ * may still change until the caps (GstHarness starts elements first), so
+ * everything is checked again, with the embedding, at the caps. */
+static gboolean
+gst_knntag_start (GstBaseTransform * trans)
+{
+  GstKnntag *self = GST_KNNTAG (trans);
+  gchar *location;
+  gboolean learn;
+  MusaError err;
+
+  if (!GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->start (trans))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->props.location);
+  learn = self->props.mode == GST_KNNTAG_MODE_LEARN;
+  GST_OBJECT_UNLOCK (self);
+
+  musa_error_clear (&err);
+  if (location != NULL && location[0] != '\0') {
+    if (learn)
+      musa_index_check_writable (location, &err);
+    else
+      musa_index_free (musa_index_load (location, &err));
+  }
+  g_free (location);
+  if (err.code != MUSA_OK) {
+    post_error (self, &err);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean

@@ -2,6 +2,7 @@
  * embedding mismatch, damaged index, chunk invariance, states, bad input. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -255,6 +256,54 @@ GST_START_TEST (test_learn_then_tag)
     gst_object_unref (bus);
   }
   g_free (index);
+}
+
+GST_END_TEST;
+
+/* A damaged or missing index (tag mode) or an unwritable one (learn mode)
+ * fails the READY -> PAUSED state change itself, in the application's
+ * thread, before any caps: gst-launch and applications get a synchronous
+ * failure instead of an error from the streaming thread at the first caps
+ * (gst-launch 1.22.0 could hang on that one). */
+GST_START_TEST (test_start_checks_index)
+{
+  gchar *bad = tmp_path ("damaged.knn"), *missing = tmp_path ("missing.knn");
+  const gchar *cases[][3] = {
+    {"0", NULL, "Damaged index"},
+    {"0", "m", "Could not use the index"},
+    {"1", "/nonexistent-dir/x.knn", "location"},
+  };
+  guint i;
+
+  g_file_set_contents (bad, "junkjunkjunk", -1, NULL);
+  g_unlink (missing);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GstElement *e = gst_element_factory_make ("knntag", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *m;
+    GError *gerr = NULL;
+
+    gst_element_set_bus (e, bus);
+    g_object_set (e, "mode", atoi (cases[i][0]), "location",
+        cases[i][1] == NULL ? bad : (cases[i][1][0] == 'm' ? missing :
+            cases[i][1]), "label", "x", NULL);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (m != NULL, "case %u: no error message", i);
+    gst_message_parse_error (m, &gerr, NULL);
+    fail_unless (strstr (gerr->message, cases[i][2]) != NULL,
+        "case %u: '%s' does not say '%s'", i, gerr->message, cases[i][2]);
+    g_error_free (gerr);
+    gst_message_unref (m);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (e);
+  }
+  g_unlink (bad);
+  g_free (bad);
+  g_free (missing);
 }
 
 GST_END_TEST;
@@ -1033,6 +1082,7 @@ knntag_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_learn_then_tag);
   tcase_add_test (tc, test_no_tags_when_uncertain);
+  tcase_add_test (tc, test_start_checks_index);
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_tensor_input);
   tcase_add_test (tc, test_tensor_stream_change);
