@@ -31,7 +31,9 @@
  *   `dimensions=n_mels:n_frames` tensors with PTS = time of the first frame's
  *   centre and duration = n_frames * hop. `last-snippet` chooses whether the
  *   incomplete last one is dropped or padded with silence (0 for linear and
- *   log1p values, 10*log10(amin) = -100 dB on the dB scale).
+ *   log1p values, 10*log10(amin) = -100 dB on the dB scale). A tensor is
+ *   out when its last frame is complete: the LATENCY answer adds
+ *   (n_frames - 1) hops + n_fft / 2 (passthrough adds nothing).
  *
  * The dB scale floors each frame at its maximum minus `top-db` (librosa floors
  * at the maximum of the whole array; values above librosa's floor are equal).
@@ -140,6 +142,10 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
        guint snippet_frames, snippet_step;
        GQueue out_queue;
        GstClockTime hop_time;
+
+       /* own latency (object lock): tensor mode holds a tensor's frames
+        * until its last one is complete */
+       GstClockTime latency;
      };
 
 G_DEFINE_TYPE_WITH_CODE (GstMelspec, gst_melspec, GST_TYPE_MUSA_ANALYSIS,
@@ -262,6 +268,8 @@ static GstFlowReturn gst_melspec_generate_output (GstBaseTransform * trans,
     GstBuffer ** outbuf);
 static gboolean gst_melspec_sink_event (GstBaseTransform * trans,
     GstEvent * event);
+static gboolean gst_melspec_query (GstBaseTransform * trans,
+    GstPadDirection direction, GstQuery * query);
 
 static void
 gst_melspec_class_init (GstMelspecClass * klass)
@@ -368,6 +376,7 @@ gst_melspec_class_init (GstMelspecClass * klass)
   trans_class->generate_output =
       GST_DEBUG_FUNCPTR (gst_melspec_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_melspec_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_melspec_query);
 
   analysis_class->configure = GST_DEBUG_FUNCPTR (gst_melspec_configure);
   analysis_class->process = GST_DEBUG_FUNCPTR (gst_melspec_process);
@@ -679,6 +688,62 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
   return gst_caps_fixate (othercaps);
 }
 
+/* A tensor (PTS = its first frame's centre) is complete when the second
+ * half of its last frame has come: (frames - 1) hops and n_fft - n_fft / 2
+ * samples after its PTS. Passthrough holds nothing. Posts a latency message
+ * when it changes. */
+static void
+update_latency (GstMelspec * self)
+{
+  GstClockTime l = 0;
+  gboolean changed;
+
+  if (self->tensor_mode && self->ms && self->cfg.sample_rate > 0)
+    l = gst_util_uint64_scale_int_ceil ((guint64) (self->snippet_frames - 1) *
+        self->cfg.stft.hop + (self->cfg.stft.n_fft - self->cfg.stft.n_fft / 2),
+        GST_SECOND, self->cfg.sample_rate);
+  GST_OBJECT_LOCK (self);
+  changed = l != self->latency;
+  self->latency = l;
+  GST_OBJECT_UNLOCK (self);
+  if (changed) {
+    GST_DEBUG_OBJECT (self, "latency now %" GST_TIME_FORMAT, GST_TIME_ARGS (l));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+static gboolean
+gst_melspec_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstMelspec *self = GST_MELSPEC (trans);
+
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstPad *peer = gst_pad_get_peer (GST_BASE_TRANSFORM_SINK_PAD (trans));
+    gboolean live = FALSE, ok = FALSE;
+    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE, own;
+
+    if (peer) {
+      ok = gst_pad_query (peer, query);
+      gst_object_unref (peer);
+    }
+    if (!ok)
+      return FALSE;
+    gst_query_parse_latency (query, &live, &min, &max);
+    GST_OBJECT_LOCK (self);
+    own = self->latency;
+    GST_OBJECT_UNLOCK (self);
+    min += own;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += own;
+    gst_query_set_latency (query, live, min, max);
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->query (trans,
+      direction, query);
+}
+
 static gboolean
 gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     GstCaps * outcaps)
@@ -704,8 +769,11 @@ gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   gst_base_transform_set_passthrough (trans, !self->tensor_mode);
   gst_base_transform_set_in_place (trans, !self->tensor_mode);
   /* GstAudioFilter parses the input caps and calls configure() */
-  return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->set_caps (trans,
-      incaps, outcaps);
+  if (!GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->set_caps (trans,
+          incaps, outcaps))
+    return FALSE;
+  update_latency (self);
+  return TRUE;
 }
 
 static gboolean

@@ -466,6 +466,50 @@ GST_START_TEST (test_tensor_frames_per_buffer)
 
 GST_END_TEST;
 
+/* A tensor goes out when its last frame is complete: (frames - 1) hops and
+ * the frame's second half after its PTS (the first frame's centre). A live
+ * pipeline must wait that long (LATENCY query, a latency message when it is
+ * known); passthrough adds nothing. */
+GST_START_TEST (test_tensor_latency)
+{
+  const gint rate = 8000;
+  GstHarness *h = tensor_harness ("n-fft=256 hop-length=100 n-mels=20 "
+      "frames-per-buffer=10", rate);
+  GstBus *bus = gst_bus_new ();
+  gfloat *x = g_new0 (gfloat, 800);
+  GstBuffer *buf;
+  GstMessage *m;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
+  buf = gst_buffer_new_memdup (x, 800 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  fail_unless (m != NULL, "no latency message");
+  gst_message_unref (m);
+  /* 9 hops + 128 samples = 1028 samples at 8 kHz = 128.5 ms */
+  fail_unless_equals_uint64 (gst_harness_query_latency (h),
+      10 * GST_MSECOND + 128500 * GST_USECOND);
+  gst_element_set_bus (h->element, NULL);
+  gst_harness_teardown (h);
+
+  h = gst_harness_new_parse ("melspec n-fft=256 hop-length=100 n-mels=20");
+  gst_harness_set_caps_str (h, AUDIO_CAPS ("F32LE", 8000, 1),
+      AUDIO_CAPS ("F32LE", 8000, 1));
+  gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
+  buf = gst_buffer_new_memdup (x, 800 * sizeof (gfloat));
+  GST_BUFFER_PTS (buf) = 0;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (h));
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 10 * GST_MSECOND);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_tensor_snippets)
 {
   const gint rate = 8000;
@@ -781,6 +825,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_formats_and_channels);
   tcase_add_test (tc, test_discont_resets);
   tcase_add_test (tc, test_tensor_frames_per_buffer);
+  tcase_add_test (tc, test_tensor_latency);
   tcase_add_test (tc, test_tensor_snippets);
   tcase_add_test (tc, test_tensor_restart_drops_old);
   tcase_add_test (tc, test_tensor_empty_stream);
