@@ -12,6 +12,11 @@ GST_DEBUG_CATEGORY_STATIC (musa_analysis_debug);
 
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_INTERVAL GST_SECOND
+/* timestamps further than this from the samples counted are a jump, not
+ * jitter (GstAudioBaseSink's default alignment-threshold) */
+#define ALIGNMENT_THRESHOLD (40 * GST_MSECOND)
+/* a gap longer than this is a discontinuity, not silence */
+#define MAX_SILENCE (3600 * GST_SECOND)
 
 enum
 {
@@ -328,6 +333,25 @@ warn_nonfinite (GstMusaAnalysis * self, gboolean final)
             "(a count follows at the end of the stream)"), (NULL));
 }
 
+/* @frames samples of silence (a gap) go through the analysis */
+static void
+analyse_silence (GstMusaAnalysis * self, guint64 frames)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (frames > 0)
+    priv->finished = FALSE;
+  memset (priv->scratch, 0, MUSA_ANALYSIS_BLOCK * sizeof (gfloat));
+  while (frames > 0) {
+    gsize n = (gsize) MIN (frames, MUSA_ANALYSIS_BLOCK);
+    if (klass->process)
+      klass->process (self, priv->scratch, n, priv->pos);
+    priv->pos += n;
+    frames -= n;
+  }
+}
+
 void
 musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
 {
@@ -342,6 +366,29 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && priv->pos > 0) {
     GST_DEBUG_OBJECT (self, "discontinuity: resetting");
     musa_analysis_reset (self);
+  }
+  /* timestamps that jump ahead without a DISCONT flag (a live source's
+   * dropout, a do-timestamp appsrc that got nothing for a while): the time
+   * missing is silence, as for a GAP, so that the results keep the times of
+   * the audio; more than an hour is a discontinuity. Timestamps behind the
+   * samples counted (a do-timestamp appsrc fed in bursts) are not a gap:
+   * the analysis goes on. */
+  if (priv->pos > 0 && GST_BUFFER_PTS_IS_VALID (buf)
+      && GST_CLOCK_TIME_IS_VALID (priv->base_ts)) {
+    GstClockTime pts = GST_BUFFER_PTS (buf);
+    GstClockTime expect = musa_analysis_sample_time (self, priv->pos);
+
+    if (pts > expect + ALIGNMENT_THRESHOLD && pts - expect <= MAX_SILENCE) {
+      GST_DEBUG_OBJECT (self, "timestamps jumped ahead by %" GST_TIME_FORMAT
+          ": analysed as silence", GST_TIME_ARGS (pts - expect));
+      analyse_silence (self, gst_util_uint64_scale_int_round (pts - expect,
+              priv->rate, GST_SECOND));
+    } else if (pts > expect + ALIGNMENT_THRESHOLD) {
+      GST_DEBUG_OBJECT (self, "timestamps jumped to %" GST_TIME_FORMAT
+          " (expected %" GST_TIME_FORMAT "): resetting", GST_TIME_ARGS (pts),
+          GST_TIME_ARGS (expect));
+      musa_analysis_reset (self);
+    }
   }
   if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
     priv->base_ts = GST_BUFFER_PTS (buf);
@@ -382,16 +429,14 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
 static void
 analyse_gap (GstMusaAnalysis * self, GstEvent * event)
 {
-  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
   GstMusaAnalysisPrivate *priv = PRIV (self);
   GstClockTime ts, dur;
-  guint64 frames;
 
   if (!priv->configured || priv->rate <= 0)
     return;
   gst_event_parse_gap (event, &ts, &dur);
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur)
-      || dur > 3600 * GST_SECOND) {
+      || dur > MAX_SILENCE) {
     if (priv->pos > 0) {
       GST_DEBUG_OBJECT (self, "gap without a usable duration: resetting");
       musa_analysis_reset (self);
@@ -400,17 +445,8 @@ analyse_gap (GstMusaAnalysis * self, GstEvent * event)
   }
   if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
     priv->base_ts = ts;
-  frames = gst_util_uint64_scale_int_round (dur, priv->rate, GST_SECOND);
-  if (frames > 0)
-    priv->finished = FALSE;
-  memset (priv->scratch, 0, MUSA_ANALYSIS_BLOCK * sizeof (gfloat));
-  while (frames > 0) {
-    gsize n = (gsize) MIN (frames, MUSA_ANALYSIS_BLOCK);
-    if (klass->process)
-      klass->process (self, priv->scratch, n, priv->pos);
-    priv->pos += n;
-    frames -= n;
-  }
+  analyse_silence (self, gst_util_uint64_scale_int_round (dur, priv->rate,
+          GST_SECOND));
 }
 
 static GstFlowReturn

@@ -9,7 +9,9 @@
  *    of at most MUSA_ANALYSIS_BLOCK frames into a scratch buffer allocated once,
  *    NaN/Inf samples become silence and are counted (a warning on the bus the
  *    first time in a stream and a summary at EOS); GAP buffers are silence,
- *    and so is the duration of a GAP event;
+ *    and so is the duration of a GAP event, and the time timestamps jump
+ *    ahead (by more than 40 ms, without DISCONT; timestamps behind the
+ *    samples counted change nothing);
  *  - stream state: DISCONT buffers, FLUSH_STOP, a new SEGMENT and STREAM_START
  *    call reset(); EOS calls finish() before EOS goes downstream, and so
  *    does SEGMENT_DONE (the end of a segment seek), followed by reset(), and

@@ -288,6 +288,57 @@ GST_START_TEST (test_gap_event)
 
 GST_END_TEST;
 
+/* Timestamps that jump ahead without a DISCONT flag or a GAP event (a live
+ * source's dropout, a do-timestamp appsrc that got nothing for a while): the
+ * missing time is silence, as for a GAP, and the results keep the buffers'
+ * timeline (the analysis went on as if the audio were contiguous: every
+ * result after a 1 s dropout was 1 s early, and on a radio they drifted
+ * further with each dropout). Jitter within 40 ms is not a jump, nor are
+ * timestamps behind the samples counted. */
+GST_START_TEST (test_timestamp_jump)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    GstBuffer *buf;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE, 1024);
+    /* 1 s missing */
+    pos += RATE;
+    push_audio (h, &pos, RATE, 1024);
+    /* 20 ms late, then 100 ms early (a burst from a do-timestamp appsrc),
+     * then back on time: no gap */
+    buf = tone_buffer (pos, RATE / 4);
+    GST_BUFFER_PTS (buf) += 20 * GST_MSECOND;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    pos += RATE / 4;
+    buf = tone_buffer (pos, 1024);
+    GST_BUFFER_PTS (buf) -= 100 * GST_MSECOND;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    pos += 1024;
+    push_audio (h, &pos, RATE / 2 - RATE / 4 - 1024, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+
+    r = results (bus, name);
+    fail_unless (r.n > 0);
+    /* the results cover the 3.5 s of the stream, dropout included */
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec"))
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 /* A segment seek ends with SEGMENT_DONE, not EOS: the segment's results
  * must be complete then (they were lost: the partial last interval and the
  * final results never came, and the next segment reset the analysis), and
@@ -573,6 +624,7 @@ robust_suite (void)
   tcase_add_test (tc, test_eos_without_segment);
   tcase_add_test (tc, test_interval_change_while_playing);
   tcase_add_test (tc, test_gap_event);
+  tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_segment_done);
   tcase_add_test (tc, test_stream_start_without_eos);
   tcase_add_test (tc, test_channels_change);
