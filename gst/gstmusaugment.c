@@ -52,7 +52,8 @@
  * processing (same draw for the same stream); so does a DISCONT buffer whose
  * timestamp jumps, after the running processing is drained. GAP buffers and
  * GAP events are processed as silence (tails ring on, the stretched timeline
- * stays consistent), except in passthrough.
+ * stays consistent), except in passthrough, and so is the time timestamps
+ * jump ahead by more than 40 ms without DISCONT (a live source's dropout).
  *
  * Each draw posts a `musaugment` element message (when
  * #GstMusaugment:post-messages is TRUE) and pushes a tag event downstream:
@@ -121,6 +122,9 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
 #define MAX_BLOCK 4096
 #define DRAIN_BLOCKS 8
 #define CROSSFADE_SECONDS 0.01
+/* input timestamps further ahead than this of the frames counted jumped
+ * (also without DISCONT); GstAudioBaseSink's default alignment-threshold */
+#define ALIGNMENT_THRESHOLD (40 * GST_MSECOND)
      enum
      {
        PROP_0,
@@ -733,6 +737,8 @@ sample_format (const GstAudioInfo * info)
   }
 }
 
+static gboolean process_gap (GstMusaugment * self, GstEvent * event);
+
 /* Runs @in (owned) through the session; *outbuf = what is ready (or NULL). */
 static GstFlowReturn
 process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
@@ -745,6 +751,27 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   if (!self->have_info) {
     gst_buffer_unref (in);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  /* timestamps that jump ahead without the DISCONT flag (a live source's
+   * dropout, a do-timestamp appsrc that got nothing for a while, a live
+   * source resumed after PAUSED): the time missing is silence, as for a
+   * GAP event (tails ring on, the output timeline stays the input's);
+   * behind (a do-timestamp appsrc fed in bursts) is not a jump */
+  if (self->session && !self->bypass && self->in_frames > 0
+      && !GST_BUFFER_IS_DISCONT (in) && GST_BUFFER_PTS_IS_VALID (in)
+      && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
+    GstClockTime expect = self->draw_pts + frames_to_time (self,
+        self->in_frames);
+
+    if (GST_BUFFER_PTS (in) > expect + ALIGNMENT_THRESHOLD) {
+      GstEvent *gap = gst_event_new_gap (expect, GST_BUFFER_PTS (in) - expect);
+
+      GST_DEBUG_OBJECT (self, "timestamps jumped ahead by %" GST_TIME_FORMAT
+          ": silence", GST_TIME_ARGS (GST_BUFFER_PTS (in) - expect));
+      if (!process_gap (self, gap))
+        GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+      gst_event_unref (gap);
+    }
   }
   /* a discontinuity (timestamp jump without flush): end what ran, restart
    * the draw's processing on the new timeline */

@@ -400,6 +400,55 @@ GST_START_TEST (test_discont)
 
 GST_END_TEST;
 
+/* timestamps that jump ahead without the DISCONT flag (a live source's
+ * dropout, a do-timestamp appsrc that got nothing for a while) are a gap:
+ * silence through the chain, the output on the input's (stretched)
+ * timeline (the output went on from the old timeline: after a 1 s dropout
+ * every buffer was 1 s late for a synchronised sink); jitter within 40 ms
+ * and timestamps behind the frames counted (a do-timestamp appsrc fed in
+ * bursts) change nothing */
+GST_START_TEST (test_timestamp_jump)
+{
+  GstHarness *h = new_harness ("reverb:1(room=0.8,wet=0.3),"
+      "stretch:1(rate=1.25)", 1.0, 1, "F32LE", "j", NULL);
+  const gsize n = 8192;
+  gfloat *x = make_music (n);
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  GstBuffer *b;
+  gsize frames, i;
+  const gfloat *y;
+  gdouble e = 0.0;
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  b = f32_buffer (x, n, n);
+  GST_BUFFER_PTS (b) += 20 * GST_MSECOND;
+  gst_harness_push (h, b);
+  b = f32_buffer (x, n, 2 * n);
+  GST_BUFFER_PTS (b) -= 100 * GST_MSECOND;
+  gst_harness_push (h, b);
+  /* 3n frames in, then a jump to 2 s */
+  gst_harness_push (h, f32_buffer (x, n, 2 * RATE));
+  collect (h, &o);
+  fail_unless (o.continuous);
+  fail_unless_equals_uint64 (o.first_pts, 0);
+  frames = o.bytes->len / (2 * sizeof (gfloat));
+  /* 2 s + n in at rate 1.25, minus what the stretcher still holds */
+  fail_unless (frames > (gsize) ((2 * RATE + n) / 1.25) - RATE / 10 &&
+      frames <= (gsize) ((2 * RATE + n) / 1.25) + 1, "%" G_GSIZE_FORMAT
+      " frames", frames);
+  /* the reverb rang on into the gap */
+  y = (const gfloat *) o.bytes->data;
+  for (i = (gsize) (3 * n / 1.25) + RATE / 20; i < (gsize) (3 * n / 1.25) +
+      RATE / 10; i++)
+    e += y[2 * i] * y[2 * i];
+  fail_unless (e > 1e-6, "the reverb tail stopped in the gap");
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* a GAP event is silence through the chain: stretched, tails ring on */
 GST_START_TEST (test_gap_event)
 {
@@ -1157,6 +1206,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stretch_timestamps);
   tcase_add_test (tc, test_discont);
+  tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_tail);
   tcase_add_test (tc, test_flush);
