@@ -234,8 +234,8 @@ gst_onsetbpm_class_init (GstOnsetbpmClass * klass)
   g_object_class_install_property (gobject_class, PROP_HISTORY,
       g_param_spec_double ("history", "History",
           "Audio kept for the whole-stream beat tracking at the end of the "
-          "stream (in seconds; about 2.2 kB of memory per second)", 10.0, 86400.0,
-          DEFAULT_HISTORY, flags));
+          "stream (in seconds; about 2.2 kB of memory per second)", 10.0,
+          86400.0, DEFAULT_HISTORY, flags));
 
   gst_element_class_set_static_metadata (element_class,
       "Onsets, tempo and beats", "Filter/Analyzer/Audio",
