@@ -167,8 +167,7 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   /* finite samples far beyond full scale overflow float in the spectrum
    * (Inf, and NaN where Inf meets Inf): saturate */
   for (m = 0; m < n; m++)
-    if (!(v[m] <= FLT_MAX))
-      v[m] = FLT_MAX;
+    v[m] = v[m] < FLT_MAX ? v[m] : FLT_MAX;     /* (a vector min) */
   if (ms->cfg.log == MUSA_MEL_LOG_DB) {
     float amin = (float) ms->cfg.amin, top = -INFINITY;
     for (m = 0; m < n; m++) {
