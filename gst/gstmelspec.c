@@ -720,25 +720,12 @@ gst_melspec_query (GstBaseTransform * trans, GstPadDirection direction,
   GstMelspec *self = GST_MELSPEC (trans);
 
   if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    GstPad *peer = gst_pad_get_peer (GST_BASE_TRANSFORM_SINK_PAD (trans));
-    gboolean live = FALSE, ok = FALSE;
-    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE, own;
+    GstClockTime own;
 
-    if (peer) {
-      ok = gst_pad_query (peer, query);
-      gst_object_unref (peer);
-    }
-    if (!ok)
-      return FALSE;
-    gst_query_parse_latency (query, &live, &min, &max);
     GST_OBJECT_LOCK (self);
     own = self->latency;
     GST_OBJECT_UNLOCK (self);
-    min += own;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += own;
-    gst_query_set_latency (query, live, min, max);
-    return TRUE;
+    return musa_gst_answer_latency (trans, query, own);
   }
   return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->query (trans,
       direction, query);

@@ -643,6 +643,30 @@ musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k)
   return boundary_from (self, priv->iv_k, priv->iv_pos, priv->iv_len, k);
 }
 
+gboolean
+musa_gst_answer_latency (GstBaseTransform * trans, GstQuery * query,
+    GstClockTime own)
+{
+  GstPad *peer = gst_pad_get_peer (GST_BASE_TRANSFORM_SINK_PAD (trans));
+  gboolean live = FALSE, ok = FALSE;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+
+  if (peer) {
+    ok = gst_pad_query (peer, query);
+    gst_object_unref (peer);
+  }
+  if (!ok)
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_DEBUG_OBJECT (trans, "own latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (own));
+  min += own;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += own;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
 void
 musa_gst_structure_set_float_array (GstStructure * s, const gchar * field,
     const gfloat * v, guint n)

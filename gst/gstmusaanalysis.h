@@ -113,6 +113,10 @@ MusaSampleFormat musa_gst_sample_format (GstAudioFormat format);
 /* A GstValueArray of doubles/floats for message fields. */
 void musa_gst_structure_set_float_array (GstStructure * s,
     const gchar * field, const gfloat * v, guint n);
+/* Answers a LATENCY query on @trans's source pad: upstream's answer with
+ * @own added to its minimum and maximum. FALSE when upstream gives none. */
+gboolean musa_gst_answer_latency (GstBaseTransform * trans, GstQuery * query,
+    GstClockTime own);
 
 G_END_DECLS
 #endif /* __GST_MUSA_ANALYSIS_H__ */

@@ -101,6 +101,7 @@
 #include <gst/base/gstbasetransform.h>
 #include <gst/tag/tag.h>
 
+#include "gstmusaanalysis.h"
 #include "gstmusaelements.h"
 #include "augment/augment.h"
 #include "core/audio.h"
@@ -321,7 +322,10 @@ update_latency (GstMusaugment * self)
   gint64 l = current_latency (self);
 
   if (l != self->latency_frames) {
+    /* the LATENCY query reads it from another thread */
+    GST_OBJECT_LOCK (self);
     self->latency_frames = l;
+    GST_OBJECT_UNLOCK (self);
     GST_DEBUG_OBJECT (self, "latency now %" G_GINT64_FORMAT " frames", l);
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_latency (GST_OBJECT (self)));
@@ -680,10 +684,12 @@ gst_musaugment_start (GstBaseTransform * trans)
             "segment-duration" : "probability"));
     return FALSE;
   }
+  GST_OBJECT_LOCK (self);
   self->have_info = FALSE;
+  self->latency_frames = 0;
+  GST_OBJECT_UNLOCK (self);
   self->seg_rate = 1.0;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
-  self->latency_frames = 0;
   self->nan_count = 0;
   return TRUE;
 }
@@ -717,8 +723,10 @@ gst_musaugment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
    * audio, not the tails: the new format's audio follows at once) */
   if (self->session)
     drain_full (self, FALSE);
+  GST_OBJECT_LOCK (self);
   self->info = info;
   self->have_info = TRUE;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -1063,26 +1071,13 @@ gst_musaugment_query (GstBaseTransform * trans, GstPadDirection direction,
   GstMusaugment *self = GST_MUSAUGMENT (trans);
 
   if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    GstPad *peer = gst_pad_get_peer (GST_BASE_TRANSFORM_SINK_PAD (trans));
-    gboolean live = FALSE, ok = FALSE;
-    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE, own = 0;
+    GstClockTime own = 0;
 
-    if (peer) {
-      ok = gst_pad_query (peer, query);
-      gst_object_unref (peer);
-    }
-    if (!ok)
-      return FALSE;
-    gst_query_parse_latency (query, &live, &min, &max);
+    GST_OBJECT_LOCK (self);
     if (self->have_info && self->latency_frames > 0)
       own = frames_to_time (self, (guint64) self->latency_frames);
-    GST_DEBUG_OBJECT (self, "own latency %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (own));
-    min += own;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += own;
-    gst_query_set_latency (query, live, min, max);
-    return TRUE;
+    GST_OBJECT_UNLOCK (self);
+    return musa_gst_answer_latency (trans, query, own);
   }
   if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) ==
       GST_QUERY_DURATION && self->seg_rate != 1.0) {
