@@ -40,6 +40,8 @@ typedef struct
   gboolean warned;
   gboolean finished;            /* the final results are out (SEGMENT_DONE,
                                  * EOS) and nothing was analysed since */
+  gchar *setup_error;           /* the configuration error posted since the
+                                 * start (caps offered again give the same) */
 
   /* interval boundaries since the last reset: boundary k >= iv_k is
    * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
@@ -137,6 +139,7 @@ gst_musa_analysis_finalize (GObject * object)
   GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (object));
 
   g_free (priv->scratch);
+  g_free (priv->setup_error);
   G_OBJECT_CLASS (gst_musa_analysis_parent_class)->finalize (object);
 }
 
@@ -288,6 +291,15 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 
   musa_error_clear (&err);
   if (klass->configure && !klass->configure (self, priv->rate, &err)) {
+    gchar *text = g_strdup_printf ("%s: %s", err.property, err.message);
+
+    /* basetransform offers the caps again after a refusal: one error */
+    if (g_strcmp0 (text, priv->setup_error) == 0) {
+      g_free (text);
+      return FALSE;
+    }
+    g_free (priv->setup_error);
+    priv->setup_error = text;
     if (err.property[0])
       GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
           ("Invalid setting of property '%s': %s", err.property,
@@ -307,6 +319,9 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 static gboolean
 gst_musa_analysis_start (GstBaseTransform * trans)
 {
+  GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (trans));
+
+  g_clear_pointer (&priv->setup_error, g_free);
   new_stream (GST_MUSA_ANALYSIS (trans));
   return TRUE;
 }
