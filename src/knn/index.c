@@ -805,27 +805,40 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
   return MUSA_OK;
 }
 
+/* A new temporary file beside @path (same directory, so that rename()
+ * replaces @path atomically): its descriptor in *@fd and its name in *@tmp
+ * (free()), or an error status. */
+static int
+temp_beside (const char *path, char **tmp, int *fd, MusaError * err)
+{
+  int status;
+
+  *fd = -1;
+  *tmp = malloc (strlen (path) + 16);
+  if (*tmp == NULL)
+    return oom (err);
+  sprintf (*tmp, "%s.tmp-XXXXXX", path);
+  *fd = mkstemp (*tmp);
+  if (*fd >= 0)
+    return MUSA_OK;
+  status = musa_error_set (err, MUSA_ERR_IO, "location",
+      "cannot create a temporary file beside %s: %s", path, strerror (errno));
+  free (*tmp);
+  *tmp = NULL;
+  return status;
+}
+
 int
 musa_index_save (MusaIndex * idx, const char *path, MusaError * err)
 {
   void *data;
   size_t size, done = 0;
   char *tmp;
-  int fd, status;
+  int fd = -1, status;
 
   if ((status = musa_index_serialise (idx, &data, &size, err)) != MUSA_OK)
     return status;
-  tmp = malloc (strlen (path) + 16);
-  if (tmp == NULL) {
-    free (data);
-    return oom (err);
-  }
-  sprintf (tmp, "%s.tmp-XXXXXX", path);
-  fd = mkstemp (tmp);
-  if (fd < 0) {
-    status = musa_error_set (err, MUSA_ERR_IO, "location",
-        "cannot create a temporary file beside %s: %s", path, strerror (errno));
-    free (tmp);
+  if ((status = temp_beside (path, &tmp, &fd, err)) != MUSA_OK) {
     free (data);
     return status;
   }
@@ -900,22 +913,15 @@ musa_index_unlock (int fd)
 int
 musa_index_check_writable (const char *path, MusaError * err)
 {
-  char *tmp = malloc (strlen (path) + 16);
-  int fd, status = MUSA_OK;
+  char *tmp;
+  int fd = -1, status;
 
-  if (tmp == NULL)
-    return oom (err);
-  sprintf (tmp, "%s.tmp-XXXXXX", path);
-  fd = mkstemp (tmp);
-  if (fd < 0) {
-    status = musa_error_set (err, MUSA_ERR_IO, "location",
-        "cannot create a temporary file beside %s: %s", path, strerror (errno));
-  } else {
-    close (fd);
-    unlink (tmp);
-  }
+  if ((status = temp_beside (path, &tmp, &fd, err)) != MUSA_OK)
+    return status;
+  close (fd);
+  unlink (tmp);
   free (tmp);
-  return status;
+  return MUSA_OK;
 }
 
 /* ---- accessors ---- */
