@@ -258,6 +258,7 @@ static void gst_melspec_process (GstMusaAnalysis * base, const gfloat * mono,
 static void gst_melspec_reset (GstMusaAnalysis * base);
 static void gst_melspec_finish (GstMusaAnalysis * base, guint64 pos);
 static void gst_melspec_release (GstMusaAnalysis * base);
+static gboolean gst_melspec_check (GstMusaAnalysis * base, MusaError * err);
 static GstCaps *gst_melspec_transform_caps (GstBaseTransform * trans,
     GstPadDirection direction, GstCaps * caps, GstCaps * filter);
 static GstCaps *gst_melspec_fixate_caps (GstBaseTransform * trans,
@@ -383,6 +384,7 @@ gst_melspec_class_init (GstMelspecClass * klass)
   analysis_class->reset = GST_DEBUG_FUNCPTR (gst_melspec_reset);
   analysis_class->finish = GST_DEBUG_FUNCPTR (gst_melspec_finish);
   analysis_class->release = GST_DEBUG_FUNCPTR (gst_melspec_release);
+  analysis_class->check = GST_DEBUG_FUNCPTR (gst_melspec_check);
 
   gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_WINDOW, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MELSPEC_SCALE, 0);
@@ -761,6 +763,20 @@ gst_melspec_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     return FALSE;
   update_latency (self);
   return TRUE;
+}
+
+/* What needs no sample rate is refused when the element starts (fmin above
+ * fmax, hop-length above n-fft, ...); the rest at the caps. */
+static gboolean
+gst_melspec_check (GstMusaAnalysis * base, MusaError * err)
+{
+  GstMelspec *self = GST_MELSPEC (base);
+  MusaMelspecConfig cfg;
+
+  GST_OBJECT_LOCK (self);
+  cfg = self->props;
+  GST_OBJECT_UNLOCK (self);
+  return musa_melspec_config_check_static (&cfg, err) == MUSA_OK;
 }
 
 static gboolean

@@ -263,6 +263,30 @@ new_stream (GstMusaAnalysis * self)
   priv->finished = FALSE;
 }
 
+/* The analysis refused its settings: one element error per run
+ * (basetransform offers the refused caps again, with the same error). */
+static void
+post_setup_error (GstMusaAnalysis * self, const MusaError * err,
+    const gchar * when)
+{
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+  gchar *text = g_strdup_printf ("%s: %s", err->property, err->message);
+
+  if (g_strcmp0 (text, priv->setup_error) == 0) {
+    g_free (text);
+    return;
+  }
+  g_free (priv->setup_error);
+  priv->setup_error = text;
+  if (err->property[0])
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Invalid setting of property '%s': %s", err->property,
+            err->message), ("%s", when));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not configure the analysis: %s", err->message), ("%s", when));
+}
+
 static gboolean
 gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 {
@@ -291,24 +315,10 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 
   musa_error_clear (&err);
   if (klass->configure && !klass->configure (self, priv->rate, &err)) {
-    gchar *text = g_strdup_printf ("%s: %s", err.property, err.message);
-
-    /* basetransform offers the caps again after a refusal: one error */
-    if (g_strcmp0 (text, priv->setup_error) == 0) {
-      g_free (text);
-      return FALSE;
-    }
-    g_free (priv->setup_error);
-    priv->setup_error = text;
-    if (err.property[0])
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("Invalid setting of property '%s': %s", err.property,
-              err.message), ("rate %d Hz, %d channels", priv->rate,
-              priv->channels));
-    else
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-          ("Could not configure the analysis: %s", err.message),
-          ("rate %d Hz, %d channels", priv->rate, priv->channels));
+    gchar *when = g_strdup_printf ("rate %d Hz, %d channels", priv->rate,
+        priv->channels);
+    post_setup_error (self, &err, when);
+    g_free (when);
     return FALSE;
   }
   priv->configured = TRUE;
@@ -319,10 +329,18 @@ gst_musa_analysis_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 static gboolean
 gst_musa_analysis_start (GstBaseTransform * trans)
 {
-  GstMusaAnalysisPrivate *priv = PRIV (GST_MUSA_ANALYSIS (trans));
+  GstMusaAnalysis *self = GST_MUSA_ANALYSIS (trans);
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+  MusaError err;
 
   g_clear_pointer (&priv->setup_error, g_free);
-  new_stream (GST_MUSA_ANALYSIS (trans));
+  musa_error_clear (&err);
+  if (klass->check && !klass->check (self, &err)) {
+    post_setup_error (self, &err, "when the element starts, before any caps");
+    return FALSE;
+  }
+  new_stream (self);
   return TRUE;
 }
 

@@ -70,6 +70,11 @@ struct _GstMusaAnalysisClass
   void (*finish) (GstMusaAnalysis * self, guint64 pos);
   /* Free the libmusa objects (stop / before a reconfigure). */
   void (*release) (GstMusaAnalysis * self);
+  /* Optional: check the settings that need no caps when the element starts
+   * (READY -> PAUSED). On failure fill @err and return FALSE: the base class
+   * posts the error as for configure and the state change fails, in the
+   * application's thread rather than the streaming thread's. */
+  gboolean (*check) (GstMusaAnalysis * self, MusaError * err);
 };
 
 /* Sample rate of the current caps (0 before caps). */

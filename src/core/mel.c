@@ -70,16 +70,8 @@ mel_frequencies (const MusaMelConfig * cfg, double fmax)
 }
 
 int
-musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
+musa_mel_config_check_static (const MusaMelConfig * cfg, MusaError * err)
 {
-  double nyq = cfg->sample_rate / 2.0;
-  double fmax = cfg->fmax > 0 ? cfg->fmax : nyq;
-  double *mel_f;
-  int m, k, n_bins = cfg->n_fft / 2 + 1, status = MUSA_OK;
-
-  if (cfg->sample_rate < 1000 || cfg->sample_rate > 768000)
-    return musa_error_set (err, MUSA_ERR_INVALID, "rate",
-        "sample rate %d Hz is outside 1000..768000", cfg->sample_rate);
   if (cfg->n_mels < 1 || cfg->n_mels > 4096)
     return musa_error_set (err, MUSA_ERR_INVALID, "n-mels",
         "n-mels must be in 1..4096, got %d", cfg->n_mels);
@@ -92,6 +84,25 @@ musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
   if ((int) cfg->norm < 0 || cfg->norm > MUSA_MEL_NORM_NONE)
     return musa_error_set (err, MUSA_ERR_INVALID, "norm",
         "unknown mel normalisation %d", (int) cfg->norm);
+  if (cfg->fmax > 0 && cfg->fmin >= cfg->fmax)
+    return musa_error_set (err, MUSA_ERR_INVALID, "fmin",
+        "fmin (%g Hz) must be below fmax (%g Hz)", cfg->fmin, cfg->fmax);
+  return MUSA_OK;
+}
+
+int
+musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
+{
+  double nyq = cfg->sample_rate / 2.0;
+  double fmax = cfg->fmax > 0 ? cfg->fmax : nyq;
+  double *mel_f;
+  int m, k, n_bins = cfg->n_fft / 2 + 1, status;
+
+  if (cfg->sample_rate < 1000 || cfg->sample_rate > 768000)
+    return musa_error_set (err, MUSA_ERR_INVALID, "rate",
+        "sample rate %d Hz is outside 1000..768000", cfg->sample_rate);
+  if ((status = musa_mel_config_check_static (cfg, err)) != MUSA_OK)
+    return status;
   if (fmax > nyq * (1.0 + 1e-9))
     return musa_error_set (err, MUSA_ERR_INVALID, "fmax",
         "fmax %g Hz is above the Nyquist frequency %g Hz", fmax, nyq);

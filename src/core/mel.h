@@ -43,6 +43,10 @@ double musa_mel_to_hz (double mel, MusaMelScale scale);
 /* Refuses fmin >= fmax, fmax above Nyquist, and filters that would cover no
  * FFT bin (n-mels too large for n-fft), naming the property at fault. */
 int musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err);
+/* The part of the checks that does not depend on the sample rate (nor on
+ * n-fft): for callers that do not know the rate yet. */
+int musa_mel_config_check_static (const MusaMelConfig * cfg,
+    MusaError * err);
 MusaMel *musa_mel_new (const MusaMelConfig * cfg, MusaError * err);
 void musa_mel_free (MusaMel * mel);
 

@@ -53,7 +53,8 @@ mel_config (const MusaMelspecConfig * cfg, MusaMelConfig * mc)
 }
 
 int
-musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
+musa_melspec_config_check_static (const MusaMelspecConfig * cfg,
+    MusaError * err)
 {
   MusaMelConfig mc;
   int status;
@@ -75,6 +76,18 @@ musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
   if (isnan (cfg->top_db))
     return musa_error_set (err, MUSA_ERR_INVALID, "top-db",
         "top-db must be a number of dB (<= 0: no floor), got NaN");
+  mel_config (cfg, &mc);
+  return musa_mel_config_check_static (&mc, err);
+}
+
+int
+musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err)
+{
+  MusaMelConfig mc;
+  int status;
+
+  if ((status = musa_melspec_config_check_static (cfg, err)) != MUSA_OK)
+    return status;
   mel_config (cfg, &mc);
   return musa_mel_config_check (&mc, err);
 }

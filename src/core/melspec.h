@@ -62,6 +62,11 @@ typedef struct MusaMelspec MusaMelspec;
 
 void musa_melspec_config_default (MusaMelspecConfig * cfg, int sample_rate);
 int musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err);
+/* The checks that do not need the sample rate (what an element can check
+ * before its caps): everything but the rate itself, fmax against Nyquist
+ * and mel filters left without an FFT bin. */
+int musa_melspec_config_check_static (const MusaMelspecConfig * cfg,
+    MusaError * err);
 /* Whether @cfg gets the double-precision STFT (see "Precision" above). */
 int musa_melspec_needs_precise (const MusaMelspecConfig * cfg);
 MusaMelspec *musa_melspec_new (const MusaMelspecConfig * cfg,

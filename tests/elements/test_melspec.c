@@ -216,28 +216,56 @@ GST_START_TEST (test_sine_peak_band)
 GST_END_TEST;
 
 static gchar *
-error_for (const gchar * props, gint rate)
+first_error (GstBus * bus)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *text;
+
+  if (msg == NULL)
+    return NULL;
+  gst_message_parse_error (msg, &err, NULL);
+  text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* The error melspec posts for @props at @rate: when it starts (settings
+ * that need no rate) or at the caps. *@at_start says which. */
+static gchar *
+error_for (const gchar * props, gint rate, gboolean * at_start)
 {
   gchar *desc = g_strdup_printf ("melspec %s", props);
   gchar *caps = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), rate);
-  GstHarness *h = gst_harness_new_parse (desc);
+  GstElement *e = gst_parse_launch (desc, NULL);
+  GstHarness *h;
   GstBus *bus = gst_bus_new ();
-  GstMessage *msg;
   gchar *text = NULL;
   gfloat zeros[256] = { 0 };
 
+  fail_unless (e != NULL);
+  gst_element_set_bus (e, bus);
+  *at_start = gst_element_set_state (e, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE;
+  gst_element_set_state (e, GST_STATE_NULL);
+  if (*at_start) {
+    text = first_error (bus);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (e);
+    gst_object_unref (bus);
+    g_free (desc);
+    g_free (caps);
+    return text;
+  }
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (e);
+  h = gst_harness_new_parse (desc);
   gst_element_set_bus (h->element, bus);
   gst_harness_set_caps_str (h, caps, caps);
   gst_harness_play (h);
   gst_harness_push (h, gst_buffer_new_memdup (zeros, sizeof (zeros)));
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (msg) {
-    GError *err = NULL;
-    gst_message_parse_error (msg, &err, NULL);
-    text = g_strdup (err->message);
-    g_error_free (err);
-    gst_message_unref (msg);
-  }
+  text = first_error (bus);
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
   gst_harness_teardown (h);
@@ -248,28 +276,36 @@ error_for (const gchar * props, gint rate)
 
 GST_START_TEST (test_invalid_settings)
 {
+  /* settings that need no sample rate are refused when the element starts
+   * (the state change fails in the application's thread), the others at
+   * the caps */
   struct
   {
     const gchar *props;
     gint rate;
     const gchar *property;
+    gboolean at_start;
   } cases[] = {
-    {"fmin=5000 fmax=4000", 22050, "'fmin'"},
-    {"fmax=12000", 22050, "'fmax'"},
-    {"n-mels=512 n-fft=256 hop-length=64", 8000, "'n-mels'"},
-    {"", 192000, "'n-mels'"},
-    {"hop-length=4096 n-fft=2048", 22050, "'hop-length'"},
-    {"win-length=4096 n-fft=2048", 22050, "'win-length'"},
-    {"snippet-duration=0.001 hop-length=2048", 8000, "'snippet-duration'"},
+    {"fmin=5000 fmax=4000", 22050, "'fmin'", TRUE},
+    {"fmax=12000", 22050, "'fmax'", FALSE},
+    {"n-mels=512 n-fft=256 hop-length=64", 8000, "'n-mels'", FALSE},
+    {"", 192000, "'n-mels'", FALSE},
+    {"hop-length=4096 n-fft=2048", 22050, "'hop-length'", TRUE},
+    {"win-length=4096 n-fft=2048", 22050, "'win-length'", TRUE},
+    {"snippet-duration=0.001 hop-length=2048", 8000, "'snippet-duration'",
+        FALSE},
     /* a 4 GiB tensor (1024 bands x 1048576 frames) */
     {"n-mels=1024 n-fft=65536 hop-length=16 snippet-duration=380", 44100,
-        "'snippet-duration'"},
+        "'snippet-duration'", FALSE},
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
-    gchar *text = error_for (cases[i].props, cases[i].rate);
+    gboolean at_start;
+    gchar *text = error_for (cases[i].props, cases[i].rate, &at_start);
     fail_unless (text != NULL, "no error for %s", cases[i].props);
+    fail_unless (at_start == cases[i].at_start, "%s: refused %s",
+        cases[i].props, at_start ? "at the start" : "at the caps");
     fail_unless (strstr (text, cases[i].property) != NULL,
         "error for %s does not name %s: %s", cases[i].props,
         cases[i].property, text);

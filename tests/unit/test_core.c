@@ -564,6 +564,20 @@ test_config_errors (void)
   musa_melspec_config_default (&cfg, 44100);
   cfg.norm = (MusaMelNorm) - 1;
   expect_refusal (&cfg, "norm", "norm -1");
+  /* without the rate: what needs none is refused, the rest left for later */
+  musa_melspec_config_default (&cfg, 0);
+  CHECK (musa_melspec_config_check_static (&cfg, NULL) == MUSA_OK,
+      "static: defaults without a rate");
+  cfg.fmax = 30000;
+  CHECK (musa_melspec_config_check_static (&cfg, NULL) == MUSA_OK,
+      "static: fmax needs the rate to be checked");
+  cfg.fmin = 40000;
+  CHECK (musa_melspec_config_check_static (&cfg, &err) == MUSA_ERR_INVALID
+      && strcmp (err.property, "fmin") == 0, "static: fmin above fmax");
+  musa_melspec_config_default (&cfg, 0);
+  cfg.stft.hop = cfg.stft.n_fft + 1;
+  CHECK (musa_melspec_config_check_static (&cfg, &err) == MUSA_ERR_INVALID
+      && strcmp (err.property, "hop-length") == 0, "static: hop above n-fft");
   CHECK (strcmp (musa_status_name (MUSA_ERR_INVALID), "invalid argument") ==
       0, "status name");
   CHECK (musa_status_name (12345) != NULL, "unknown status name");
