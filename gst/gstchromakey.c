@@ -166,6 +166,7 @@ static void gst_chromakey_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 static void gst_chromakey_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
+static gboolean gst_chromakey_check (GstMusaAnalysis * base, MusaError * err);
 static gboolean gst_chromakey_configure (GstMusaAnalysis * base, gint rate,
     MusaError * err);
 static void gst_chromakey_process (GstMusaAnalysis * base,
@@ -237,6 +238,7 @@ gst_chromakey_class_init (GstChromakeyClass * klass)
       "musa developers <musa@example.invalid>");
 
   analysis_class->configure = GST_DEBUG_FUNCPTR (gst_chromakey_configure);
+  analysis_class->check = GST_DEBUG_FUNCPTR (gst_chromakey_check);
   analysis_class->process = GST_DEBUG_FUNCPTR (gst_chromakey_process);
   analysis_class->reset = GST_DEBUG_FUNCPTR (gst_chromakey_reset);
   analysis_class->finish = GST_DEBUG_FUNCPTR (gst_chromakey_finish);
@@ -329,23 +331,43 @@ gst_chromakey_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
+/* The library's configuration from the properties, for @rate. */
+static void
+fill_config (GstChromakey * self, MusaChromaConfig * cfg, gint rate)
+{
+  musa_chroma_config_default (cfg, rate);
+  GST_OBJECT_LOCK (self);
+  cfg->window = self->window;
+  cfg->estimate_tuning = self->estimate_tuning;
+  cfg->tuning_cents = self->tuning_cents;
+  cfg->fmin = self->fmin;
+  cfg->fmax = self->fmax;
+  GST_OBJECT_UNLOCK (self);
+  /* a sensible fmax above Nyquist is clipped, not refused */
+  if (cfg->fmax > 0.45 * rate && cfg->fmin * 1.5 < 0.45 * rate)
+    cfg->fmax = 0.45 * rate;
+}
+
+/* When the element starts: every check that depends on the sample rate is
+ * loosest at the highest (fmin and the automatic n-fft grow with it), so
+ * settings refused at 192 kHz are refused at every rate (fmax <= 1.5 fmin,
+ * tuning-cents, ...); the rest waits for the caps. */
+static gboolean
+gst_chromakey_check (GstMusaAnalysis * base, MusaError * err)
+{
+  MusaChromaConfig cfg;
+
+  fill_config (GST_CHROMAKEY (base), &cfg, 192000);
+  return musa_chroma_config_check (&cfg, err) == MUSA_OK;
+}
+
 static gboolean
 gst_chromakey_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
 {
   GstChromakey *self = GST_CHROMAKEY (base);
   MusaChromaConfig cfg;
 
-  musa_chroma_config_default (&cfg, rate);
-  GST_OBJECT_LOCK (self);
-  cfg.window = self->window;
-  cfg.estimate_tuning = self->estimate_tuning;
-  cfg.tuning_cents = self->tuning_cents;
-  cfg.fmin = self->fmin;
-  cfg.fmax = self->fmax;
-  GST_OBJECT_UNLOCK (self);
-  /* a sensible fmax above Nyquist is clipped, not refused */
-  if (cfg.fmax > 0.45 * rate && cfg.fmin * 1.5 < 0.45 * rate)
-    cfg.fmax = 0.45 * rate;
+  fill_config (self, &cfg, rate);
   self->chroma = musa_chroma_new (&cfg, err);
   if (self->chroma == NULL)
     return FALSE;

@@ -160,6 +160,7 @@ static void gst_onsetbpm_set_property (GObject * object, guint prop_id,
 static void gst_onsetbpm_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
 static void gst_onsetbpm_finalize (GObject * object);
+static gboolean gst_onsetbpm_check (GstMusaAnalysis * base, MusaError * err);
 static gboolean gst_onsetbpm_configure (GstMusaAnalysis * base, gint rate,
     MusaError * err);
 static void gst_onsetbpm_process (GstMusaAnalysis * base,
@@ -243,6 +244,7 @@ gst_onsetbpm_class_init (GstOnsetbpmClass * klass)
       "posting messages and the beats-per-minute tag", "musa developers");
 
   analysis_class->configure = GST_DEBUG_FUNCPTR (gst_onsetbpm_configure);
+  analysis_class->check = GST_DEBUG_FUNCPTR (gst_onsetbpm_check);
   analysis_class->process = GST_DEBUG_FUNCPTR (gst_onsetbpm_process);
   analysis_class->reset = GST_DEBUG_FUNCPTR (gst_onsetbpm_reset);
   analysis_class->finish = GST_DEBUG_FUNCPTR (gst_onsetbpm_finish);
@@ -373,25 +375,42 @@ gst_onsetbpm_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
+/* The library's configuration from the properties, for @rate. */
+static void
+fill_config (GstOnsetbpm * self, MusaOnsetBpmConfig * cfg, gint rate)
+{
+  musa_onsetbpm_config_default (cfg, rate);
+  GST_OBJECT_LOCK (self);
+  cfg->onset.method = self->method;
+  cfg->onset.threshold = self->threshold;
+  cfg->onset.delta = self->delta;
+  cfg->onset.combine = self->combine;
+  cfg->window = self->window;
+  cfg->min_bpm = self->min_bpm;
+  cfg->max_bpm = self->max_bpm;
+  cfg->prior_bpm = self->prior_bpm;
+  cfg->history = self->history;
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* When the element starts: the settings do not depend on the sample rate
+ * (min-bpm against max-bpm, ...), so they are checked at any valid one. */
+static gboolean
+gst_onsetbpm_check (GstMusaAnalysis * base, MusaError * err)
+{
+  MusaOnsetBpmConfig cfg;
+
+  fill_config (GST_ONSETBPM (base), &cfg, 44100);
+  return musa_onsetbpm_config_check (&cfg, err) == MUSA_OK;
+}
+
 static gboolean
 gst_onsetbpm_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
 {
   GstOnsetbpm *self = GST_ONSETBPM (base);
   MusaOnsetBpmConfig cfg;
 
-  musa_onsetbpm_config_default (&cfg, rate);
-  GST_OBJECT_LOCK (self);
-  cfg.onset.method = self->method;
-  cfg.onset.threshold = self->threshold;
-  cfg.onset.delta = self->delta;
-  cfg.onset.combine = self->combine;
-  cfg.window = self->window;
-  cfg.min_bpm = self->min_bpm;
-  cfg.max_bpm = self->max_bpm;
-  cfg.prior_bpm = self->prior_bpm;
-  cfg.history = self->history;
-  GST_OBJECT_UNLOCK (self);
-
+  fill_config (self, &cfg, rate);
   musa_onsetbpm_free (self->ob);
   self->ob = musa_onsetbpm_new (&cfg, err);
   if (self->ob == NULL)

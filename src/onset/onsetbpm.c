@@ -89,6 +89,24 @@ musa_onsetbpm_config_default (MusaOnsetBpmConfig * cfg, int sample_rate)
   cfg->history = 3600.0;
 }
 
+int
+musa_onsetbpm_config_check (const MusaOnsetBpmConfig * cfg, MusaError * err)
+{
+  MusaTempoConfig tc;
+  int status;
+
+  if ((status = musa_onset_config_check (&cfg->onset, err)) != MUSA_OK)
+    return status;
+  /* the tempo's frame rate is about 100/s at every sample rate (hop =
+   * rate / 100): its checks do not depend on it */
+  musa_tempo_config_default (&tc, 100.0);
+  tc.window = cfg->window;
+  tc.min_bpm = cfg->min_bpm;
+  tc.max_bpm = cfg->max_bpm;
+  tc.prior_bpm = cfg->prior_bpm;
+  return musa_tempo_config_check (&tc, err);
+}
+
 MusaOnsetBpm *
 musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
 {

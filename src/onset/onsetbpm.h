@@ -33,6 +33,10 @@ extern "C"
   } MusaOnsetBpmConfig;
 
   void musa_onsetbpm_config_default (MusaOnsetBpmConfig * cfg, int sample_rate);
+  /* The checks musa_onsetbpm_new makes of @cfg (onset function and tempo
+   * ranges), without building anything. */
+  int musa_onsetbpm_config_check (const MusaOnsetBpmConfig * cfg,
+      MusaError * err);
 
   typedef enum
   {
