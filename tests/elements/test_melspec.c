@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "elementtest.h"
+
 #define AUDIO_CAPS(fmt, rate, ch) \
   "audio/x-raw, format=" fmt ", layout=interleaved, rate=" #rate \
   ", channels=" #ch
@@ -237,29 +239,19 @@ static gchar *
 error_for (const gchar * props, gint rate, gboolean * at_start)
 {
   gchar *desc = g_strdup_printf ("melspec %s", props);
-  gchar *caps = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), rate);
-  GstElement *e = gst_parse_launch (desc, NULL);
+  gchar *caps;
   GstHarness *h;
-  GstBus *bus = gst_bus_new ();
-  gchar *text = NULL;
+  GstBus *bus;
+  gchar *text = start_error (desc);
   gfloat zeros[256] = { 0 };
 
-  fail_unless (e != NULL);
-  gst_element_set_bus (e, bus);
-  *at_start = gst_element_set_state (e, GST_STATE_PAUSED) ==
-      GST_STATE_CHANGE_FAILURE;
-  gst_element_set_state (e, GST_STATE_NULL);
+  *at_start = text != NULL;
   if (*at_start) {
-    text = first_error (bus);
-    gst_element_set_bus (e, NULL);
-    gst_object_unref (e);
-    gst_object_unref (bus);
     g_free (desc);
-    g_free (caps);
     return text;
   }
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (e);
+  caps = g_strdup_printf (AUDIO_CAPS ("F32LE", %d, 1), rate);
+  bus = gst_bus_new ();
   h = gst_harness_new_parse (desc);
   gst_element_set_bus (h->element, bus);
   gst_harness_set_caps_str (h, caps, caps);
