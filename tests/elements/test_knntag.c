@@ -108,22 +108,6 @@ knntag_messages (GstBus * bus)
   return l;
 }
 
-static gchar *
-error_message (GstBus * bus)
-{
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  GError *e = NULL;
-  gchar *text;
-
-  if (m == NULL)
-    return NULL;
-  gst_message_parse_error (m, &e, NULL);
-  text = g_strdup (e->message);
-  g_error_free (e);
-  gst_message_unref (m);
-  return text;
-}
-
 static gboolean
 pop_warning (GstBus * bus)
 {
@@ -443,7 +427,7 @@ learn_vectors (const gchar * index, const gchar * label, gint axis)
             axis == 1 ? 1.0f : 0.05f * i, 0.2f, 0.0f, i * GST_SECOND),
         GST_FLOW_OK);
   gst_harness_push_event (h, gst_event_new_eos ());
-  fail_unless (error_message (bus) == NULL);
+  fail_unless (bus_error_text (bus) == NULL);
   gst_harness_teardown (h);
   gst_object_unref (bus);
 }
@@ -513,7 +497,7 @@ GST_START_TEST (test_tensor_input)
   gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
   fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_and_alloc (12)),
       GST_FLOW_ERROR);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "expected 4 float32") != NULL);
   g_free (err);
   gst_harness_teardown (h);
@@ -595,7 +579,7 @@ GST_START_TEST (test_mismatch)
       "format = (string) static, types = (string) float32, "
       "dimensions = (string) 5:1, framerate = (fraction) 0/1");
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (20)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err != NULL);
   fail_unless (strstr (err, "dimension 4") && strstr (err, "dimension 5"),
       "%s", err);
@@ -608,7 +592,7 @@ GST_START_TEST (test_mismatch)
   g_object_set (h->element, "location", index, "embedding", "other", NULL);
   gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (16)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "clap-test") && strstr (err, "other"));
   g_free (err);
   gst_harness_teardown (h);
@@ -619,7 +603,7 @@ GST_START_TEST (test_mismatch)
   g_object_set (h->element, "location", index, NULL);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "musa-builtin"), "%s", err);
   g_free (err);
   gst_harness_teardown (h);
@@ -639,7 +623,7 @@ tag_error_with_index (const gchar * path)
   g_object_set (h->element, "location", path, NULL);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   gst_harness_teardown (h);
   gst_object_unref (bus);
   return err;
@@ -699,7 +683,7 @@ GST_START_TEST (test_learn_unwritable)
   g_object_set (h->element, "mode", 1, "label", "a", "location", index, NULL);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "'location'") && strstr (err, index),
       "%s", err);
   fail_if (g_file_test (dir, G_FILE_TEST_EXISTS));
@@ -858,7 +842,7 @@ learner (gpointer data)
               i * GST_SECOND) != GST_FLOW_OK)
         g_atomic_int_inc (&l->failures);
     gst_harness_push_event (h, gst_event_new_eos ());
-    if ((err = error_message (bus)) != NULL) {
+    if ((err = bus_error_text (bus)) != NULL) {
       g_printerr ("%s: %s\n", title, err);
       g_atomic_int_inc (&l->failures);
       g_free (err);
@@ -992,7 +976,7 @@ GST_START_TEST (test_bad_input)
   h = new_harness (&bus);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "'location'"), "%s", err);
   g_free (err);
   gst_harness_teardown (h);
@@ -1003,7 +987,7 @@ GST_START_TEST (test_bad_input)
   g_object_set (h->element, "mode", 1, "location", index, NULL);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) == GST_FLOW_OK);
-  err = error_message (bus);
+  err = bus_error_text (bus);
   fail_unless (err && strstr (err, "'label'"), "%s", err);
   g_free (err);
   gst_harness_teardown (h);
@@ -1049,7 +1033,7 @@ GST_START_TEST (test_bad_input)
       gst_harness_push_event (h, gst_event_new_eos ());
       msgs = knntag_messages (bus);
       fail_unless (final_label (msgs, NULL) != NULL);
-      fail_unless (error_message (bus) == NULL);
+      fail_unless (bus_error_text (bus) == NULL);
       g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
       gst_harness_teardown (h);
       gst_object_unref (bus);

@@ -217,22 +217,6 @@ GST_START_TEST (test_sine_peak_band)
 
 GST_END_TEST;
 
-static gchar *
-first_error (GstBus * bus)
-{
-  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  GError *err = NULL;
-  gchar *text;
-
-  if (msg == NULL)
-    return NULL;
-  gst_message_parse_error (msg, &err, NULL);
-  text = g_strdup (err->message);
-  g_error_free (err);
-  gst_message_unref (msg);
-  return text;
-}
-
 /* The error melspec posts for @props at @rate: when it starts (settings
  * that need no rate) or at the caps. *@at_start says which. */
 static gchar *
@@ -257,7 +241,7 @@ error_for (const gchar * props, gint rate, gboolean * at_start)
   gst_harness_set_caps_str (h, caps, caps);
   gst_harness_play (h);
   gst_harness_push (h, gst_buffer_new_memdup (zeros, sizeof (zeros)));
-  text = first_error (bus);
+  text = bus_error_text (bus);
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
   gst_harness_teardown (h);
