@@ -618,7 +618,63 @@ GST_START_TEST (test_single_note)
 
 GST_END_TEST;
 
-/* An invalid property combination fails at negotiation, naming it. */
+/* Pitch-class sets that fit many keys alike are no key: a chromatic
+ * cluster of sines read "F# major", with harmonics "F minor", a whole-tone
+ * scale "C major" and a diminished seventh "C minor", all certain and
+ * tagged. A C major scale stays certain. */
+GST_START_TEST (test_symmetric_sets)
+{
+  /* semitones above C4 (-1 ends), partials per note, a key expected */
+  static const struct
+  {
+    gint notes[13];
+    gint partials;
+    gboolean key;
+  } cases[] = {
+    {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -1}, 1, FALSE},
+    {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -1}, 5, FALSE},
+    {{0, 2, 4, 6, 8, 10, -1}, 5, FALSE},
+    {{0, 3, 6, 9, -1}, 5, FALSE},
+    {{0, 2, 4, 5, 7, 9, 11, -1}, 5, TRUE},
+  };
+  const gsize n = 44100 * 5;
+  float *x = g_new (float, n);
+  guint c;
+
+  for (c = 0; c < G_N_ELEMENTS (cases); c++) {
+    const GstStructure *f;
+    gboolean uncertain = FALSE;
+    Run r;
+    gsize i;
+    gint j, k;
+
+    for (i = 0; i < n; i++) {
+      gdouble t = (gdouble) i / 44100;
+      x[i] = 0.0f;
+      for (j = 0; cases[c].notes[j] >= 0; j++)
+        for (k = 1; k <= cases[c].partials; k++)
+          x[i] += (float) (0.05 / k * sin (2 * G_PI * k * 261.63 *
+                  pow (2.0, cases[c].notes[j] / 12.0) * t));
+    }
+    run_element (NULL, "F32LE", 44100, 1, x, n, 4096, 0, &r);
+    f = final_message (&r);
+    check_fields (f);
+    gst_structure_get_boolean (f, "uncertain", &uncertain);
+    if (cases[c].key) {
+      fail_if (uncertain, "C major scale uncertain");
+      fail_unless_equals_string (sget (f, "key"), "C major");
+      fail_unless (r.tags->len > 0);
+    } else {
+      fail_unless (uncertain, "case %u: %s, not uncertain", c, sget (f, "key"));
+      fail_unless_equals_int (r.tags->len, 0);
+    }
+    run_clear (&r);
+  }
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* Settings refused whatever the sample rate fail the READY -> PAUSED
  * state change itself, with an error naming the property (an error from the
  * streaming thread at the caps could leave gst-launch 1.22.0 hanging). */
@@ -653,6 +709,7 @@ chromakey_suite (void)
   tcase_add_test (tc, test_rates_and_channels);
   tcase_add_test (tc, test_short_stream);
   tcase_add_test (tc, test_single_note);
+  tcase_add_test (tc, test_symmetric_sets);
   tcase_add_test (tc, test_bad_properties);
   return s;
 }
