@@ -626,6 +626,9 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
   ob->func = NULL;
   ob->user = NULL;
   musa_tempo_estimate (ob->tempo, 1, out);
+  /* the stream's length, not the analysis frames' (they run over the
+   * padding at its end) */
+  out->seconds = (double) ob->samples / (ob->fps * ob->hop);
   ob->n_beats = 0;
   if (out->confidence > 0.0 && out->period > 0.0) {
     ob->n_beats = musa_beat_track (ob->beat, out->period, ob->beats,
