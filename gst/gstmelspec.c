@@ -134,6 +134,8 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
        guint64 block_first;     /* frame index of the block's first frame */
        guint64 interval_k;      /* intervals posted so far */
        guint64 interval_end;    /* end of interval k (samples), 0 = not known */
+       gboolean keep_frames;    /* interval k's frames are kept for a message
+                                 * (decided with interval_end) */
 
        /* tensor mode: frames waiting to go out, and snippet geometry */
        GByteArray *pending;     /* frames [pending_first, ...) */
@@ -558,8 +560,37 @@ gst_melspec_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
-/* largest tensor buffer (bytes) */
+/* largest tensor buffer, and largest block of frames in one message
+ * (bytes) */
 #define MAX_TENSOR_BYTES (G_GUINT64_CONSTANT (1) << 30)
+#define MAX_BLOCK_BYTES MAX_TENSOR_BYTES
+
+/* Bytes of the frames centred in @samples samples (at most). */
+static gdouble
+block_bytes (guint64 samples, gint hop, gint n_mels)
+{
+  return ((gdouble) (samples / (guint64) hop) + 1.0) * n_mels * sizeof (gfloat);
+}
+
+/* Passthrough: a message holds the frames of one interval, kept until the
+ * interval ends; an interval whose frames pass MAX_BLOCK_BYTES would grow
+ * the memory for as long as it lasts (a day, a year on a live stream) and
+ * end in an abort at 4 GiB. */
+static gboolean
+check_interval (GstMelspec * self, guint64 samples, gint rate, MusaError * err)
+{
+  gdouble bytes = block_bytes (samples, self->cfg.stft.hop, self->cfg.n_mels);
+
+  if (bytes <= (gdouble) MAX_BLOCK_BYTES)
+    return TRUE;
+  musa_error_set (err, MUSA_ERR_INVALID, "interval", "an interval of %.0f s "
+      "holds %.0f frames x %d mel bands, %.1f GiB in one message; at most "
+      "%.0f GiB (shorten the interval, or use tensor mode)",
+      (gdouble) samples / rate, bytes / (sizeof (gfloat) * self->cfg.n_mels),
+      self->cfg.n_mels, bytes / (1 << 30),
+      (gdouble) MAX_BLOCK_BYTES / (1 << 30));
+  return FALSE;
+}
 
 /* Snippet geometry in frames, from the properties (object lock held). */
 static gboolean
@@ -791,6 +822,9 @@ gst_melspec_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
   ok = snippet_geometry (self, rate, self->cfg.stft.hop, &self->snippet_frames,
       &self->snippet_step, err);
   GST_OBJECT_UNLOCK (self);
+  if (ok && !self->tensor_mode && musa_analysis_get_post_messages (base))
+    ok = check_interval (self, gst_util_uint64_scale_int_ceil
+        (musa_analysis_get_interval (base), rate, GST_SECOND), rate, err);
   if (!ok)
     return FALSE;
   self->ms = musa_melspec_new (&self->cfg, err);
@@ -825,6 +859,7 @@ gst_melspec_reset (GstMusaAnalysis * base)
   self->block_first = 0;
   self->interval_k = 0;
   self->interval_end = 0;
+  self->keep_frames = FALSE;
   self->pending_first = 0;
   self->snippet_index = 0;
 }
@@ -847,7 +882,12 @@ post_block (GstMelspec * self, guint64 start, guint64 end)
   GstBuffer *frames;
 
   /* an interval shorter than the hop may hold no frame: it is posted all the
-   * same, so that messages stay contiguous in time */
+   * same, so that messages stay contiguous in time; one whose frames were
+   * not kept (messages off, or too long, when it began) is not */
+  if (self->interval_end != 0 && !self->keep_frames) {
+    g_byte_array_set_size (self->block, 0);
+    return;
+  }
   if (!musa_analysis_get_post_messages (base)) {
     g_byte_array_set_size (self->block, 0);
     return;
@@ -933,6 +973,29 @@ tensor_frame (GstMelspec * self, guint64 index, const gfloat * mels)
   }
 }
 
+/* Interval k begins: its end, and whether its frames are kept for its
+ * message. With messages off they are not (the block would grow over a
+ * long interval for nothing); an interval too long for one message (set
+ * while playing) is an error. */
+static void
+begin_interval (GstMelspec * self)
+{
+  GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
+  guint64 start = musa_analysis_interval_boundary (base, self->interval_k);
+  MusaError err;
+
+  self->interval_end = musa_analysis_interval_boundary (base,
+      self->interval_k + 1);
+  self->keep_frames = musa_analysis_get_post_messages (base);
+  if (self->keep_frames && !check_interval (self, self->interval_end - start,
+          self->cfg.sample_rate, &err)) {
+    self->keep_frames = FALSE;
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Invalid setting of property '%s': %s", err.property, err.message),
+        (NULL));
+  }
+}
+
 static void
 on_frame (void *user, int64_t index, const float *mels, int n_mels)
 {
@@ -948,8 +1011,7 @@ on_frame (void *user, int64_t index, const float *mels, int n_mels)
    * boundary (read under the object lock) is fetched once per interval */
   for (;;) {
     if (self->interval_end == 0)
-      self->interval_end = musa_analysis_interval_boundary (base,
-          self->interval_k + 1);
+      begin_interval (self);
     if (center < self->interval_end)
       break;
     post_block (self, musa_analysis_interval_boundary (base,
@@ -957,6 +1019,8 @@ on_frame (void *user, int64_t index, const float *mels, int n_mels)
     self->interval_k++;
     self->interval_end = 0;
   }
+  if (!self->keep_frames)
+    return;
   if (self->block->len == 0)
     self->block_first = (guint64) index;
   g_byte_array_append (self->block, (const guint8 *) mels,

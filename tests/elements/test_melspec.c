@@ -2,6 +2,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/audio/audio.h>
+#include <malloc.h>
 #include <math.h>
 #include <string.h>
 
@@ -273,6 +274,8 @@ GST_START_TEST (test_invalid_settings)
     /* a 4 GiB tensor (1024 bands x 1048576 frames) */
     {"n-mels=1024 n-fft=65536 hop-length=16 snippet-duration=380", 44100,
         "'snippet-duration'", FALSE},
+    /* messages of a day: 1.8 GiB of frames each, held until the day ends */
+    {"interval=86400000000000", 22050, "'interval'", FALSE},
   };
   guint i;
 
@@ -419,6 +422,112 @@ GST_START_TEST (test_discont_resets)
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
   gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Bytes allocated with malloc (mmapped blocks included). */
+static gsize
+heap_in_use (void)
+{
+  struct mallinfo2 mi = mallinfo2 ();
+
+  return mi.uordblks + mi.hblkhd;
+}
+
+/* With post-messages=false nothing is posted, so nothing is kept: a long
+ * interval used to collect its frames anyway (1.4 MB/s of audio here, until
+ * the interval ended), and a live stream with a long interval grew until
+ * a 4 GiB abort. */
+GST_START_TEST (test_messages_off_keep_nothing)
+{
+  const gint rate = 22050;
+  GstHarness *h = gst_harness_new_parse ("melspec n-mels=1024 n-fft=8192 "
+      "hop-length=64 interval=600000000000 post-messages=false");
+  GstBus *bus = gst_bus_new ();
+  gfloat *x = g_new (gfloat, rate);
+  gsize before = 0, after = 0;
+  gint i;
+
+  make_signal (x, rate, rate);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_caps_str (h, AUDIO_CAPS ("F32LE", 22050, 1),
+      AUDIO_CAPS ("F32LE", 22050, 1));
+  gst_harness_play (h);
+  /* 20 s of audio: 6891 frames of 1024 bands, 28 MB if they were kept */
+  for (i = 0; i < 20; i++) {
+    GstBuffer *in = gst_buffer_new_memdup (x, rate * sizeof (gfloat));
+    GST_BUFFER_PTS (in) = i * GST_SECOND;
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    if (i == 0)
+      before = heap_in_use ();
+  }
+  after = heap_in_use ();
+  fail_unless (after < before + 4 * 1024 * 1024,
+      "the heap grew by %" G_GSIZE_FORMAT " bytes over 19 s of audio",
+      after - before);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT |
+          GST_MESSAGE_ERROR) == NULL);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
+/* An interval set while playing whose frames cannot go in one message
+ * (10 days: 6.9 GiB at 8 kHz) is an error naming the property when it
+ * begins, instead of a block that grows for 10 days (and aborts at 4 GiB);
+ * the messages of the intervals before it are posted. */
+GST_START_TEST (test_interval_too_long_while_playing)
+{
+  const gint rate = 8000;
+  GstHarness *h = gst_harness_new_parse ("melspec");
+  GstBus *bus = gst_bus_new ();
+  gfloat *x = g_new0 (gfloat, rate);
+  GstMessage *msg;
+  gchar *text = NULL;
+  gint i, messages = 0;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_caps_str (h, AUDIO_CAPS ("F32LE", 8000, 1),
+      AUDIO_CAPS ("F32LE", 8000, 1));
+  gst_harness_play (h);
+  for (i = 0; i < 4; i++) {
+    GstBuffer *in = gst_buffer_new_memdup (x, rate * sizeof (gfloat));
+    GST_BUFFER_PTS (in) = i * GST_SECOND;
+    if (i == 2) {
+      GstElement *e = gst_harness_find_element (h, "melspec");
+      g_object_set (e, "interval", (guint64) 864000 * GST_SECOND, NULL);
+      gst_object_unref (e);
+    }
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT |
+              GST_MESSAGE_ERROR))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR && text == NULL) {
+      GError *err = NULL;
+      gst_message_parse_error (msg, &err, NULL);
+      text = g_strdup (err->message);
+      g_error_free (err);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
+      messages++;
+    }
+    gst_message_unref (msg);
+  }
+  /* the intervals [0, 1) and [1, 2) s; [2 s, 10 days) is refused */
+  fail_unless_equals_int (messages, 2);
+  fail_unless (text != NULL, "no error for a 10-day interval");
+  fail_unless (strstr (text, "'interval'") != NULL, "%s", text);
+  g_free (text);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
 }
 
 GST_END_TEST;
@@ -836,6 +945,8 @@ melspec_suite (void)
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_formats_and_channels);
   tcase_add_test (tc, test_discont_resets);
+  tcase_add_test (tc, test_messages_off_keep_nothing);
+  tcase_add_test (tc, test_interval_too_long_while_playing);
   tcase_add_test (tc, test_tensor_frames_per_buffer);
   tcase_add_test (tc, test_tensor_latency);
   tcase_add_test (tc, test_tensor_snippets);
