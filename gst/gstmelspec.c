@@ -25,6 +25,13 @@
  *   - `first-frame-time` (#guint64): running timestamp of its centre;
  *   - `hop-time` (#guint64): time between frames (ns).
  *
+ *   The frames of an interval are held until it ends: an interval of more
+ *   than 1 GiB of frames (1 + interval * rate / hop-length frames of n-mels
+ *   floats; 6.2 h at 48 kHz with the defaults) is refused with an error
+ *   naming `interval`, at the caps or, when set while playing, when it
+ *   begins. With post-messages=false nothing is held (an interval that began
+ *   with messages off gives no message).
+ *
  * - Tensor mode (downstream asks for `other/tensors`, NNStreamer's static
  *   format): buffers of `frames-per-buffer` frames, or fixed-length snippets of
  *   `snippet-duration` seconds every `snippet-hop` seconds, as float32
