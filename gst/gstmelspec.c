@@ -25,12 +25,12 @@
  *   - `first-frame-time` (#guint64): running timestamp of its centre;
  *   - `hop-time` (#guint64): time between frames (ns).
  *
- *   The frames of an interval are held until it ends: an interval of more
- *   than 1 GiB of frames (1 + interval * rate / hop-length frames of n-mels
- *   floats; 6.2 h at 48 kHz with the defaults) is refused with an error
- *   naming `interval`, at the caps or, when set while playing, when it
- *   begins. With post-messages=false nothing is held (an interval that began
- *   with messages off gives no message).
+ *   The frames of an interval are held until it ends (a long interval on a
+ *   file gives the whole spectrogram in one message at EOS): when they
+ *   reach 1 GiB (6.2 h at 48 kHz with the defaults) the element stops with
+ *   an error naming `interval`, instead of growing for as long as the
+ *   interval lasts. With post-messages=false nothing is held (an interval
+ *   that began with messages off gives no message).
  *
  * - Tensor mode (downstream asks for `other/tensors`, NNStreamer's static
  *   format): buffers of `frames-per-buffer` frames, or fixed-length snippets of
@@ -572,33 +572,6 @@ gst_melspec_get_property (GObject * object, guint prop_id, GValue * value,
 #define MAX_TENSOR_BYTES (G_GUINT64_CONSTANT (1) << 30)
 #define MAX_BLOCK_BYTES MAX_TENSOR_BYTES
 
-/* Bytes of the frames centred in @samples samples (at most). */
-static gdouble
-block_bytes (guint64 samples, gint hop, gint n_mels)
-{
-  return ((gdouble) (samples / (guint64) hop) + 1.0) * n_mels * sizeof (gfloat);
-}
-
-/* Passthrough: a message holds the frames of one interval, kept until the
- * interval ends; an interval whose frames pass MAX_BLOCK_BYTES would grow
- * the memory for as long as it lasts (a day, a year on a live stream) and
- * end in an abort at 4 GiB. */
-static gboolean
-check_interval (GstMelspec * self, guint64 samples, gint rate, MusaError * err)
-{
-  gdouble bytes = block_bytes (samples, self->cfg.stft.hop, self->cfg.n_mels);
-
-  if (bytes <= (gdouble) MAX_BLOCK_BYTES)
-    return TRUE;
-  musa_error_set (err, MUSA_ERR_INVALID, "interval", "an interval of %.0f s "
-      "holds %.0f frames x %d mel bands, %.1f GiB in one message; at most "
-      "%.0f GiB (shorten the interval, or use tensor mode)",
-      (gdouble) samples / rate, bytes / (sizeof (gfloat) * self->cfg.n_mels),
-      self->cfg.n_mels, bytes / (1 << 30),
-      (gdouble) MAX_BLOCK_BYTES / (1 << 30));
-  return FALSE;
-}
-
 /* Snippet geometry in frames, from the properties (object lock held). */
 static gboolean
 snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
@@ -829,9 +802,6 @@ gst_melspec_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
   ok = snippet_geometry (self, rate, self->cfg.stft.hop, &self->snippet_frames,
       &self->snippet_step, err);
   GST_OBJECT_UNLOCK (self);
-  if (ok && !self->tensor_mode && musa_analysis_get_post_messages (base))
-    ok = check_interval (self, gst_util_uint64_scale_int_ceil
-        (musa_analysis_get_interval (base), rate, GST_SECOND), rate, err);
   if (!ok)
     return FALSE;
   self->ms = musa_melspec_new (&self->cfg, err);
@@ -981,26 +951,16 @@ tensor_frame (GstMelspec * self, guint64 index, const gfloat * mels)
 }
 
 /* Interval k begins: its end, and whether its frames are kept for its
- * message. With messages off they are not (the block would grow over a
- * long interval for nothing); an interval too long for one message (set
- * while playing) is an error. */
+ * message (with messages off they are not: the block would grow over a
+ * long interval for nothing). */
 static void
 begin_interval (GstMelspec * self)
 {
   GstMusaAnalysis *base = GST_MUSA_ANALYSIS (self);
-  guint64 start = musa_analysis_interval_boundary (base, self->interval_k);
-  MusaError err;
 
   self->interval_end = musa_analysis_interval_boundary (base,
       self->interval_k + 1);
   self->keep_frames = musa_analysis_get_post_messages (base);
-  if (self->keep_frames && !check_interval (self, self->interval_end - start,
-          self->cfg.sample_rate, &err)) {
-    self->keep_frames = FALSE;
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Invalid setting of property '%s': %s", err.property, err.message),
-        (NULL));
-  }
 }
 
 static void
@@ -1028,6 +988,22 @@ on_frame (void *user, int64_t index, const float *mels, int n_mels)
   }
   if (!self->keep_frames)
     return;
+  /* a message holds one interval's frames: past MAX_BLOCK_BYTES the
+   * interval is too long for one (a day's on a live stream; GLib's byte
+   * array aborts at 4 GiB) */
+  if ((guint64) self->block->len + sizeof (gfloat) * n_mels > MAX_BLOCK_BYTES) {
+    guint64 start = musa_analysis_interval_boundary (base, self->interval_k);
+    self->keep_frames = FALSE;
+    g_byte_array_set_size (self->block, 0);
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Invalid setting of property 'interval': the interval starting at "
+            "%.0f s has held %" G_GUINT64_FORMAT " frames x %d mel bands, "
+            "1 GiB, for one message (shorten the interval, or use tensor "
+            "mode)", (gdouble) start / self->cfg.sample_rate,
+            (guint64) MAX_BLOCK_BYTES / (sizeof (gfloat) * n_mels), n_mels),
+        (NULL));
+    return;
+  }
   if (self->block->len == 0)
     self->block_first = (guint64) index;
   g_byte_array_append (self->block, (const guint8 *) mels,
