@@ -153,6 +153,7 @@ struct _GstKnntag
   /* input */
   gboolean tensor_mode;
   gboolean warned_values;       /* tensors: bad values reported */
+  gboolean warned_refused;      /* audio: a refused embedding reported */
   gint dim;
   gint rate;
 
@@ -736,12 +737,27 @@ cmp_score (gconstpointer a, gconstpointer b, gpointer user)
           y->label));
 }
 
-/* Search @vec; FALSE (and a debug line) when the vector is refused. */
+/* A snippet's embedding out of range (audio far beyond full scale: F32
+ * samples of 1e20 overflow its power features), reported once per stream:
+ * such snippets get no vote, and a stream of them only an empty, uncertain
+ * answer. */
+static void
+warn_refused (GstKnntag * self, const gchar * what)
+{
+  if (self->warned_refused)
+    return;
+  self->warned_refused = TRUE;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Audio too loud for the embedding (samples far beyond full scale): "
+          "%s", what), (NULL));
+}
+
+/* Search @vec; FALSE (and a warning) when the vector is refused. */
 static gboolean
 query (GstKnntag * self, const gfloat * vec)
 {
   if (musa_knn_query (self->knn, vec, &self->result) != MUSA_OK) {
-    GST_WARNING_OBJECT (self, "embedding out of range: no vote");
+    warn_refused (self, "snippets without a vote");
     return FALSE;
   }
   return TRUE;
@@ -1075,6 +1091,12 @@ save_learned (GstKnntag * self)
       GST_WARNING_OBJECT (self, "item %s not added: %s", id, err.message);
     g_free (id);
   }
+  if (added < self->n_pending) {
+    gchar *what = g_strdup_printf ("%u of %u snippets not added to the index",
+        self->n_pending - added, self->n_pending);
+    warn_refused (self, what);
+    g_free (what);
+  }
   status = musa_index_save (idx, self->cfg.location, &err);
   musa_index_unlock (lock);
   if (status != MUSA_OK) {
@@ -1387,6 +1409,8 @@ gst_knntag_sink_event (GstBaseTransform * trans, GstEvent * event)
         if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
           self->warned_values = FALSE;
       }
+      if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+        self->warned_refused = FALSE;
       break;
     default:
       break;
@@ -1463,5 +1487,7 @@ gst_knntag_stop (GstBaseTransform * trans)
   release_all (self);
   forget_source (self);
   self->tensor_mode = FALSE;
+  self->warned_values = FALSE;
+  self->warned_refused = FALSE;
   return ret;
 }

@@ -1014,6 +1014,32 @@ GST_START_TEST (test_bad_input)
   gst_harness_teardown (h);
   gst_object_unref (bus);
 
+  /* audio far beyond full scale (F32 samples of 1e20 overflow the
+   * embedding): a warning, not silence, when tagging and learning (the
+   * snippets got no vote and were not added, with a debug line only) */
+  for (i = 0; i < 2; i++) {
+    gsize n;
+    gfloat *y = music (6.0, FALSE, 3, &n);
+    gchar *learned = tmp_path ("loud.knn");
+    guint j;
+    for (j = 0; j < n; j++)
+      y[j] *= 1e20f;
+    h = new_harness (&bus);
+    g_object_set (h->element, "location", i ? learned : index, "window", 5.0,
+        NULL);
+    if (i)
+      g_object_set (h->element, "mode", 1, "label", "loud", NULL);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    fail_unless_equals_int (push_audio (h, y, n, 4096, TRUE), GST_FLOW_OK);
+    fail_unless (pop_warning (bus), "no warning (%s)", i ? "learn" : "tag");
+    fail_unless (bus_error_text (bus) == NULL);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+    g_unlink (learned);
+    g_free (learned);
+    g_free (y);
+  }
+
   /* odd formats: 8 kHz, 8 channels S16; 192 kHz stereo; silence */
   {
     const gchar *caps[] = {
