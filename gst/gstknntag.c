@@ -1039,7 +1039,8 @@ save_learned (GstKnntag * self)
       self->stream_source ? g_strdup (self->stream_source) : source_name (self);
   guint i, n_labels = g_strv_length (self->labels);
   guint added = 0;
-  gint lock, status;
+  gsize removed = 0;
+  gint lock, status = MUSA_OK;
   GstStructure *s;
   const gchar *name = self->tensor_mode ? self->cfg.embedding : MUSA_EMBED_NAME;
   gint version = self->tensor_mode ? 1 : MUSA_EMBED_VERSION;
@@ -1078,7 +1079,7 @@ save_learned (GstKnntag * self)
   /* a named source replaces its earlier items; an anonymous one is new;
    * the audio after a rate change adds to the stream's items */
   if (self->n_saved == 0 && src)
-    musa_index_remove_source (idx, src);
+    removed = musa_index_remove_source (idx, src);
   else if (src == NULL)
     src = anonymous_name (idx);
   for (i = 0; i < self->n_pending; i++) {
@@ -1097,7 +1098,10 @@ save_learned (GstKnntag * self)
     warn_refused (self, what);
     g_free (what);
   }
-  status = musa_index_save (idx, self->cfg.location, &err);
+  /* (nothing added and nothing replaced: the index stays as it was, a new
+   * one is not written) */
+  if (added > 0 || removed > 0)
+    status = musa_index_save (idx, self->cfg.location, &err);
   musa_index_unlock (lock);
   if (status != MUSA_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,

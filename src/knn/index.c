@@ -749,6 +749,14 @@ musa_index_update_stats (MusaIndex * idx)
 
 /* ---- saving ---- */
 
+/* memcpy for arrays that may be empty (and then NULL) */
+static void
+copy (void *d, const void *s, size_t n)
+{
+  if (n > 0)
+    memcpy (d, s, n);
+}
+
 int
 musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
     MusaError * err)
@@ -784,12 +792,12 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
   wr64 (d + 88, l.lpool);
   wr64 (d + 96, l.ipool);
   wr64 (d + 104, l.off_matrix);
-  memcpy (d + l.off_stats, idx->mean, 4 * l.dim);
-  memcpy (d + l.off_stats + 4 * l.dim, idx->std, 4 * l.dim);
-  memcpy (d + l.off_labels, idx->label_off, 4 * l.n_labels);
-  memcpy (d + l.off_lpool, idx->label_pool, l.lpool);
-  memcpy (d + l.off_starts, idx->starts, 8 * (l.n_items + 1));
-  memcpy (d + l.off_refs, idx->refs, 4 * l.n_refs);
+  copy (d + l.off_stats, idx->mean, 4 * l.dim);
+  copy (d + l.off_stats + 4 * l.dim, idx->std, 4 * l.dim);
+  copy (d + l.off_labels, idx->label_off, 4 * l.n_labels);
+  copy (d + l.off_lpool, idx->label_pool, l.lpool);
+  copy (d + l.off_starts, idx->starts, 8 * (l.n_items + 1));
+  copy (d + l.off_refs, idx->refs, 4 * l.n_refs);
   ipool = 0;
   for (i = 0; i < idx->n_items; i++) {
     const char *s = idx->id_pool + idx->id_off[i];
@@ -798,7 +806,7 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
     memcpy (d + l.off_ipool + ipool, s, n);
     ipool += n;
   }
-  memcpy (d + l.off_matrix, idx->matrix, 4 * l.dim * l.n_items);
+  copy (d + l.off_matrix, idx->matrix, 4 * l.dim * l.n_items);
   wr64 (d + CHECKSUM_AT, musa_index_checksum (d, l.size));
   *data = d;
   *size = l.size;

@@ -104,6 +104,32 @@ test_round_trip (void)
   musa_index_free (idx);
 }
 
+/* An index without items or labels saves and loads (its empty arrays were
+ * copied from NULL: undefined behaviour, caught by UBSan when knntag's learn
+ * mode saved an index none of whose snippets could be added). */
+static void
+test_empty (void)
+{
+  MusaIndex *idx = musa_index_new ("musa-embed", 4, 1, 0, NULL), *back;
+  MusaError err;
+  char path[300];
+
+  CHECK (idx != NULL, "new");
+  if (idx == NULL)
+    return;
+  snprintf (path, sizeof (path), "%s/empty.knn", dir);
+  CHECK (musa_index_save (idx, path, &err) == MUSA_OK, "%s", err.message);
+  back = musa_index_load (path, &err);
+  CHECK (back != NULL, "%s", err.message);
+  if (back) {
+    CHECK (musa_index_n_items (back) == 0 && musa_index_n_labels (back) == 0,
+        "items %zu labels %d", musa_index_n_items (back),
+        musa_index_n_labels (back));
+    musa_index_free (back);
+  }
+  musa_index_free (idx);
+}
+
 /* Append to a loaded (mapped) index, remove by source, save over itself. */
 static void
 test_edit (void)
@@ -328,6 +354,7 @@ main (void)
     return 1;
   musa_test_run ("round-trip", test_round_trip);
   musa_test_run ("edit", test_edit);
+  musa_test_run ("empty", test_empty);
   musa_test_run ("atomic-write", test_atomic);
   musa_test_run ("fuzz", test_fuzz);
   r = musa_test_summary ();
