@@ -42,6 +42,7 @@ typedef struct
                                  * EOS) and nothing was analysed since */
   gchar *setup_error;           /* the configuration error posted since the
                                  * start (caps offered again give the same) */
+  MusaGstTags tags;             /* upstream's and our tags (streaming thread) */
 
   /* interval boundaries since the last reset: boundary k >= iv_k is
    * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
@@ -140,6 +141,7 @@ gst_musa_analysis_finalize (GObject * object)
 
   g_free (priv->scratch);
   g_free (priv->setup_error);
+  musa_gst_tags_clear (&priv->tags);
   G_OBJECT_CLASS (gst_musa_analysis_parent_class)->finalize (object);
 }
 
@@ -348,6 +350,7 @@ static gboolean
 gst_musa_analysis_stop (GstBaseTransform * trans)
 {
   release (GST_MUSA_ANALYSIS (trans));
+  musa_gst_tags_clear (&PRIV (GST_MUSA_ANALYSIS (trans))->tags);
   return TRUE;
 }
 
@@ -517,6 +520,11 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
           warn_nonfinite (self, TRUE);
       }
       new_stream (self);
+      /* the next stream has tags of its own */
+      musa_gst_tags_clear (&priv->tags);
+      break;
+    case GST_EVENT_TAG:
+      event = musa_gst_tags_upstream_event (&priv->tags, event);
       break;
     case GST_EVENT_GAP:
       analyse_gap (self, event);
@@ -614,7 +622,7 @@ void
 musa_analysis_push_tags (GstMusaAnalysis * self, GstTagList * tags)
 {
   gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
-      gst_event_new_tag (tags));
+      musa_gst_tags_own_event (&PRIV (self)->tags, tags));
 }
 
 gboolean
@@ -715,4 +723,68 @@ musa_gst_structure_set_float_array (GstStructure * s, const gchar * field,
   }
   gst_structure_take_value (s, field, &arr);
   g_value_unset (&item);
+}
+
+void
+musa_gst_tags_clear (MusaGstTags * tags)
+{
+  g_clear_pointer (&tags->upstream, gst_tag_list_unref);
+  g_clear_pointer (&tags->own, gst_tag_list_unref);
+}
+
+static void
+merge_own_tag (const GstTagList * own, const gchar * tag, gpointer user_data)
+{
+  GstTagList *out = user_data;
+  /* our value replaces upstream's (a file's genre, an earlier estimate);
+   * comments are a list: ours goes beside the file's */
+  GstTagMergeMode mode = g_strcmp0 (tag, GST_TAG_EXTENDED_COMMENT) == 0 ?
+      GST_TAG_MERGE_APPEND : GST_TAG_MERGE_REPLACE;
+  guint i, n = gst_tag_list_get_tag_size (own, tag);
+
+  for (i = 0; i < n; i++)
+    gst_tag_list_add_value (out, i == 0 ? mode : GST_TAG_MERGE_APPEND, tag,
+        gst_tag_list_get_value_index (own, tag, i));
+}
+
+static GstTagList *
+merged_tags (MusaGstTags * tags)
+{
+  GstTagList *out = tags->upstream ? gst_tag_list_copy (tags->upstream) :
+      gst_tag_list_new_empty ();
+
+  gst_tag_list_set_scope (out, GST_TAG_SCOPE_STREAM);
+  if (tags->own)
+    gst_tag_list_foreach (tags->own, merge_own_tag, out);
+  return out;
+}
+
+GstEvent *
+musa_gst_tags_upstream_event (MusaGstTags * tags, GstEvent * event)
+{
+  GstTagList *list;
+  GstEvent *merged;
+
+  gst_event_parse_tag (event, &list);
+  if (gst_tag_list_get_scope (list) != GST_TAG_SCOPE_STREAM)
+    return event;
+  gst_tag_list_ref (list);
+  if (tags->upstream)
+    gst_tag_list_unref (tags->upstream);
+  tags->upstream = list;
+  if (!tags->own)
+    return event;
+  merged = gst_event_new_tag (merged_tags (tags));
+  gst_event_set_seqnum (merged, gst_event_get_seqnum (event));
+  gst_event_unref (event);
+  return merged;
+}
+
+GstEvent *
+musa_gst_tags_own_event (MusaGstTags * tags, GstTagList * own)
+{
+  if (tags->own)
+    gst_tag_list_unref (tags->own);
+  tags->own = own;
+  return gst_event_new_tag (merged_tags (tags));
 }

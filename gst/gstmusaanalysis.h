@@ -115,6 +115,26 @@ void musa_analysis_release (GstMusaAnalysis * self);
 
 /* Helpers shared by every musa element (also musaugment). */
 MusaSampleFormat musa_gst_sample_format (GstAudioFormat format);
+
+/* Tags: an element's own tags go downstream merged into the stream's tags
+ * from upstream (a stream-scope TAG event replaces the one before it
+ * downstream, so a list with only musa's tags would drop a file's title and
+ * artist, and upstream's next TAG event would drop musa's). Used from the
+ * streaming thread; cleared when the element stops and at STREAM_START. */
+typedef struct
+{
+  GstTagList *upstream;         /* upstream's stream-scope tags, or NULL */
+  GstTagList *own;              /* the element's latest tags, or NULL */
+} MusaGstTags;
+
+void musa_gst_tags_clear (MusaGstTags * tags);
+/* An upstream TAG event: remembers its stream tags and returns the event to
+ * forward (takes @event): the same, or their merge with the element's tags. */
+GstEvent *musa_gst_tags_upstream_event (MusaGstTags * tags, GstEvent * event);
+/* The element's new tags (takes @own, which replaces its tags before): the
+ * TAG event to push, upstream's stream tags with @own merged in (@own's
+ * values replace upstream's of the same tag, extended comments are added). */
+GstEvent *musa_gst_tags_own_event (MusaGstTags * tags, GstTagList * own);
 /* A GstValueArray of doubles/floats for message fields. */
 void musa_gst_structure_set_float_array (GstStructure * s,
     const gchar * field, const gfloat * v, guint n);

@@ -175,6 +175,7 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gfloat *in_f32, *out_f32;
        gsize in_cap, out_cap;   /* floats */
        guint64 nan_count;
+       MusaGstTags tags;        /* upstream's stream tags and ours */
      };
 
 G_DEFINE_TYPE (GstMusaugment, gst_musaugment, GST_TYPE_BASE_TRANSFORM);
@@ -272,6 +273,7 @@ gst_musaugment_finalize (GObject * object)
   musa_augment_chain_free (self->chain);
   g_free (self->in_f32);
   g_free (self->out_f32);
+  musa_gst_tags_clear (&self->tags);
   G_OBJECT_CLASS (gst_musaugment_parent_class)->finalize (object);
 }
 
@@ -404,7 +406,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
       GST_TAG_EXTENDED_COMMENT, comment, NULL);
   g_free (comment);
   gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
-      gst_event_new_tag (tags));
+      musa_gst_tags_own_event (&self->tags, tags));
 }
 
 /* Output frames to the outgoing buffer format. */
@@ -705,6 +707,7 @@ gst_musaugment_stop (GstBaseTransform * trans)
   g_clear_pointer (&self->parsed_spec, g_free);
   g_clear_pointer (&self->stream_id, g_free);
   g_clear_pointer (&self->draw_key, g_free);
+  musa_gst_tags_clear (&self->tags);
   return TRUE;
 }
 
@@ -938,8 +941,13 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       g_free (self->stream_id);
       self->stream_id = g_strdup (id);
       GST_DEBUG_OBJECT (self, "stream id %s", GST_STR_NULL (id));
+      /* the next stream has tags of its own */
+      musa_gst_tags_clear (&self->tags);
       break;
     }
+    case GST_EVENT_TAG:
+      event = musa_gst_tags_upstream_event (&self->tags, event);
+      break;
     case GST_EVENT_FLUSH_STOP:
       drop_session (self);
       break;

@@ -269,6 +269,87 @@ GST_START_TEST (test_messages_and_tags)
 
 GST_END_TEST;
 
+/* The stream tags downstream after the last TAG event (a copy), or NULL. */
+static GstTagList *
+downstream_tags (GstHarness * h)
+{
+  GstEvent *ev = gst_pad_get_sticky_event (h->sinkpad, GST_EVENT_TAG, 0);
+  GstTagList *tl, *copy;
+
+  if (ev == NULL)
+    return NULL;
+  gst_event_parse_tag (ev, &tl);
+  copy = gst_tag_list_copy (tl);
+  gst_event_unref (ev);
+  return copy;
+}
+
+static void
+push_f32 (GstHarness * h, const float *x, gsize from, gsize to, gint rate)
+{
+  gsize pos;
+
+  for (pos = from; pos < to; pos += 4096) {
+    gsize n = MIN (4096, to - pos);
+    GstBuffer *b = gst_buffer_new_memdup (x + pos, n * sizeof (float));
+
+    GST_BUFFER_PTS (b) = gst_util_uint64_scale_int (pos, GST_SECOND, rate);
+    fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+}
+
+/* The musical-key tag is added to the stream's tags from upstream: a file's
+ * title and artist stay downstream (chromakey's tag events held the key
+ * alone and replaced them), and upstream's next tags (a decoder's bitrate)
+ * keep the key (they replaced it). */
+GST_START_TEST (test_upstream_tags_kept)
+{
+  gsize n;
+  float *x = synth (44100, 8.0, 9, TRUE, TRUE, &n);
+  GstHarness *h = gst_harness_new_parse ("chromakey");
+  GstTagList *tl;
+  gchar *str = NULL;
+  guint bitrate = 0;
+
+  set_caps (h, "F32LE", 44100, 1);
+  gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new
+          (GST_TAG_TITLE, "My Song", GST_TAG_ARTIST, "Someone", NULL)));
+  push_f32 (h, x, 0, n / 2, 44100);
+  gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new
+          (GST_TAG_TITLE, "My Song", GST_TAG_ARTIST, "Someone",
+              GST_TAG_BITRATE, 128000, NULL)));
+  tl = downstream_tags (h);
+  fail_unless (tl != NULL);
+  fail_unless (gst_tag_list_get_string (tl, GST_TAG_MUSICAL_KEY, &str),
+      "upstream's tags dropped the key");
+  g_clear_pointer (&str, g_free);
+  fail_unless (gst_tag_list_get_uint (tl, GST_TAG_BITRATE, &bitrate));
+  fail_unless_equals_int (bitrate, 128000);
+  gst_tag_list_unref (tl);
+
+  push_f32 (h, x, n / 2, n, 44100);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  tl = downstream_tags (h);
+  fail_unless (tl != NULL);
+  fail_unless (gst_tag_list_get_string (tl, GST_TAG_TITLE, &str),
+      "the title is gone");
+  fail_unless_equals_string (str, "My Song");
+  g_clear_pointer (&str, g_free);
+  fail_unless (gst_tag_list_get_string (tl, GST_TAG_ARTIST, &str));
+  fail_unless_equals_string (str, "Someone");
+  g_clear_pointer (&str, g_free);
+  fail_unless (gst_tag_list_get_string (tl, GST_TAG_MUSICAL_KEY, &str));
+  fail_unless_equals_string (str, "Am");
+  g_clear_pointer (&str, g_free);
+  fail_unless_equals_int (gst_tag_list_get_scope (tl), GST_TAG_SCOPE_STREAM);
+  gst_tag_list_unref (tl);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_chunk_invariance)
 {
   gsize n;
@@ -699,6 +780,7 @@ chromakey_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_messages_and_tags);
+  tcase_add_test (tc, test_upstream_tags_kept);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_sliding_window);
   tcase_add_test (tc, test_discont_reset);

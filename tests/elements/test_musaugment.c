@@ -598,6 +598,62 @@ GST_START_TEST (test_provenance)
 
 GST_END_TEST;
 
+/* The provenance tags are added to the stream's tags from upstream: the
+ * title stays, the musaugment= comment goes beside the file's comments, and
+ * upstream's next tags keep the provenance (musaugment's tag event held its
+ * two tags alone and replaced the file's; the next upstream tags replaced
+ * them). */
+GST_START_TEST (test_provenance_keeps_upstream_tags)
+{
+  GstHarness *h = new_harness ("gain:1(db=-3)", 1.0, 9, "F32LE", "prov",
+      NULL);
+  gfloat *x = make_music (4096);
+  GstEvent *ev;
+  GstTagList *tl;
+  gchar *str = NULL;
+  guint i, n_comments;
+  gboolean ours = FALSE, theirs = FALSE;
+
+  gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new
+          (GST_TAG_TITLE, "My Song", GST_TAG_EXTENDED_COMMENT, "foo=bar",
+              NULL)));
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, 2048, 0)),
+      GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new
+          (GST_TAG_TITLE, "My Song", GST_TAG_EXTENDED_COMMENT, "foo=bar",
+              GST_TAG_BITRATE, 128000, NULL)));
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x + 2 * 2048,
+              2048, 2048)), GST_FLOW_OK);
+
+  ev = gst_pad_get_sticky_event (h->sinkpad, GST_EVENT_TAG, 0);
+  fail_unless (ev != NULL);
+  gst_event_parse_tag (ev, &tl);
+  fail_unless (gst_tag_list_get_string (tl, "musaugment-provenance", &str),
+      "upstream's tags dropped the provenance");
+  g_clear_pointer (&str, g_free);
+  fail_unless (gst_tag_list_get_string (tl, GST_TAG_TITLE, &str),
+      "the title is gone");
+  fail_unless_equals_string (str, "My Song");
+  g_clear_pointer (&str, g_free);
+  n_comments = gst_tag_list_get_tag_size (tl, GST_TAG_EXTENDED_COMMENT);
+  for (i = 0; i < n_comments; i++) {
+    const gchar *c = NULL;
+
+    fail_unless (gst_tag_list_peek_string_index (tl,
+            GST_TAG_EXTENDED_COMMENT, i, &c));
+    if (g_str_has_prefix (c, "musaugment=applied=1"))
+      ours = TRUE;
+    if (strcmp (c, "foo=bar") == 0)
+      theirs = TRUE;
+  }
+  fail_unless (ours && theirs, "comments");
+  gst_event_unref (ev);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* The provenance names the key of the draw: with stream-key set, that key
  * (the STREAM_START id, random for appsrc, was reported instead, and the
  * draw could not be made again from seed, stream-id and segment-index). */
@@ -1212,6 +1268,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
   tcase_add_test (tc, test_provenance_stream_key);
+  tcase_add_test (tc, test_provenance_keeps_upstream_tags);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_segment_durations);
   tcase_add_test (tc, test_segment_duration_under_a_frame);
