@@ -1104,6 +1104,30 @@ gst_musaugment_query (GstBaseTransform * trans, GstPadDirection direction,
         (gint64) (dur / self->seg_rate));
     return TRUE;
   }
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) ==
+      GST_QUERY_SEEKING && self->seg_rate != 1.0) {
+    GstFormat fmt;
+    gboolean seekable;
+    gint64 start, end;
+
+    /* the seekable range on the stretched timeline, as the DURATION answer
+     * and the SEEK event's scaling */
+    gst_query_parse_seeking (query, &fmt, NULL, NULL, NULL);
+    if (fmt != GST_FORMAT_TIME
+        || !gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (trans), query))
+      return FALSE;
+    gst_query_parse_seeking (query, &fmt, &seekable, &start, &end);
+    if (self->seg_rate == 0.0) {        /* segment mode with stretch */
+      end = -1;
+    } else {
+      if (start > 0)
+        start = (gint64) scale_time ((GstClockTime) start, self->seg_rate);
+      if (end > 0)
+        end = (gint64) scale_time ((GstClockTime) end, self->seg_rate);
+    }
+    gst_query_set_seeking (query, fmt, seekable, start, end);
+    return TRUE;
+  }
   return GST_BASE_TRANSFORM_CLASS (gst_musaugment_parent_class)->query (trans,
       direction, query);
 }

@@ -362,6 +362,55 @@ GST_START_TEST (test_stretch_timestamps)
 
 GST_END_TEST;
 
+/* upstream of the harness: a 10 s seekable file */
+static gboolean
+file_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
+    gst_query_set_seeking (query, GST_FORMAT_TIME, TRUE, 0, 10 * GST_SECOND);
+    return TRUE;
+  }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_DURATION) {
+    gst_query_set_duration (query, GST_FORMAT_TIME, 10 * GST_SECOND);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+/* A stretch answers the SEEKING query on the stretched timeline, as it
+ * answers DURATION and scales SEEK events: a seek bar sized by the seeking
+ * range ended at the input's 10 s while the stream lasted 8 s. */
+GST_START_TEST (test_stretch_seeking_query)
+{
+  GstHarness *h = gst_harness_new_parse ("musaugment "
+      "chain=stretch:1(rate=1.25) probability=1 stream-key=k");
+  GstSegment seg;
+  GstQuery *q;
+  gint64 dur = -1, start = -1, end = -1;
+  gboolean seekable = FALSE;
+  GstPad *src;
+
+  gst_pad_set_query_function (h->srcpad, file_query);
+  gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,rate=44100,"
+      "channels=2,layout=interleaved");
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  src = gst_element_get_static_pad (h->element, "src");
+  fail_unless (gst_pad_query_duration (src, GST_FORMAT_TIME, &dur));
+  fail_unless_equals_int64 (dur, 8 * GST_SECOND);
+  q = gst_query_new_seeking (GST_FORMAT_TIME);
+  fail_unless (gst_pad_query (src, q));
+  gst_query_parse_seeking (q, NULL, &seekable, &start, &end);
+  fail_unless (seekable);
+  fail_unless_equals_int64 (start, 0);
+  fail_unless_equals_int64 (end, 8 * GST_SECOND);
+  gst_query_unref (q);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* a timestamp jump: the first part is drained, output restarts on the new
  * (stretched) timeline */
 GST_START_TEST (test_discont)
@@ -1261,6 +1310,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stretch_timestamps);
+  tcase_add_test (tc, test_stretch_seeking_query);
   tcase_add_test (tc, test_discont);
   tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_gap_event);
