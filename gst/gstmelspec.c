@@ -22,7 +22,8 @@
  *     `[n-frames][n-mels]` row-major;
  *   - `n-frames`, `n-mels` (#gint): its shape;
  *   - `first-frame` (#guint64): index of the first frame since the stream start;
- *   - `first-frame-time` (#guint64): running timestamp of its centre;
+ *   - `first-frame-time` (#guint64): timestamp of its centre, on the
+ *     timeline of `timestamp` (buffer time, not running time);
  *   - `hop-time` (#guint64): time between frames (ns).
  *
  *   The frames of an interval are held until it ends (a long interval on a

@@ -151,6 +151,60 @@ GST_START_TEST (test_passthrough_frames_and_timing)
 
 GST_END_TEST;
 
+/* first-frame-time is on the timeline of `timestamp` (buffer time), also
+ * where running time differs from it (a segment starting at 10 s, as after
+ * a seek): frame f's centre, sample f x hop after the segment's start. */
+GST_START_TEST (test_first_frame_time_timeline)
+{
+  const gint rate = 22050;
+  const gsize n = rate * 3 / 2;
+  gfloat *x = g_new (gfloat, n);
+  GstHarness *h = gst_harness_new_parse ("melspec");
+  GstBus *bus = gst_bus_new ();
+  GstSegment seg;
+  GstMessage *msg;
+  gsize done;
+  guint messages = 0;
+
+  make_signal (x, n, rate);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_caps_str (h, AUDIO_CAPS ("F32LE", 22050, 1),
+      AUDIO_CAPS ("F32LE", 22050, 1));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.start = seg.time = seg.position = 10 * GST_SECOND;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  for (done = 0; done < n; done += 4096) {
+    gsize len = MIN (4096, n - done);
+    GstBuffer *in = gst_buffer_new_memdup (x + done, len * sizeof (gfloat));
+
+    GST_BUFFER_PTS (in) = 10 * GST_SECOND +
+        gst_util_uint64_scale_int (done, GST_SECOND, rate);
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    guint64 ts, rt, frame, fft;
+
+    fail_unless (gst_structure_get (st, "timestamp", G_TYPE_UINT64, &ts,
+            "running-time", G_TYPE_UINT64, &rt, "first-frame", G_TYPE_UINT64,
+            &frame, "first-frame-time", G_TYPE_UINT64, &fft, NULL));
+    fail_unless_equals_uint64 (rt, ts - 10 * GST_SECOND);
+    fail_unless_equals_uint64 (fft, 10 * GST_SECOND +
+        gst_util_uint64_scale_int_round (frame * 512, GST_SECOND, rate));
+    messages++;
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (messages, 2);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_chunk_invariance)
 {
   const gint rate = 16000;
@@ -935,6 +989,7 @@ melspec_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_passthrough_frames_and_timing);
   tcase_add_test (tc, test_chunk_invariance);
+  tcase_add_test (tc, test_first_frame_time_timeline);
   tcase_add_test (tc, test_sine_peak_band);
   tcase_add_test (tc, test_invalid_settings);
   tcase_add_test (tc, test_bad_input);
