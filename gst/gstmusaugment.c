@@ -839,6 +839,18 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
     gsize room = musa_augment_session_room (self->session), n, got;
 
     if (room == 0) {
+      /* the output so far goes out before the next draw's tags, which
+       * describe the audio after it */
+      if (w > 0) {
+        GstFlowReturn ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
+            make_output (self, w));
+
+        w = 0;
+        if (ret != GST_FLOW_OK) {
+          gst_buffer_unref (in);
+          return ret;
+        }
+      }
       if (!next_draw (self)) {
         gst_buffer_unref (in);
         return GST_FLOW_ERROR;

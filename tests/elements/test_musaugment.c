@@ -778,6 +778,75 @@ GST_START_TEST (test_segments_messages)
 
 GST_END_TEST;
 
+/* output frames pushed before each provenance tag, by segment index */
+typedef struct
+{
+  guint64 frames;               /* output frames so far */
+  guint64 before[8];            /* frames before the tag of segment i */
+  gint tags;
+} TagOrder;
+
+static GstPadProbeReturn
+tag_order_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  TagOrder *o = user_data;
+  GstEvent *ev;
+
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    o->frames += gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info)) /
+        (2 * sizeof (gfloat));
+    return GST_PAD_PROBE_OK;
+  }
+  ev = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (ev) == GST_EVENT_TAG) {
+    GstTagList *tl;
+    gchar *desc = NULL;
+    const gchar *seg;
+
+    gst_event_parse_tag (ev, &tl);
+    if (gst_tag_list_get_string (tl, "musaugment-provenance", &desc)) {
+      seg = strstr (desc, "segment=");
+      fail_unless (seg != NULL, "%s", desc);
+      o->before[MIN (g_ascii_strtoull (seg + 8, NULL, 10), 7)] = o->frames;
+      o->tags++;
+      g_free (desc);
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* In segment mode each draw's tag goes downstream after the audio of the
+ * draws before it and before its own (a chain without delay: exactly at
+ * the join). With a buffer longer than a segment, the tags of every draw
+ * in it came before the whole buffer's output, so a downstream element or
+ * application labelled the first draw's audio with the last draw's tag. */
+GST_START_TEST (test_segment_tags_before_their_audio)
+{
+  GstHarness *h = new_harness ("gain:1", 1.0, 2, "F32LE", "seg", NULL);
+  const gsize n = RATE * 5 / 2;
+  gfloat *x = make_music (n);
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+  TagOrder o;
+
+  memset (&o, 0, sizeof (o));
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, tag_order_probe, &o, NULL);
+  g_object_set (h->element, "segment-duration", 1.0, NULL);
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, 0)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (o.tags, 3);
+  fail_unless_equals_uint64 (o.before[0], 0);
+  fail_unless_equals_uint64 (o.before[1], RATE);
+  fail_unless_equals_uint64 (o.before[2], 2 * RATE);
+  fail_unless_equals_uint64 (o.frames, n);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* The `duration` of a draw in segment mode is the input it covers: the
  * draws' messages are contiguous (timestamp + duration = the next
  * timestamp) when segment-duration is not a whole number of frames, and
@@ -1320,6 +1389,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_provenance_stream_key);
   tcase_add_test (tc, test_provenance_keeps_upstream_tags);
   tcase_add_test (tc, test_segments_messages);
+  tcase_add_test (tc, test_segment_tags_before_their_audio);
   tcase_add_test (tc, test_segment_durations);
   tcase_add_test (tc, test_segment_duration_under_a_frame);
   tcase_add_test (tc, test_nan);
