@@ -1340,6 +1340,12 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
     accumulate (self);
     emit_result (self, tensor_message (self, GST_BUFFER_PTS (buf),
             GST_BUFFER_DURATION (buf)), FALSE);
+  } else if (!self->warned_values) {
+    self->warned_values = TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Tensor input vector of zeros: it has no direction to compare by "
+            "cosine distance, so it gets no vote"),
+        ("at %" GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (buf))));
   }
   self->last_pts_end = GST_BUFFER_PTS (buf);
   if (GST_CLOCK_TIME_IS_VALID (self->last_pts_end)

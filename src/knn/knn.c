@@ -235,6 +235,11 @@ musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
     if (knn->standardise)
       c += (double) knn->w[j] * mean[j];
   }
+  /* a query without direction has the same cosine distance (1) to every
+   * item: the "neighbours" would be the first items of the index and their
+   * labels a vote presented as an answer */
+  if (cosine && !(qn2 > 0.0))
+    return MUSA_ERR_INVALID;
   qinv = qn2 > 0.0 ? (float) (1.0 / sqrt (qn2)) : 0.0f;
   if (k > (int) knn->n)
     k = (int) knn->n;

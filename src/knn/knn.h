@@ -73,7 +73,9 @@ extern "C"
       MusaError * err);
   void musa_knn_free (MusaKnn * knn);
 /* Search @query (dim values, raw: standardised here if the index says so).
- * Non-finite values or values beyond 1e6 are refused (MUSA_ERR_INVALID). */
+ * Non-finite values or values beyond 1e6 are refused (MUSA_ERR_INVALID), and
+ * so is, with the cosine metric, a query without direction (all zero, after
+ * standardisation where the index standardises). */
   int musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res);
 /* Standardise @v in place as the searcher does (identity without the
  * standardise flag); for exporting comparable vectors. */

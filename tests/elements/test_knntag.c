@@ -491,6 +491,26 @@ GST_START_TEST (test_tensor_input)
   gst_harness_teardown (h);
   gst_object_unref (bus);
 
+  /* a vector of zeros has no direction for the cosine metric: a warning
+   * and no vote (every item was at distance 1 and the first items of the
+   * index answered "x", score 1, not uncertain, tagged) */
+  h = new_harness (&bus);
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 3, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (push_vector (h, 0.0f, 0.0f, 0.0f, 0.0f, 0),
+      GST_FLOW_OK);
+  fail_unless_equals_int (push_vector (h, NAN, 0.0f, 0.0f, 0.0f,
+          GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless (pop_warning (bus));
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 0);
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  fail_unless_equals_int (genre_tags (h, NULL), 0);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
   /* a tensor buffer of the wrong size is an error, not a crash */
   h = new_harness (&bus);
   g_object_set (h->element, "location", index, "embedding", "clap-test", NULL);

@@ -244,6 +244,9 @@ exercise (MusaIndex * idx)
   MusaKnnResult res;
   float *q = calloc (d, sizeof (float));
 
+  /* a query with a direction (the cosine metric refuses one of zeros) */
+  for (j = 0; j < d; j++)
+    q[j] = 0.5f * (float) (j + 1);
   for (i = 0; i < musa_index_n_items (idx); i++) {
     const uint32_t *l;
     int n = musa_index_item_labels (idx, i, &l);

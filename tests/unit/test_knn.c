@@ -394,6 +394,40 @@ test_votes (void)
   musa_index_free (idx);
 }
 
+/* A query without direction (all zero) has the same cosine distance to every
+ * item: refused (the first items of the index answered, with a full score);
+ * euclidean distances from 0 are fine. */
+static void
+test_cosine_zero_query (void)
+{
+  MusaIndex *idx = musa_index_new ("t", 2, 1, 0, NULL);
+  MusaKnnConfig cfg;
+  MusaKnn *knn;
+  MusaKnnResult res;
+  const char *a[] = { "a" }, *b[] = { "b" };
+  float v[2] = { 1.0f, 0.0f }, q[2] = { 0.0f, 0.0f };
+
+  musa_index_add (idx, v, "x1", a, 1, NULL);
+  v[0] = 0.0f;
+  v[1] = 1.0f;
+  musa_index_add (idx, v, "x2", b, 1, NULL);
+  musa_knn_config_default (&cfg);
+  cfg.k = 1;
+  knn = musa_knn_new (idx, &cfg, NULL);
+  CHECK (musa_knn_query (knn, q, &res) == MUSA_ERR_INVALID,
+      "zero query accepted with cosine");
+  q[1] = 1e-30f;
+  CHECK (musa_knn_query (knn, q, &res) == MUSA_OK && res.item[0] == 1,
+      "tiny query");
+  musa_knn_free (knn);
+  cfg.metric = MUSA_KNN_EUCLIDEAN;
+  knn = musa_knn_new (idx, &cfg, NULL);
+  q[1] = 0.0f;
+  CHECK (musa_knn_query (knn, q, &res) == MUSA_OK, "euclidean zero query");
+  musa_knn_free (knn);
+  musa_index_free (idx);
+}
+
 /* An empty index answers with no neighbours. */
 static void
 test_empty (void)
@@ -425,5 +459,6 @@ main (void)
   musa_test_run ("search-brute-force", test_search_brute);
   musa_test_run ("search-votes", test_votes);
   musa_test_run ("search-empty", test_empty);
+  musa_test_run ("search-cosine-zero-query", test_cosine_zero_query);
   return musa_test_summary ();
 }
