@@ -487,7 +487,9 @@ musa_index_load (const char *path, MusaError * err)
   void *map;
   MusaIndex *idx;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* non-blocking: opening a FIFO for reading waits for a writer (a
+   * tagger's start hung there); it is refused below as not a file */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     musa_error_set (err, MUSA_ERR_IO, "location", "cannot open %s: %s",
         path, strerror (errno));
@@ -819,9 +821,16 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
 static int
 temp_beside (const char *path, char **tmp, int *fd, MusaError * err)
 {
+  struct stat st;
   int status;
 
   *fd = -1;
+  *tmp = NULL;
+  /* the index replaces what is at @path: only a regular file (renaming
+   * over a FIFO or a device, e.g. /dev/null as root, replaced it) */
+  if (stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    return musa_error_set (err, MUSA_ERR_IO, "location",
+        "%s is not a regular file", path);
   *tmp = malloc (strlen (path) + 16);
   if (*tmp == NULL)
     return oom (err);

@@ -90,7 +90,8 @@ extern "C"
   void musa_index_unlock (int fd);
 /* Whether musa_index_save could write @path: creates (and removes) the
  * temporary file it would write beside it. MUSA_ERR_IO naming "location"
- * when it cannot. */
+ * when it cannot, or when @path exists and is not a regular file (a FIFO,
+ * a device, a directory), which save refuses too. */
   int musa_index_check_writable (const char *path, MusaError * err);
 /* The file image musa_index_save writes (malloc'ed, free with free()). */
   int musa_index_serialise (MusaIndex * idx, void **data, size_t *size,

@@ -218,6 +218,36 @@ test_atomic (void)
   musa_index_free (idx);
 }
 
+/* A FIFO or a device where the index should be is refused at once: loading
+ * a FIFO waited for a writer forever (a tagger's start, musa-index list
+ * hung), and saving or the writability check accepted a FIFO or /dev/null
+ * (renamed over it: as root, /dev/null replaced by an index). */
+static void
+test_not_a_file (void)
+{
+  MusaIndex *idx = make_index (3, 4);
+  MusaError err;
+  char fifo[300];
+  struct stat st;
+
+  snprintf (fifo, sizeof (fifo), "%s/fifo.knn", dir);
+  unlink (fifo);
+  CHECK (mkfifo (fifo, 0600) == 0, "mkfifo");
+  CHECK (musa_index_load (fifo, &err) == NULL && err.code == MUSA_ERR_IO
+      && strstr (err.message, "not a regular file") != NULL, "FIFO loads");
+  CHECK (musa_index_check_writable (fifo, &err) == MUSA_ERR_IO,
+      "FIFO writable");
+  CHECK (musa_index_save (idx, fifo, &err) == MUSA_ERR_IO, "saved over a FIFO");
+  CHECK (stat (fifo, &st) == 0 && S_ISFIFO (st.st_mode), "FIFO replaced");
+  CHECK (musa_index_check_writable ("/dev/null", &err) == MUSA_ERR_IO
+      && strstr (err.message, "not a regular file") != NULL,
+      "/dev/null writable");
+  CHECK (musa_index_check_writable (dir, &err) == MUSA_ERR_IO,
+      "directory writable");
+  unlink (fifo);
+  musa_index_free (idx);
+}
+
 static void
 put64 (uint8_t * p, uint64_t v)
 {
@@ -359,6 +389,7 @@ main (void)
   musa_test_run ("edit", test_edit);
   musa_test_run ("empty", test_empty);
   musa_test_run ("atomic-write", test_atomic);
+  musa_test_run ("not-a-file", test_not_a_file);
   musa_test_run ("fuzz", test_fuzz);
   r = musa_test_summary ();
   {
