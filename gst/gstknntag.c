@@ -737,19 +737,18 @@ cmp_score (gconstpointer a, gconstpointer b, gpointer user)
           y->label));
 }
 
-/* A snippet's embedding out of range (audio far beyond full scale: F32
- * samples of 1e20 overflow its power features), reported once per stream:
- * such snippets get no vote, and a stream of them only an empty, uncertain
- * answer. */
+/* A snippet's embedding refused, reported once per stream: out of range
+ * (audio far beyond full scale: F32 samples of 1e20 overflow its power
+ * features) or, for the cosine metric, without direction (all zero). Such
+ * snippets get no vote (and are not learnt); a stream of them only an
+ * empty, uncertain answer. */
 static void
 warn_refused (GstKnntag * self, const gchar * what)
 {
   if (self->warned_refused)
     return;
   self->warned_refused = TRUE;
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-      ("Audio too loud for the embedding (samples far beyond full scale): "
-          "%s", what), (NULL));
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("%s", what), (NULL));
 }
 
 /* Search @vec; FALSE (and a warning) when the vector is refused. */
@@ -757,7 +756,9 @@ static gboolean
 query (GstKnntag * self, const gfloat * vec)
 {
   if (musa_knn_query (self->knn, vec, &self->result) != MUSA_OK) {
-    warn_refused (self, "snippets without a vote");
+    warn_refused (self, "Snippet embedding refused (out of range: audio far "
+        "beyond full scale; or all zero, no direction for the cosine "
+        "metric): snippets without a vote");
     return FALSE;
   }
   return TRUE;
@@ -1093,8 +1094,9 @@ save_learned (GstKnntag * self)
     g_free (id);
   }
   if (added < self->n_pending) {
-    gchar *what = g_strdup_printf ("%u of %u snippets not added to the index",
-        self->n_pending - added, self->n_pending);
+    gchar *what = g_strdup_printf ("Audio too loud for the embedding "
+        "(samples far beyond full scale): %u of %u snippets not added to the "
+        "index", self->n_pending - added, self->n_pending);
     warn_refused (self, what);
     g_free (what);
   }
