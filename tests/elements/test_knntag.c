@@ -412,6 +412,18 @@ push_vector (GstHarness * h, gfloat a, gfloat b, gfloat c, gfloat d,
   return gst_harness_push (h, buf);
 }
 
+/* A tagger of 4-value "clap-test" tensors over @index, k = 3. */
+static GstHarness *
+tensor_tagger (const gchar * index, GstBus ** bus)
+{
+  GstHarness *h = new_harness (bus);
+
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 3, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  return h;
+}
+
 static void
 learn_vectors (const gchar * index, const gchar * label, gint axis)
 {
@@ -451,10 +463,7 @@ GST_START_TEST (test_tensor_input)
   fail_unless_equals_string (musa_index_embedding_name (idx), "clap-test");
   musa_index_free (idx);
 
-  h = new_harness (&bus);
-  g_object_set (h->element, "location", index, "embedding", "clap-test",
-      "k", 3, NULL);
-  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  h = tensor_tagger (index, &bus);
   fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
       GST_FLOW_OK);
   fail_unless_equals_int (push_vector (h, 0.1f, 0.95f, 0.2f, 0.0f,
@@ -474,10 +483,7 @@ GST_START_TEST (test_tensor_input)
   gst_object_unref (bus);
 
   /* NaN is taken as 0 (a warning), a value beyond 1e6 skips the vector */
-  h = new_harness (&bus);
-  g_object_set (h->element, "location", index, "embedding", "clap-test",
-      "k", 3, NULL);
-  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  h = tensor_tagger (index, &bus);
   fail_unless_equals_int (push_vector (h, NAN, 1.0f, 0.2f, 0.0f, 0),
       GST_FLOW_OK);
   fail_unless_equals_int (push_vector (h, 1e9f, 0.0f, 0.2f, 0.0f,
@@ -494,10 +500,7 @@ GST_START_TEST (test_tensor_input)
   /* a vector of zeros has no direction for the cosine metric: a warning
    * and no vote (every item was at distance 1 and the first items of the
    * index answered "x", score 1, not uncertain, tagged) */
-  h = new_harness (&bus);
-  g_object_set (h->element, "location", index, "embedding", "clap-test",
-      "k", 3, NULL);
-  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  h = tensor_tagger (index, &bus);
   fail_unless_equals_int (push_vector (h, 0.0f, 0.0f, 0.0f, 0.0f, 0),
       GST_FLOW_OK);
   fail_unless_equals_int (push_vector (h, NAN, 0.0f, 0.0f, 0.0f,
@@ -543,10 +546,7 @@ GST_START_TEST (test_tensor_stream_change)
   g_unlink (index);
   learn_vectors (index, "x", 0);
   learn_vectors (index, "y", 1);
-  h = new_harness (&bus);
-  g_object_set (h->element, "location", index, "embedding", "clap-test",
-      "k", 3, NULL);
-  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  h = tensor_tagger (index, &bus);
   fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
       GST_FLOW_OK);
   fail_unless_equals_int (push_vector (h, 0.8f, 0.0f, 0.2f, 0.0f,
