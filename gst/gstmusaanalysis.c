@@ -43,6 +43,8 @@ typedef struct
   gchar *setup_error;           /* the configuration error posted since the
                                  * start (caps offered again give the same) */
   MusaGstTags tags;             /* upstream's and our tags (streaming thread) */
+  gboolean reverse;             /* the segment plays backwards (rate < 0):
+                                 * the audio passes, unanalysed */
 
   /* interval boundaries since the last reset: boundary k >= iv_k is
    * iv_pos + (k - iv_k) intervals of iv_len; before iv_k, the same from
@@ -337,6 +339,7 @@ gst_musa_analysis_start (GstBaseTransform * trans)
   MusaError err;
 
   g_clear_pointer (&priv->setup_error, g_free);
+  priv->reverse = FALSE;
   musa_error_clear (&err);
   if (klass->check && !klass->check (self, &err)) {
     post_setup_error (self, &err, "when the element starts, before any caps");
@@ -397,7 +400,7 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
   gsize frames, done;
   gboolean gap;
 
-  if (!priv->configured || priv->bpf == 0)
+  if (!priv->configured || priv->bpf == 0 || priv->reverse)
     return;
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && priv->pos > 0) {
     GST_DEBUG_OBJECT (self, "discontinuity: resetting");
@@ -468,7 +471,7 @@ analyse_gap (GstMusaAnalysis * self, GstEvent * event)
   GstMusaAnalysisPrivate *priv = PRIV (self);
   GstClockTime ts, dur;
 
-  if (!priv->configured || priv->rate <= 0)
+  if (!priv->configured || priv->rate <= 0 || priv->reverse)
     return;
   gst_event_parse_gap (event, &ts, &dur);
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur)
@@ -508,9 +511,23 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
       priv->finished = FALSE;
       musa_analysis_reset (self);
       break;
-    case GST_EVENT_SEGMENT:
+    case GST_EVENT_SEGMENT:{
+      const GstSegment *seg;
+
       musa_analysis_reset (self);
+      /* reverse playback: the buffers come last first, each one's samples
+       * forwards; analysed in that order they would give results for audio
+       * that never played, at times past the segment. The audio passes
+       * unanalysed until a segment plays forwards again. */
+      gst_event_parse_segment (event, &seg);
+      if (seg->rate < 0.0 && !priv->reverse)
+        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+            ("Reverse playback is not analysed: no results until the "
+                "playback goes forwards again"), ("segment rate %g",
+                seg->rate));
+      priv->reverse = seg->rate < 0.0;
       break;
+    }
     case GST_EVENT_STREAM_START:
       /* a stream that ended without EOS (concat, gapless playback): its
        * final results first, on its own segment */

@@ -429,6 +429,103 @@ GST_START_TEST (test_segment_done)
 
 GST_END_TEST;
 
+/* Reverse playback (a seek with rate -1): the buffers come last first, each
+ * one's samples forwards. The analysis took them as one forward stream:
+ * results for audio that never played, their timestamps running on past the
+ * segment's stop (stream and running time NONE), a tempo that was not the
+ * music's. Now the audio passes untouched and unanalysed, with one warning,
+ * and the analysis resumes with the next forward segment. */
+GST_START_TEST (test_reverse_playback)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GstSegment seg;
+    GstMessage *m;
+    gint64 first;
+    guint64 pos;
+    guint warnings = 0;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.rate = -1.0;
+    seg.start = 0;
+    seg.stop = 3 * GST_SECOND;
+    seg.position = seg.stop;
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    for (first = 3 * RATE - 1024; first > -1024; first -= 1024) {
+      guint64 start = (guint64) MAX (first, 0);
+      gsize n = (gsize) (first + 1024 - (gint64) start);
+      GstBuffer *in = tone_buffer (start, n), *out;
+      GstMapInfo a, b;
+
+      if (first == 3 * RATE - 1024)
+        GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+      fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (in)),
+          GST_FLOW_OK);
+      out = gst_harness_pull (h);
+      /* the audio passes untouched (melspec in its default mode) */
+      gst_buffer_map (in, &a, GST_MAP_READ);
+      gst_buffer_map (out, &b, GST_MAP_READ);
+      fail_unless (a.size == b.size && memcmp (a.data, b.data, a.size) == 0);
+      gst_buffer_unmap (in, &a);
+      gst_buffer_unmap (out, &b);
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (out), GST_BUFFER_PTS (in));
+      gst_buffer_unref (in);
+      gst_buffer_unref (out);
+    }
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+
+    /* no result of audio that played backwards, none past the segment;
+     * one warning */
+    while ((m = gst_bus_pop (bus))) {
+      const GstStructure *s = gst_message_get_structure (m);
+      GError *err = NULL;
+      GstClockTime ts;
+
+      fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "error from %s",
+          name);
+      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING) {
+        gst_message_parse_warning (m, &err, NULL);
+        fail_unless (strstr (err->message, "Reverse playback") != NULL,
+            "%s: %s", name, err->message);
+        warnings++;
+        g_error_free (err);
+      } else if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
+          && gst_structure_has_name (s, name)) {
+        fail_unless (gst_structure_get (s, "timestamp", G_TYPE_UINT64, &ts,
+                NULL));
+        fail_if (GST_CLOCK_TIME_IS_VALID (ts), "%s: a result at %"
+            GST_TIME_FORMAT " of audio played backwards", name,
+            GST_TIME_ARGS (ts));
+      }
+      gst_message_unref (m);
+    }
+    fail_unless_equals_int (warnings, 1);
+
+    /* forwards again (a flushing seek): analysed from the segment's start */
+    fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+    fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.start = seg.time = seg.position = GST_SECOND;
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    pos = RATE;
+    push_audio (h, &pos, 2 * RATE, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results_from (bus, name, GST_SECOND);
+    fail_unless (r.n > 0);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3 * GST_SECOND);
+    fail_if (gst_bus_have_pending (bus));
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 /* Two streams one after the other without EOS between them (concat, gapless
  * playback): the first stream's final results come when the second starts
  * (they were dropped: STREAM_START only reset the analysis), on the first
@@ -677,6 +774,7 @@ robust_suite (void)
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_segment_done);
+  tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_stream_start_without_eos);
   tcase_add_test (tc, test_channels_change);
   tcase_add_test (tc, test_rate_change);
