@@ -518,9 +518,10 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
       /* reverse playback: the buffers come last first, each one's samples
        * forwards; analysed in that order they would give results for audio
        * that never played, at times past the segment. The audio passes
-       * unanalysed until a segment plays forwards again. */
+       * unanalysed until a segment plays forwards again (knntag's tensor
+       * input is not audio: each tensor is voted on as it comes). */
       gst_event_parse_segment (event, &seg);
-      if (seg->rate < 0.0 && !priv->reverse)
+      if (seg->rate < 0.0 && !priv->reverse && priv->configured)
         GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
             ("Reverse playback is not analysed: no results until the "
                 "playback goes forwards again"), ("segment rate %g",
