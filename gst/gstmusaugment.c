@@ -171,6 +171,8 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        guint64 first_frame;     /* session: input position of in_frames 0 */
        guint64 segment_frames;  /* session: frames per draw (0: stream) */
        gboolean discont;
+       gboolean reverse;        /* the segment plays backwards: the audio
+                                 * passes untouched */
        gint64 latency_frames;
        gfloat *in_f32, *out_f32;
        gsize in_cap, out_cap;   /* floats */
@@ -691,6 +693,7 @@ gst_musaugment_start (GstBaseTransform * trans)
   self->latency_frames = 0;
   GST_OBJECT_UNLOCK (self);
   self->seg_rate = 1.0;
+  self->reverse = FALSE;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
   self->nan_count = 0;
   return TRUE;
@@ -762,6 +765,10 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   if (!self->have_info) {
     gst_buffer_unref (in);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (self->reverse) {
+    *outbuf = in;
+    return GST_FLOW_OK;
   }
   /* timestamps that jump ahead without the DISCONT flag (a live source's
    * dropout, a do-timestamp appsrc that got nothing for a while, a live
@@ -902,7 +909,7 @@ process_gap (GstMusaugment * self, GstEvent * event)
   GstClockTime ts, dur;
   guint64 frames, done;
 
-  if (!self->have_info || (self->session && self->bypass))
+  if (!self->have_info || self->reverse || (self->session && self->bypass))
     return FALSE;
   gst_event_parse_gap (event, &ts, &dur);
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur))
@@ -972,9 +979,22 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       drain (self);
       gst_event_copy_segment (event, &seg);
       self->in_segment = seg;
+      /* reverse playback: the buffers come last first (each one's samples
+       * forwards); effects with memory (reverb, echo, the stretcher) run on
+       * them as one forward stream gave audio stitched out of order, on
+       * timestamps past the segment. The audio passes untouched on the
+       * input's timeline until a segment plays forwards again. */
+      if (seg.rate < 0.0 && !self->reverse)
+        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+            ("Reverse playback is not augmented: the audio passes untouched "
+                "until the playback goes forwards again"),
+            ("segment rate %g", seg.rate));
+      self->reverse = seg.rate < 0.0;
+      if (self->reverse)
+        self->seg_rate = 1.0;
       /* the chain the stream's audio will be processed with (it may have
        * been set between streams): its rate scales the segment */
-      if (seg.format == GST_FORMAT_TIME && self->have_info
+      if (seg.format == GST_FORMAT_TIME && self->have_info && !self->reverse
           && update_chain (self)) {
         gdouble segdur, prob;
         guint64 seed;

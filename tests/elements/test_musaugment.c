@@ -449,6 +449,98 @@ GST_START_TEST (test_discont)
 
 GST_END_TEST;
 
+/* Reverse playback (a seek with rate -1): the buffers come last first, each
+ * one's samples forwards, only the first with DISCONT. The chain ran on them
+ * as one forward stream: audio stitched out of order (a reverb carried from
+ * each buffer into the one before it) on timestamps running on past the
+ * segment's stop, which a sink drops. The audio now passes untouched, on
+ * the input's timeline, with one warning; a forward segment is augmented
+ * again. */
+GST_START_TEST (test_reverse_playback)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("reverb:1,stretch:1(rate=1.25)", 1.0, 1,
+      "F32LE", "rev", &bus);
+  const gsize n = 8192;
+  gfloat *x = make_music (8 * n);
+  GstSegment seg;
+  const GstSegment *out;
+  GstEvent *ev;
+  GstMessage *m;
+  GError *err = NULL;
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+  gint i = 0;
+
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.rate = -1.0;
+  seg.stop = gst_util_uint64_scale (8 * n, GST_SECOND, RATE);
+  seg.position = seg.stop;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  /* the segment goes on unscaled */
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+      gst_event_parse_segment (ev, &out);
+      if (out->rate < 0.0) {
+        fail_unless_equals_uint64 (out->stop, seg.stop);
+        i = 1;
+      }
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless_equals_int (i, 1);
+  for (i = 7; i >= 0; i--) {
+    GstBuffer *in = f32_buffer (x + 2 * i * n, n, i * n), *b;
+    GstMapInfo a, c;
+
+    if (i == 7)
+      GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (in)),
+        GST_FLOW_OK);
+    b = gst_harness_pull (h);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), GST_BUFFER_PTS (in));
+    gst_buffer_map (in, &a, GST_MAP_READ);
+    gst_buffer_map (b, &c, GST_MAP_READ);
+    fail_unless (a.size == c.size && memcmp (a.data, c.data, a.size) == 0,
+        "buffer %d changed", i);
+    gst_buffer_unmap (in, &a);
+    gst_buffer_unmap (b, &c);
+    gst_buffer_unref (in);
+    gst_buffer_unref (b);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  /* nothing after the audio (no tail past the segment) */
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (m != NULL);
+  gst_message_parse_warning (m, &err, NULL);
+  fail_unless (strstr (err->message, "Reverse playback") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (m);
+
+  /* forwards again: augmented, stretched */
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  for (i = 0; i < 8; i++)
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x + 2 * i * n,
+                n, i * n)), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  collect (h, &o);
+  fail_unless (o.continuous);
+  fail_unless_equals_uint64 (o.first_pts, 0);
+  /* the reverb's tail after round (8 n / 1.25) frames */
+  fail_unless (o.bytes->len / 8 > llround (8 * n / 1.25));
+  output_free (&o);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* timestamps that jump ahead without the DISCONT flag (a live source's
  * dropout, a do-timestamp appsrc that got nothing for a while) are a gap:
  * silence through the chain, the output on the input's (stretched)
@@ -1381,6 +1473,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_stretch_timestamps);
   tcase_add_test (tc, test_stretch_seeking_query);
   tcase_add_test (tc, test_discont);
+  tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_tail);
