@@ -514,13 +514,20 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_SEGMENT:{
       const GstSegment *seg;
 
+      gst_event_parse_segment (event, &seg);
+      /* the same segment again (sticky events re-sent after a relink, an
+       * element passing an unchanged segment on) is no new segment: the
+       * analysis goes on */
+      if (musa_gst_segment_same (seg, &trans->segment)) {
+        GST_DEBUG_OBJECT (self, "the same segment again: continuing");
+        break;
+      }
       musa_analysis_reset (self);
       /* reverse playback: the buffers come last first, each one's samples
        * forwards; analysed in that order they would give results for audio
        * that never played, at times past the segment. The audio passes
        * unanalysed until a segment plays forwards again (knntag's tensor
        * input is not audio: each tensor is voted on as it comes). */
-      gst_event_parse_segment (event, &seg);
       if (seg->rate < 0.0 && !priv->reverse && priv->configured)
         GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
             ("Reverse playback is not analysed: no results until the "
@@ -700,6 +707,15 @@ musa_analysis_interval_boundary (GstMusaAnalysis * self, guint64 k)
     return boundary_from (self, priv->prev_k, priv->prev_pos, priv->prev_len,
         MAX (k, priv->prev_k));
   return boundary_from (self, priv->iv_k, priv->iv_pos, priv->iv_len, k);
+}
+
+gboolean
+musa_gst_segment_same (const GstSegment * a, const GstSegment * b)
+{
+  return a->format == b->format && a->flags == b->flags && a->rate == b->rate
+      && a->applied_rate == b->applied_rate && a->base == b->base
+      && a->offset == b->offset && a->start == b->start && a->stop == b->stop
+      && a->time == b->time;
 }
 
 gboolean

@@ -138,6 +138,10 @@ GstEvent *musa_gst_tags_own_event (MusaGstTags * tags, GstTagList * own);
 /* A GstValueArray of doubles/floats for message fields. */
 void musa_gst_structure_set_float_array (GstStructure * s,
     const gchar * field, const gfloat * v, guint n);
+/* @a and @b are the same segment, whatever their position (basetransform
+ * moves its segment's position with the buffers): a SEGMENT event sent
+ * again (sticky events after a relink) is no new segment. */
+gboolean musa_gst_segment_same (const GstSegment * a, const GstSegment * b);
 /* Answers a LATENCY query on @trans's source pad: upstream's answer with
  * @own added to its minimum and maximum. FALSE when upstream gives none. */
 gboolean musa_gst_answer_latency (GstBaseTransform * trans, GstQuery * query,

@@ -975,9 +975,14 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       gdouble rate = 1.0;
       gboolean scaled = FALSE;
 
-      /* a new segment without flush (e.g. gapless): finish the old one */
-      drain (self);
       gst_event_copy_segment (event, &seg);
+      /* a new segment without flush (e.g. gapless): finish the old one;
+       * the same segment again (sticky events re-sent after a relink, an
+       * element passing an unchanged segment on) is no new segment: the
+       * processing goes on (draining there pushed the tails, then the audio
+       * went on at the time the tails had covered) */
+      if (!self->session || !musa_gst_segment_same (&seg, &self->in_segment))
+        drain (self);
       self->in_segment = seg;
       /* reverse playback: the buffers come last first (each one's samples
        * forwards); effects with memory (reverb, echo, the stretcher) run on
