@@ -1032,6 +1032,11 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
           seg.time = scale_time (seg.time, rate);
           seg.position = scale_time (seg.position, rate);
           seg.duration = scale_time (seg.duration, rate);
+          /* the offset is on the same timeline (a negative pad offset
+           * upstream puts running time there): unscaled, the output's
+           * running time was off by offset x (1 - 1 / rate), and the audio
+           * it made negative was clipped */
+          seg.offset = scale_time (seg.offset, rate);
         }
         if (scaled || rate != 1.0) {
           GstEvent *e = gst_event_new_segment (&seg);

@@ -346,12 +346,22 @@ GST_START_TEST (test_stretch_timestamps)
         "channels=2,layout=interleaved");
     gst_segment_init (&seg, GST_FORMAT_TIME);
     seg.stop = 10 * GST_SECOND;
+    /* an offset (a negative pad offset upstream): input time t has running
+     * time t - 1 s, its output (at t / 1.25) (t - 1 s) / 1.25; the offset was
+     * not scaled, so the output of input 1.0-1.25 s had a negative running
+     * time and was clipped */
+    seg.offset = GST_SECOND;
     gst_harness_push_event (h, gst_event_new_segment (&seg));
     while ((ev = gst_harness_try_pull_event (h)) != NULL) {
       if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
         gst_event_parse_segment (ev, &out);
-        if (out->stop != GST_CLOCK_TIME_NONE)
+        if (out->stop != GST_CLOCK_TIME_NONE) {
           fail_unless_equals_uint64 (out->stop, 8 * GST_SECOND);
+          fail_unless_equals_uint64 (gst_segment_to_running_time (out,
+                  GST_FORMAT_TIME, 4 * GST_SECOND), 3200 * GST_MSECOND);
+          fail_unless_equals_uint64 (gst_segment_to_running_time (out,
+                  GST_FORMAT_TIME, 800 * GST_MSECOND), 0);
+        }
       }
       gst_event_unref (ev);
     }
