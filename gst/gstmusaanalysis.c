@@ -522,6 +522,14 @@ gst_musa_analysis_sink_event (GstBaseTransform * trans, GstEvent * event)
         GST_DEBUG_OBJECT (self, "the same segment again: continuing");
         break;
       }
+      /* a new segment without a flush (a non-flushing seek, the next
+       * segment of a seamless loop): the audio before it has played, and
+       * gets its final results, on its own segment, as at SEGMENT_DONE */
+      if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
+        GST_DEBUG_OBJECT (self, "new segment without flush: finishing");
+        klass->finish (self, priv->pos);
+        priv->finished = TRUE;
+      }
       musa_analysis_reset (self);
       /* reverse playback: the buffers come last first, each one's samples
        * forwards; analysed in that order they would give results for audio

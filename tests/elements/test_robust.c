@@ -488,6 +488,53 @@ GST_START_TEST (test_segment_again)
 
 GST_END_TEST;
 
+/* A new segment without a flush (a non-flushing seek while playing): the
+ * audio before it has played and gets its final results there, on its own
+ * timeline, as at SEGMENT_DONE (they were dropped: the analysis reset, the
+ * partial interval and the final results of the first 3.5 s never came). */
+GST_START_TEST (test_segment_without_flush)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GstSegment seg;
+    guint64 pos = 0;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 7 / 2, 1024);
+    /* a seek to 10 s without flush: running time goes on from 3.5 s */
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.start = seg.time = seg.position = 10 * GST_SECOND;
+    seg.base = 3500 * GST_MSECOND;
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    r = results (bus, name);
+    fail_unless (r.n > 0);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3500 * GST_MSECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 0);
+      fail_unless_equals_uint64 (r.final_end, 3500 * GST_MSECOND);
+    }
+
+    pos = 10 * RATE;
+    push_audio (h, &pos, 2 * RATE, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results_from (bus, name, 10 * GST_SECOND);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 12 * GST_SECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 10 * GST_SECOND);
+    }
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 /* Reverse playback (a seek with rate -1): the buffers come last first, each
  * one's samples forwards. The analysis took them as one forward stream:
  * results for audio that never played, their timestamps running on past the
@@ -835,6 +882,7 @@ robust_suite (void)
   tcase_add_test (tc, test_segment_done);
   tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_segment_again);
+  tcase_add_test (tc, test_segment_without_flush);
   tcase_add_test (tc, test_stream_start_without_eos);
   tcase_add_test (tc, test_channels_change);
   tcase_add_test (tc, test_rate_change);
