@@ -1048,11 +1048,26 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       }
       break;
     }
-    case GST_EVENT_SEGMENT_DONE:
+    case GST_EVENT_SEGMENT_DONE:{
+      GstFormat format;
+      gint64 position;
+
       /* the end of a segment seek's segment: its tails and the stretcher's
        * residue belong to it (the next segment starts a new session) */
       drain (self);
+      /* its position on the outgoing timeline, as the segment it ends */
+      gst_event_parse_segment_done (event, &format, &position);
+      if (format == GST_FORMAT_TIME && position >= 0 && self->seg_rate != 1.0
+          && self->seg_rate != 0.0) {
+        GstEvent *e = gst_event_new_segment_done (format,
+            (gint64) scale_time ((GstClockTime) position, self->seg_rate));
+
+        gst_event_set_seqnum (e, gst_event_get_seqnum (event));
+        gst_event_unref (event);
+        event = e;
+      }
       break;
+    }
     case GST_EVENT_EOS:
       drain (self);
       if (self->nan_count > 0) {

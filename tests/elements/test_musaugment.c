@@ -1402,7 +1402,16 @@ GST_START_TEST (test_segment_done_drains)
           gst_event_new_segment_done (GST_FORMAT_TIME, GST_SECOND)));
   collect (h, &o);
   while ((ev = gst_harness_try_pull_event (h)) != NULL) {
-    seen |= GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT_DONE;
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT_DONE) {
+      GstFormat fmt;
+      gint64 position;
+
+      /* its position on the outgoing (stretched) timeline, as the segment
+       * it ends (it was the input's: 1 s, past the segment's 0.8 s) */
+      gst_event_parse_segment_done (ev, &fmt, &position);
+      fail_unless_equals_int64 (position, 800 * GST_MSECOND);
+      seen = TRUE;
+    }
     gst_event_unref (ev);
   }
   fail_unless (seen, "SEGMENT_DONE not forwarded");
