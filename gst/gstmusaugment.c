@@ -173,6 +173,11 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gboolean discont;
        gboolean reverse;        /* the segment plays backwards: the audio
                                  * passes untouched */
+       /* the base (running time) of the last incoming segment, of the
+        * outgoing one made of it, and the rate that segment was scaled by */
+       gboolean have_base;
+       guint64 in_base, out_base;
+       gdouble base_rate;
        gint64 latency_frames;
        gfloat *in_f32, *out_f32;
        gsize in_cap, out_cap;   /* floats */
@@ -694,6 +699,7 @@ gst_musaugment_start (GstBaseTransform * trans)
   GST_OBJECT_UNLOCK (self);
   self->seg_rate = 1.0;
   self->reverse = FALSE;
+  self->have_base = FALSE;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
   self->nan_count = 0;
   return TRUE;
@@ -967,13 +973,18 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_TAG:
       event = musa_gst_tags_upstream_event (&self->tags, event);
       break;
-    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_FLUSH_STOP:{
+      gboolean reset_time;
       drop_session (self);
+      gst_event_parse_flush_stop (event, &reset_time);
+      if (reset_time)
+        self->have_base = FALSE;
       break;
+    }
     case GST_EVENT_SEGMENT:{
       GstSegment seg;
       gdouble rate = 1.0;
-      gboolean scaled = FALSE;
+      gboolean scaled = FALSE, rebased = FALSE;
 
       gst_event_copy_segment (event, &seg);
       /* a new segment without flush (e.g. gapless): finish the old one;
@@ -1038,13 +1049,31 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
            * it made negative was clipped */
           seg.offset = scale_time (seg.offset, rate);
         }
-        if (scaled || rate != 1.0) {
-          GstEvent *e = gst_event_new_segment (&seg);
+      }
+      if (seg.format == GST_FORMAT_TIME) {
+        guint64 base = seg.base;
 
-          gst_event_set_seqnum (e, gst_event_get_seqnum (event));
-          gst_event_unref (event);
-          event = e;
-        }
+        /* running time: what the segments before this one took on the
+         * outgoing timeline, which their rate stretched (a segment seek's
+         * loop, a non-flushing seek, the next stream of a gapless
+         * playlist): unscaled, each loop of a stretched segment started
+         * before the last one had ended in running time, and a sink dropped
+         * the overlap */
+        if (self->have_base && base >= self->in_base)
+          seg.base = self->out_base + scale_time (base - self->in_base,
+              self->base_rate);
+        self->have_base = TRUE;
+        self->in_base = base;
+        self->out_base = seg.base;
+        self->base_rate = self->seg_rate > 0.0 ? self->seg_rate : 1.0;
+        rebased = seg.base != base;
+      }
+      if (scaled || rate != 1.0 || rebased) {
+        GstEvent *e = gst_event_new_segment (&seg);
+
+        gst_event_set_seqnum (e, gst_event_get_seqnum (event));
+        gst_event_unref (event);
+        event = e;
       }
       break;
     }

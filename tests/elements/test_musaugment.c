@@ -1426,6 +1426,66 @@ GST_START_TEST (test_segment_done_drains)
 
 GST_END_TEST;
 
+/* A segment seek's loop over a stretched segment: each loop's segment comes
+ * with the running time the loops before took (its base), on the input's
+ * timeline. The outgoing base was the input's: with stretch 0.8 each 1 s
+ * loop lasts 1.25 s, and the second loop started at running time 1 s, 0.25 s
+ * before the first had ended (a synchronised sink dropped the overlap). */
+GST_START_TEST (test_segment_loop_base)
+{
+  GstHarness *h = new_harness ("stretch:1(rate=0.8)", 1.0, 1, "F32LE",
+      "loop", NULL);
+  gfloat *x = make_music (RATE);
+  GstSegment seg;
+  const GstSegment *out;
+  GstEvent *ev;
+  guint64 bases[3];
+  gint loop, n = 0;
+
+  for (loop = 0; loop < 3; loop++) {
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.flags = GST_SEGMENT_FLAG_SEGMENT;
+    seg.stop = GST_SECOND;
+    seg.base = loop * GST_SECOND;
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, RATE, 0)),
+        GST_FLOW_OK);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_segment_done (GST_FORMAT_TIME, GST_SECOND)));
+  }
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+      gst_event_parse_segment (ev, &out);
+      if (out->flags & GST_SEGMENT_FLAG_SEGMENT) {
+        fail_unless_equals_uint64 (out->stop, 1250 * GST_MSECOND);
+        bases[n++] = out->base;
+      }
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless_equals_int (n, 3);
+  fail_unless_equals_uint64 (bases[0], 0);
+  fail_unless_equals_uint64 (bases[1], 1250 * GST_MSECOND);
+  fail_unless_equals_uint64 (bases[2], 2500 * GST_MSECOND);
+
+  /* a flushing seek resets running time: the base is the input's again */
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+      gst_event_parse_segment (ev, &out);
+      fail_unless_equals_uint64 (out->base, 0);
+    }
+    gst_event_unref (ev);
+  }
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* A playlist that sets the next file's chain between streams (gapless,
  * without a state change): the next stream's outgoing segment is scaled by
  * the rate of the chain its audio is processed with. The segment was
@@ -1567,6 +1627,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_bad_chain);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_segment_done_drains);
+  tcase_add_test (tc, test_segment_loop_base);
   tcase_add_test (tc, test_chain_change_between_streams);
   tcase_add_test (tc, test_bytes_segment);
   return s;
