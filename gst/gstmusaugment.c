@@ -177,7 +177,9 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
         * outgoing one made of it, and the rate that segment was scaled by */
        gboolean have_base;
        guint64 in_base, out_base;
-       gdouble base_rate;
+       gdouble base_rate;       /* 0: unknown (segment mode with stretch) */
+       GstClockTime out_end_rt; /* running time of the end of the last
+                                 * output buffer */
        gint64 latency_frames;
        gfloat *in_f32, *out_f32;
        gsize in_cap, out_cap;   /* floats */
@@ -452,6 +454,9 @@ make_output (GstMusaugment * self, gsize frames)
     t1 = self->base_pts + frames_to_time (self, self->out_frames + frames);
     GST_BUFFER_PTS (out) = t0;
     GST_BUFFER_DURATION (out) = t1 - t0;
+    if (GST_BASE_TRANSFORM (self)->segment.format == GST_FORMAT_TIME)
+      self->out_end_rt = gst_segment_to_running_time (&GST_BASE_TRANSFORM
+          (self)->segment, GST_FORMAT_TIME, t1);
   }
   GST_BUFFER_OFFSET (out) = self->out_frames;
   GST_BUFFER_OFFSET_END (out) = self->out_frames + frames;
@@ -700,6 +705,7 @@ gst_musaugment_start (GstBaseTransform * trans)
   self->seg_rate = 1.0;
   self->reverse = FALSE;
   self->have_base = FALSE;
+  self->out_end_rt = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
   self->nan_count = 0;
   return TRUE;
@@ -1059,13 +1065,23 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
          * playlist): unscaled, each loop of a stretched segment started
          * before the last one had ended in running time, and a sink dropped
          * the overlap */
-        if (self->have_base && base >= self->in_base)
-          seg.base = self->out_base + scale_time (base - self->in_base,
-              self->base_rate);
+        if (self->have_base && base >= self->in_base) {
+          if (self->base_rate > 0.0) {
+            seg.base = self->out_base + scale_time (base - self->in_base,
+                self->base_rate);
+          } else {
+            /* draws of their own rates (segment mode): at least where the
+             * output of the segment before ended */
+            seg.base = self->out_base + (base - self->in_base);
+            if (GST_CLOCK_TIME_IS_VALID (self->out_end_rt))
+              seg.base = MAX (seg.base, self->out_end_rt);
+          }
+        }
         self->have_base = TRUE;
         self->in_base = base;
         self->out_base = seg.base;
-        self->base_rate = self->seg_rate > 0.0 ? self->seg_rate : 1.0;
+        self->base_rate = self->seg_rate;
+        self->out_end_rt = GST_CLOCK_TIME_NONE;
         rebased = seg.base != base;
       }
       if (scaled || rate != 1.0 || rebased) {

@@ -1468,6 +1468,47 @@ GST_START_TEST (test_segment_loop_base)
   fail_unless_equals_uint64 (bases[1], 1250 * GST_MSECOND);
   fail_unless_equals_uint64 (bases[2], 2500 * GST_MSECOND);
 
+  /* segment mode, draws of their own rates: each loop starts where the
+   * output of the one before ended in running time (it started 1 s after
+   * the last one, before its 1.25 s of output had ended) */
+  gst_harness_teardown (h);
+  h = new_harness ("stretch:1(rate=0.8)", 1.0, 1, "F32LE", "loop", NULL);
+  g_object_set (h->element, "segment-duration", 0.5, NULL);
+  n = 0;
+  for (loop = 0; loop < 2; loop++) {
+    GstBuffer *b;
+
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    seg.flags = GST_SEGMENT_FLAG_SEGMENT;
+    seg.stop = GST_SECOND;
+    seg.base = loop * GST_SECOND;
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, RATE, 0)),
+        GST_FLOW_OK);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_segment_done (GST_FORMAT_TIME, GST_SECOND)));
+    while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+      if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+        gst_event_parse_segment (ev, &out);
+        if (out->flags & GST_SEGMENT_FLAG_SEGMENT)
+          bases[n++] = out->base;
+      }
+      gst_event_unref (ev);
+    }
+    while ((b = gst_harness_try_pull (h)) != NULL) {
+      if (loop == 0)
+        bases[2] = GST_BUFFER_PTS (b) + GST_BUFFER_DURATION (b);
+      gst_buffer_unref (b);
+    }
+  }
+  fail_unless_equals_int (n, 2);
+  fail_unless_equals_uint64 (bases[0], 0);
+  /* the first loop's output ends at 1.25 s (start 0, base 0) */
+  fail_unless (bases[2] >= 1249 * GST_MSECOND
+      && bases[2] <= 1251 * GST_MSECOND, "output ends at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (bases[2]));
+  fail_unless_equals_uint64 (bases[1], bases[2]);
+
   /* a flushing seek resets running time: the base is the input's again */
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
