@@ -123,6 +123,28 @@ gst_musa_analysis_class_init (GstMusaAnalysisClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_MUSA_ANALYSIS, 0);
 }
 
+/* A property gst-inspect marks "changeable only in NULL or READY state" is
+ * read when the analysis is built (the first caps, a new sample rate, a
+ * restart): set once it is built, it was stored and read back but not used
+ * (melspec's n-mels set while playing kept 128-band messages, a flushing
+ * seek too), without a word. Now a warning says so. (Before the analysis is
+ * built, e.g. in a GstHarness that starts the element before setting its
+ * properties, nothing is said: the value is used.) */
+static void
+warn_unused_setting (GObject * object, GParamSpec * pspec, gpointer user)
+{
+  GstMusaAnalysis *self = GST_MUSA_ANALYSIS (object);
+
+  /* (configured is the streaming thread's; a stale read only moves the
+   * warning by one buffer) */
+  if (!(pspec->flags & GST_PARAM_MUTABLE_READY) || !PRIV (self)->configured)
+    return;
+  GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+      ("Property '%s' changed while streaming: it takes effect when the "
+          "element is restarted (set to READY and back) or the sample rate "
+          "changes", pspec->name), (NULL));
+}
+
 static void
 gst_musa_analysis_init (GstMusaAnalysis * self)
 {
@@ -134,6 +156,7 @@ gst_musa_analysis_init (GstMusaAnalysis * self)
   priv->scratch = g_new0 (gfloat, MUSA_ANALYSIS_BLOCK);
   gst_base_transform_set_gap_aware (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  g_signal_connect (self, "notify", G_CALLBACK (warn_unused_setting), NULL);
 }
 
 static void

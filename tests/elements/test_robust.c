@@ -198,6 +198,55 @@ GST_END_TEST;
  * after the change from the stream start with the new interval: melspec and
  * onsetbpm posted messages going back in time, knntag a message every
  * sample, chromakey one per buffer). */
+/* A property marked changeable only in NULL or READY, set once the
+ * analysis is built, is not used until it is built again: a warning names
+ * it (melspec's n-mels set while playing was read back as 40 while the
+ * messages kept 128 bands, without a word). Set before the caps (a harness
+ * starts the element first), or a property changeable while playing
+ * (`interval`): no warning. */
+GST_START_TEST (test_setting_while_streaming)
+{
+  static const gchar *props[] = { "n-mels", "fmin", "min-bpm", "k" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS
+        (h->element), props[i]);
+    GValue v = G_VALUE_INIT;
+    guint64 pos = 0;
+    GstMessage *m;
+    GError *err = NULL;
+
+    fail_unless (pspec != NULL && (pspec->flags & GST_PARAM_MUTABLE_READY));
+    g_value_init (&v, pspec->value_type);
+    g_object_get_property (G_OBJECT (h->element), props[i], &v);
+    /* before the caps: used, no warning */
+    g_object_set_property (G_OBJECT (h->element), props[i], &v);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE, 1024);
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+        "%s: a warning before the analysis was built", name);
+    g_object_set (h->element, "interval", 200 * GST_MSECOND, NULL);
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+        "%s: a warning for interval", name);
+    g_object_set_property (G_OBJECT (h->element), props[i], &v);
+    m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+    fail_unless (m != NULL, "%s: no warning for %s", name, props[i]);
+    gst_message_parse_warning (m, &err, NULL);
+    fail_unless (strstr (err->message, props[i]) != NULL, "%s: %s", name,
+        err->message);
+    g_error_free (err);
+    gst_message_unref (m);
+    g_value_unset (&v);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_interval_change_while_playing)
 {
   guint i;
@@ -877,6 +926,7 @@ robust_suite (void)
   tcase_add_test (tc, test_setup_error_once);
   tcase_add_test (tc, test_eos_without_segment);
   tcase_add_test (tc, test_interval_change_while_playing);
+  tcase_add_test (tc, test_setting_while_streaming);
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_segment_done);
