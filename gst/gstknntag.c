@@ -1301,6 +1301,7 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
   GstMapInfo map;
   const gfloat *v;
   gint i, n_bad = 0, n_big = 0;
+  GstClockTime pts, end;
 
   if (self->vec == NULL)
     return GST_FLOW_NOT_NEGOTIATED;
@@ -1334,7 +1335,7 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
   if (n_big)
     return GST_FLOW_OK;
   if (self->n_vectors == 0)
-    self->first_pts = GST_BUFFER_PTS (buf);
+    self->first_pts = self->last_pts_end = GST_CLOCK_TIME_NONE;
   self->n_vectors++;
   if (self->cfg.mode == GST_KNNTAG_MODE_LEARN) {
     keep_snippet (self, self->vec);
@@ -1349,10 +1350,18 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
             "cosine distance, so it gets no vote"),
         ("at %" GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (buf))));
   }
-  self->last_pts_end = GST_BUFFER_PTS (buf);
-  if (GST_CLOCK_TIME_IS_VALID (self->last_pts_end)
-      && GST_BUFFER_DURATION_IS_VALID (buf))
-    self->last_pts_end += GST_BUFFER_DURATION (buf);
+  /* the span the vectors cover, in whatever order they come (reverse
+   * playback sends them last first: the final message had no duration) */
+  pts = GST_BUFFER_PTS (buf);
+  end = pts;
+  if (GST_CLOCK_TIME_IS_VALID (pts) && GST_BUFFER_DURATION_IS_VALID (buf))
+    end += GST_BUFFER_DURATION (buf);
+  if (GST_CLOCK_TIME_IS_VALID (pts) && (!GST_CLOCK_TIME_IS_VALID
+          (self->first_pts) || pts < self->first_pts))
+    self->first_pts = pts;
+  if (GST_CLOCK_TIME_IS_VALID (end) && (!GST_CLOCK_TIME_IS_VALID
+          (self->last_pts_end) || end > self->last_pts_end))
+    self->last_pts_end = end;
   return GST_FLOW_OK;
 }
 

@@ -449,9 +449,10 @@ GST_START_TEST (test_tensor_input)
   gchar *index = tmp_path ("tensor.knn");
   GstBus *bus;
   GstHarness *h;
-  GList *msgs;
+  GList *msgs, *l;
   MusaIndex *idx;
   gchar *err;
+  gint i, finals = 0;
 
   g_unlink (index);
   learn_vectors (index, "x", 0);
@@ -478,6 +479,31 @@ GST_START_TEST (test_tensor_input)
   fail_unless_equals_string (gst_structure_get_string (g_list_nth_data (msgs,
               1), "label"), "y");
   fail_unless_equals_string (final_label (msgs, NULL), "x");
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* vectors last first (reverse playback): the final answer covers their
+   * span, 0-3 s (its duration was NONE: the first PTS was the latest) */
+  h = tensor_tagger (index, &bus);
+  for (i = 3; i > 0; i--)
+    fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f,
+            (i - 1) * GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  msgs = knntag_messages (bus);
+  for (l = msgs; l; l = l->next) {
+    gboolean final = FALSE;
+    guint64 ts = 0, dur = 0;
+    gst_structure_get_boolean (l->data, "final", &final);
+    if (!final)
+      continue;
+    finals++;
+    fail_unless (gst_structure_get (l->data, "timestamp", G_TYPE_UINT64, &ts,
+            "duration", G_TYPE_UINT64, &dur, NULL));
+    fail_unless_equals_uint64 (ts, 0);
+    fail_unless_equals_uint64 (dur, 3 * GST_SECOND);
+  }
+  fail_unless_equals_int (finals, 1);
   g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
   gst_harness_teardown (h);
   gst_object_unref (bus);
