@@ -1230,6 +1230,10 @@ musa_augment_proc_new (const MusaAugmentDraw * d, int sample_rate,
   MusaAugmentProc *p;
   int i;
 
+  if (d == NULL) {
+    musa_error_set (err, MUSA_ERR_INVALID, NULL, "no draw");
+    return NULL;
+  }
   if (sample_rate < 8000 || sample_rate > 192000) {
     musa_error_set (err, MUSA_ERR_INVALID, "sample-rate",
         "sample rate %d outside 8000..192000", sample_rate);
@@ -1444,6 +1448,10 @@ musa_augment_session_new (const MusaAugmentSessionConfig * cfg, MusaError * err)
 {
   MusaAugmentSession *s;
 
+  if (cfg == NULL) {
+    musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
+    return NULL;
+  }
   if (cfg->chain == NULL) {
     musa_error_set (err, MUSA_ERR_INVALID, "chain", "no chain");
     return NULL;

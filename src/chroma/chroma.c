@@ -59,6 +59,8 @@ musa_chroma_config_check (const MusaChromaConfig * cfg, MusaError * err)
 {
   int n_fft;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (cfg->sample_rate < 8000 || cfg->sample_rate > 192000)
     return musa_error_set (err, MUSA_ERR_INVALID, "rate",
         "sample rate must be in 8000..192000 Hz, got %d", cfg->sample_rate);

@@ -72,6 +72,8 @@ mel_frequencies (const MusaMelConfig * cfg, double fmax)
 int
 musa_mel_config_check_static (const MusaMelConfig * cfg, MusaError * err)
 {
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (cfg->n_mels < 1 || cfg->n_mels > 4096)
     return musa_error_set (err, MUSA_ERR_INVALID, "n-mels",
         "n-mels must be in 1..4096, got %d", cfg->n_mels);
@@ -93,11 +95,15 @@ musa_mel_config_check_static (const MusaMelConfig * cfg, MusaError * err)
 int
 musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
 {
-  double nyq = cfg->sample_rate / 2.0;
-  double fmax = cfg->fmax > 0 ? cfg->fmax : nyq;
+  double nyq, fmax;
   double *mel_f;
-  int m, k, n_bins = cfg->n_fft / 2 + 1, status;
+  int m, k, n_bins, status;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
+  nyq = cfg->sample_rate / 2.0;
+  fmax = cfg->fmax > 0 ? cfg->fmax : nyq;
+  n_bins = cfg->n_fft / 2 + 1;
   if (cfg->sample_rate < 1000 || cfg->sample_rate > 768000)
     return musa_error_set (err, MUSA_ERR_INVALID, "rate",
         "sample rate %d Hz is outside 1000..768000", cfg->sample_rate);

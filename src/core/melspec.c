@@ -59,6 +59,8 @@ musa_melspec_config_check_static (const MusaMelspecConfig * cfg,
   MusaMelConfig mc;
   int status;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if ((status = musa_stft_config_check (&cfg->stft, err)) != MUSA_OK)
     return status;
   if (!(cfg->power > 0.0 && cfg->power <= 4.0))

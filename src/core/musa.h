@@ -3,7 +3,8 @@
  * Every constructor takes an optional MusaError * that, on failure, names the
  * offending configuration field (as the GStreamer property a user would set,
  * e.g. "n-mels") and says what is wrong, so that elements can forward it
- * verbatim in a GST_ELEMENT_ERROR. */
+ * verbatim in a GST_ELEMENT_ERROR. A NULL configuration pointer gives
+ * MUSA_ERR_INVALID ("no configuration"); every _free accepts NULL. */
 #ifndef MUSA_MUSA_H
 #define MUSA_MUSA_H
 

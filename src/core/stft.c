@@ -22,8 +22,11 @@ struct MusaStft
 int
 musa_stft_config_check (const MusaStftConfig * cfg, MusaError * err)
 {
-  int win = cfg->win_length ? cfg->win_length : cfg->n_fft;
+  int win;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
+  win = cfg->win_length ? cfg->win_length : cfg->n_fft;
   if (cfg->n_fft < 16 || cfg->n_fft > (1 << 20))
     return musa_error_set (err, MUSA_ERR_INVALID, "n-fft",
         "n-fft must be in 16..1048576, got %d", cfg->n_fft);

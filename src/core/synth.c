@@ -54,12 +54,16 @@ musa_synth_music (const MusaSynthConfig * cfg, float *out, size_t n,
 {
   /* scale degrees of i/I, iv/IV, V, i/I; V is major in both modes */
   static const int roots[4] = { 0, 5, 7, 0 };
-  int rate = cfg->sample_rate;
+  int rate;
   double beat_s, peak = 0.0;
   size_t beat_len, i;
   long beat;
   MusaRng rng;
 
+  if (cfg == NULL || out == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL,
+        "no configuration or no output");
+  rate = cfg->sample_rate;
   if (rate < 1000 || !(cfg->bpm >= 20.0 && cfg->bpm <= 400.0)
       || cfg->tonic < 0 || cfg->tonic > 11)
     return musa_error_set (err, MUSA_ERR_INVALID, NULL,

@@ -108,6 +108,8 @@ musa_embed_config_default (MusaEmbedConfig * cfg, int sample_rate)
 int
 musa_embed_config_check (const MusaEmbedConfig * cfg, MusaError * err)
 {
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (cfg->sample_rate < 8000 || cfg->sample_rate > 192000)
     return musa_error_set (err, MUSA_ERR_INVALID, "rate",
         "sample rate must be in 8000..192000 Hz, got %d", cfg->sample_rate);

@@ -35,6 +35,8 @@ musa_knn_config_default (MusaKnnConfig * cfg)
 int
 musa_knn_config_check (const MusaKnnConfig * cfg, MusaError * err)
 {
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (cfg->k < 1 || cfg->k > MUSA_KNN_MAX_K)
     return musa_error_set (err, MUSA_ERR_INVALID, "k",
         "k must be in 1..%d, got %d", MUSA_KNN_MAX_K, cfg->k);
@@ -78,10 +80,16 @@ MusaKnn *
 musa_knn_new (const MusaIndex * idx, const MusaKnnConfig * cfg, MusaError * err)
 {
   MusaKnn *knn;
-  const float *mean = musa_index_mean (idx), *sd = musa_index_std (idx);
+  const float *mean, *sd;
   size_t i;
   int j, *order = NULL;
 
+  if (idx == NULL) {
+    musa_error_set (err, MUSA_ERR_INVALID, "index", "no index");
+    return NULL;
+  }
+  mean = musa_index_mean (idx);
+  sd = musa_index_std (idx);
   if (musa_knn_config_check (cfg, err) != MUSA_OK)
     return NULL;
   knn = calloc (1, sizeof (*knn));

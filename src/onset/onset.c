@@ -149,6 +149,8 @@ musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
 int
 musa_onset_config_check (const MusaOnsetConfig * cfg, MusaError * err)
 {
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (cfg->sample_rate < 8000 || cfg->sample_rate > 192000)
     return musa_error_set (err, MUSA_ERR_INVALID, "rate",
         "sample rate must be in 8000..192000 Hz, got %d", cfg->sample_rate);

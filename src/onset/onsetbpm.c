@@ -95,6 +95,8 @@ musa_onsetbpm_config_check (const MusaOnsetBpmConfig * cfg, MusaError * err)
   MusaTempoConfig tc;
   int status;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if ((status = musa_onset_config_check (&cfg->onset, err)) != MUSA_OK)
     return status;
   /* the tempo's frame rate is about 100/s at every sample rate (hop =
@@ -114,6 +116,10 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   MusaTempoConfig tc;
   MusaBeatConfig bc;
 
+  if (cfg == NULL) {
+    musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
+    return NULL;
+  }
   ob = calloc (1, sizeof (*ob));
   if (ob == NULL) {
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");

@@ -65,6 +65,8 @@ musa_tempo_config_default (MusaTempoConfig * cfg, double fps)
 int
 musa_tempo_config_check (const MusaTempoConfig * cfg, MusaError * err)
 {
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no configuration");
   if (!(cfg->fps >= 10.0 && cfg->fps <= 1000.0))
     return musa_error_set (err, MUSA_ERR_INVALID, "fps",
         "frame rate must be in 10..1000, got %g", cfg->fps);
@@ -850,6 +852,9 @@ musa_beat_new (const MusaBeatConfig * cfg, MusaError * err)
   MusaBeat *b;
   size_t h;
 
+  if (cfg == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL,
+        "no configuration"), NULL;
   if (!(cfg->fps >= 10.0 && cfg->fps <= 1000.0))
     return musa_error_set (err, MUSA_ERR_INVALID, "fps",
         "frame rate must be in 10..1000, got %g", cfg->fps), NULL;

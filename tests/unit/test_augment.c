@@ -581,6 +581,21 @@ test_s16 (void)
     CHECK (out[i] == want[i], "s16[%d] = %d, want %d", i, out[i], want[i]);
 }
 
+/* A NULL configuration (a C caller's mistake) is refused with
+ * MUSA_ERR_INVALID, not dereferenced. */
+static void
+test_null_config (void)
+{
+  MusaError err;
+
+  musa_error_clear (&err);
+  CHECK (musa_augment_proc_new (NULL, 48000, 2, 1024, &err) == NULL
+      && err.code == MUSA_ERR_INVALID, "proc without draw: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_augment_session_new (NULL, &err) == NULL
+      && err.code == MUSA_ERR_INVALID, "session: %s", err.message);
+}
+
 int
 main (void)
 {
@@ -595,5 +610,6 @@ main (void)
   musa_test_run ("short_segments", test_short_segments);
   musa_test_run ("untouched_segments_exact", test_untouched_segments_exact);
   musa_test_run ("s16", test_s16);
+  musa_test_run ("null_config", test_null_config);
   return musa_test_summary ();
 }

@@ -499,6 +499,21 @@ test_config_errors (void)
   }
 }
 
+/* A NULL configuration (a C caller's mistake) is refused with
+ * MUSA_ERR_INVALID, not dereferenced. */
+static void
+test_null_config (void)
+{
+  MusaError err;
+
+  musa_error_clear (&err);
+  CHECK (musa_chroma_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "chroma check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_chroma_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "chroma: %s", err.message);
+}
+
 int
 main (void)
 {
@@ -513,5 +528,6 @@ main (void)
   musa_test_run ("chunk_invariance", test_chunk_invariance);
   musa_test_run ("window", test_window);
   musa_test_run ("config_errors", test_config_errors);
+  musa_test_run ("null_config", test_null_config);
   return musa_test_summary ();
 }

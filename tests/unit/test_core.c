@@ -945,6 +945,40 @@ test_melspec_precision_rule (void)
   CHECK (!musa_melspec_needs_precise (&cfg), "fmax = Nyquist: float");
 }
 
+/* A NULL configuration (a C caller's mistake) is refused with
+ * MUSA_ERR_INVALID, not dereferenced. */
+static void
+test_null_config (void)
+{
+  MusaError err;
+  float x[16];
+
+  musa_error_clear (&err);
+  CHECK (musa_stft_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "stft check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_stft_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "stft: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_mel_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "mel check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_mel_config_check_static (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "mel static check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_mel_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "mel: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_melspec_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "melspec check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_melspec_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "melspec: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_synth_music (NULL, x, 16, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "synth: %s", err.message);
+}
+
 int
 main (void)
 {
@@ -967,5 +1001,6 @@ main (void)
   musa_test_run ("melspec silence", test_melspec_silence);
   musa_test_run ("melspec precision rule", test_melspec_precision_rule);
   musa_test_run ("melspec huge input", test_melspec_huge_input);
+  musa_test_run ("null config", test_null_config);
   return musa_test_summary ();
 }

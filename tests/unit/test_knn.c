@@ -448,6 +448,29 @@ test_empty (void)
   musa_index_free (idx);
 }
 
+/* A NULL configuration (a C caller's mistake) is refused with
+ * MUSA_ERR_INVALID, not dereferenced. */
+static void
+test_null_config (void)
+{
+  MusaError err;
+  MusaKnnConfig kc;
+
+  musa_error_clear (&err);
+  CHECK (musa_embed_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "embed check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_embed_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "embed: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_knn_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "knn check: %s", err.message);
+  musa_knn_config_default (&kc);
+  musa_error_clear (&err);
+  CHECK (musa_knn_new (NULL, &kc, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "knn without index: %s", err.message);
+}
+
 int
 main (void)
 {
@@ -460,5 +483,6 @@ main (void)
   musa_test_run ("search-votes", test_votes);
   musa_test_run ("search-empty", test_empty);
   musa_test_run ("search-cosine-zero-query", test_cosine_zero_query);
+  musa_test_run ("null-config", test_null_config);
   return musa_test_summary ();
 }

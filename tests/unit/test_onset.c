@@ -1591,6 +1591,36 @@ test_helpers_out_of_range (void)
   musa_tempo_free (t);
 }
 
+/* A NULL configuration (a C caller's mistake) is refused with
+ * MUSA_ERR_INVALID, not dereferenced. */
+static void
+test_null_config (void)
+{
+  MusaError err;
+
+  musa_error_clear (&err);
+  CHECK (musa_onset_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "onset check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_onset_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "onset: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_onsetbpm_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "onsetbpm check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_onsetbpm_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "onsetbpm: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_tempo_config_check (NULL, &err) == MUSA_ERR_INVALID
+      && err.code == MUSA_ERR_INVALID, "tempo check: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_tempo_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "tempo: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_beat_new (NULL, &err) == NULL && err.code == MUSA_ERR_INVALID,
+      "beat: %s", err.message);
+}
+
 int
 main (void)
 {
@@ -1623,5 +1653,6 @@ main (void)
   musa_test_run ("live_song_change", test_live_song_change);
   musa_test_run ("even_pulse", test_even_pulse);
   musa_test_run ("helpers_out_of_range", test_helpers_out_of_range);
+  musa_test_run ("null_config", test_null_config);
   return musa_test_summary ();
 }
