@@ -121,6 +121,10 @@
 
 #include "core/musa.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum
 {
   MUSA_FX_GAIN,
@@ -244,4 +248,7 @@ int musa_fx_is_identity (const MusaFxParams * p);
 
 void musa_fx_free (MusaFx * fx);
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* MUSA_FX_FX_H */
