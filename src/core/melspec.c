@@ -212,7 +212,7 @@ musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
 {
   ms->func = func;
   ms->user = user;
-  musa_stft_process (ms->stft, x, n, on_frame, ms);
+  musa_stft_process (ms->stft, x, n, func ? on_frame : NULL, ms);
 }
 
 void
@@ -220,7 +220,7 @@ musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func, void *user)
 {
   ms->func = func;
   ms->user = user;
-  musa_stft_finish (ms->stft, on_frame, ms);
+  musa_stft_finish (ms->stft, func ? on_frame : NULL, ms);
 }
 
 const MusaStft *

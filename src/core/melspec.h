@@ -73,6 +73,8 @@ MusaMelspec *musa_melspec_new (const MusaMelspecConfig * cfg,
     MusaError * err);
 void musa_melspec_free (MusaMelspec * ms);
 void musa_melspec_reset (MusaMelspec * ms);
+/* @func may be NULL: the frames are then counted (musa_stft_frames of
+ * musa_melspec_stft) but not computed. */
 void musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
     MusaMelspecFrameFunc func, void *user);
 void musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func,

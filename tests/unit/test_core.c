@@ -979,6 +979,37 @@ test_null_config (void)
       && err.code == MUSA_ERR_INVALID, "synth: %s", err.message);
 }
 
+/* musa_melspec_process/_finish without a callback (as musa_stft_* allow):
+ * the frames are counted, nothing is called, and a later call with a
+ * callback goes on from there. */
+static void
+test_melspec_null_func (void)
+{
+  MusaMelspecConfig cfg;
+  MusaMelspec *ms;
+  float *x = calloc (22050, sizeof (float));
+  MelStats s;
+
+  musa_melspec_config_default (&cfg, 22050);
+  ms = musa_melspec_new (&cfg, NULL);
+  CHECK (ms != NULL, "new");
+  musa_melspec_process (ms, x, 11025, NULL, NULL);
+  CHECK (musa_stft_frames (musa_melspec_stft (ms)) ==
+      (11025 - 2048 / 2) / 512 + 1, "frames counted without a callback: %lld",
+      (long long) musa_stft_frames (musa_melspec_stft (ms)));
+  memset (&s, 0, sizeof (s));
+  s.min = INFINITY;
+  s.max = -INFINITY;
+  musa_melspec_process (ms, x + 11025, 11025, mel_stats, &s);
+  musa_melspec_finish (ms, NULL, NULL);
+  CHECK (musa_stft_frames (musa_melspec_stft (ms)) == 1 + 22050 / 512,
+      "all frames: %lld",
+      (long long) musa_stft_frames (musa_melspec_stft (ms)));
+  CHECK (s.frames > 0 && s.min == 0.0f && s.max == 0.0f, "callback frames");
+  musa_melspec_free (ms);
+  free (x);
+}
+
 int
 main (void)
 {
@@ -1002,5 +1033,6 @@ main (void)
   musa_test_run ("melspec precision rule", test_melspec_precision_rule);
   musa_test_run ("melspec huge input", test_melspec_huge_input);
   musa_test_run ("null config", test_null_config);
+  musa_test_run ("melspec null func", test_melspec_null_func);
   return musa_test_summary ();
 }
