@@ -114,6 +114,9 @@ musa_key_estimate (const float *chroma, int profile, MusaKey * key,
   double x[12], mean = 0.0, nx = 0.0;
   int i, t, m, best = -1, second = -1;
 
+  if (chroma == NULL || key == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL,
+        "no chroma or no result");
   memset (key, 0, sizeof (*key));
   key->tonic = -1;
   key->runner_tonic = -1;

@@ -487,6 +487,9 @@ musa_index_load (const char *path, MusaError * err)
   void *map;
   MusaIndex *idx;
 
+  if (path == NULL || path[0] == '\0')
+    return musa_error_set (err, MUSA_ERR_INVALID, "location",
+        "no index file name"), NULL;
   /* non-blocking: opening a FIFO for reading waits for a writer (a
    * tagger's start hung there); it is refused below as not a file */
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -604,8 +607,13 @@ musa_index_add (MusaIndex * idx, const float *vec, const char *id,
   uint64_t off;
   int j, n = 0;
 
+  if (vec == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no vector");
   if (id == NULL || id[0] == '\0')
     return musa_error_set (err, MUSA_ERR_INVALID, NULL, "empty item id");
+  if (labels == NULL && n_labels != 0)
+    return musa_error_set (err, MUSA_ERR_INVALID, "label",
+        "%d labels announced but no label array", n_labels);
   if (n_labels < 0 || n_labels > 256)
     return musa_error_set (err, MUSA_ERR_INVALID, "label",
         "an item has 0..256 labels, got %d", n_labels);
@@ -767,6 +775,9 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
   uint8_t *d;
   uint64_t i, ipool = 0;
 
+  if (data == NULL || size == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL,
+        "no place for the serialised index");
   musa_index_update_stats (idx);
   l.dim = idx->dim;
   l.n_labels = idx->n_labels;
@@ -853,6 +864,9 @@ musa_index_save (MusaIndex * idx, const char *path, MusaError * err)
   char *tmp;
   int fd = -1, status;
 
+  if (path == NULL || path[0] == '\0')
+    return musa_error_set (err, MUSA_ERR_INVALID, "location",
+        "no index file name");
   if ((status = musa_index_serialise (idx, &data, &size, err)) != MUSA_OK)
     return status;
   if ((status = temp_beside (path, &tmp, &fd, err)) != MUSA_OK) {
@@ -947,6 +961,8 @@ int
 musa_index_check_embedding (const MusaIndex * idx, const char *name,
     int dim, int version, MusaError * err)
 {
+  if (name == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no embedding name");
   if (strcmp (idx->name, name) != 0 || (int) idx->dim != dim
       || (int) idx->version != version)
     return musa_error_set (err, MUSA_ERR_MISMATCH, "location",

@@ -230,6 +230,8 @@ musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
   float qinv, worst = INFINITY;
   size_t b, i;
 
+  if (query == NULL || res == NULL)
+    return MUSA_ERR_INVALID;
   for (j = 0; j < dim; j++)
     if (!(fabsf (query[j]) <= 1e6f))
       return MUSA_ERR_INVALID;

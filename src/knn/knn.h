@@ -75,7 +75,8 @@ extern "C"
 /* Search @query (dim values, raw: standardised here if the index says so).
  * Non-finite values or values beyond 1e6 are refused (MUSA_ERR_INVALID), and
  * so is, with the cosine metric, a query without direction (all zero, after
- * standardisation where the index standardises). */
+ * standardisation where the index standardises), and a NULL @query or
+ * @res. */
   int musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res);
 /* Standardise @v in place as the searcher does (identity without the
  * standardise flag); for exporting comparable vectors. */

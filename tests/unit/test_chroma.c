@@ -514,6 +514,23 @@ test_null_config (void)
       "chroma: %s", err.message);
 }
 
+/* musa_key_estimate without a chroma or a result: MUSA_ERR_INVALID. */
+static void
+test_key_null_args (void)
+{
+  MusaError err;
+  MusaKey key;
+  float chroma[12] = { 1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1 };
+
+  musa_error_clear (&err);
+  CHECK (musa_key_estimate (NULL, 0, &key, &err) == MUSA_ERR_INVALID,
+      "no chroma: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_key_estimate (chroma, 0, NULL, &err) == MUSA_ERR_INVALID,
+      "no result: %s", err.message);
+  CHECK (musa_key_estimate (chroma, 0, &key, NULL) == MUSA_OK, "estimate");
+}
+
 int
 main (void)
 {
@@ -529,5 +546,6 @@ main (void)
   musa_test_run ("window", test_window);
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("null_config", test_null_config);
+  musa_test_run ("key_null_args", test_key_null_args);
   return musa_test_summary ();
 }

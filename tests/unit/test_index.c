@@ -378,6 +378,52 @@ test_fuzz (void)
   free (data);
 }
 
+/* NULL pointers from a C caller to index and search functions that return a
+ * status give MUSA_ERR_INVALID, not a crash. */
+static void
+test_null_args (void)
+{
+  MusaError err;
+  MusaIndex *idx = musa_index_new ("t", 4, 1, 0, NULL);
+  MusaKnnConfig kc;
+  MusaKnn *knn;
+  MusaKnnResult res;
+  float v[4] = { 1, 2, 3, 4 };
+  const char *lab[1] = { "a" };
+  void *data;
+  size_t size;
+
+  musa_error_clear (&err);
+  CHECK (musa_index_add (idx, NULL, "x", lab, 1, &err) == MUSA_ERR_INVALID,
+      "no vector: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_index_add (idx, v, "x", NULL, 1, &err) == MUSA_ERR_INVALID,
+      "labels announced, none given: %s", err.message);
+  CHECK (musa_index_n_items (idx) == 0, "nothing added");
+  CHECK (musa_index_add (idx, v, "x", lab, 1, NULL) == MUSA_OK, "add");
+  musa_error_clear (&err);
+  CHECK (musa_index_save (idx, NULL, &err) == MUSA_ERR_INVALID,
+      "save without a name: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_index_load (NULL, &err) == NULL
+      && err.code == MUSA_ERR_INVALID, "load without a name: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_index_serialise (idx, &data, NULL, &err) == MUSA_ERR_INVALID,
+      "serialise without size: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_index_check_embedding (idx, NULL, 4, 1, &err)
+      == MUSA_ERR_INVALID, "no embedding name: %s", err.message);
+  musa_knn_config_default (&kc);
+  knn = musa_knn_new (idx, &kc, NULL);
+  CHECK (musa_knn_query (knn, NULL, &res) == MUSA_ERR_INVALID, "no query");
+  CHECK (musa_knn_query (knn, v, NULL) == MUSA_ERR_INVALID, "no result");
+  CHECK (musa_knn_query (knn, v, &res) == MUSA_OK, "query");
+  CHECK (musa_index_serialise (idx, &data, &size, NULL) == MUSA_OK, "ser");
+  free (data);
+  musa_knn_free (knn);
+  musa_index_free (idx);
+}
+
 int
 main (void)
 {
@@ -391,6 +437,7 @@ main (void)
   musa_test_run ("atomic-write", test_atomic);
   musa_test_run ("not-a-file", test_not_a_file);
   musa_test_run ("fuzz", test_fuzz);
+  musa_test_run ("null-args", test_null_args);
   r = musa_test_summary ();
   {
     char cmd[300];
