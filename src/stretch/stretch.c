@@ -360,8 +360,11 @@ musa_stretch_max_output (const MusaStretch * st, size_t in_frames)
     return in_frames;
   /* frames analysed per call, each finishing hs vocoder samples */
   hmin = st->hs < st->hop_lo ? st->hs : st->hop_lo;
-  frames = (double) (in_frames + 2 * (size_t) st->n) / hmin + 4.0;
-  return (size_t) ceil (frames * st->hs / st->p) + 16;
+  frames = ((double) in_frames + 2.0 * st->n) / hmin + 4.0;
+  frames = ceil (frames * st->hs / st->p) + 16.0;
+  /* a bound beyond any buffer saturates (a wrapped cast was UB and gave a
+   * tiny value that process would then have accepted as out_cap) */
+  return frames < (double) SIZE_MAX ? (size_t) frames : SIZE_MAX;
 }
 
 int64_t

@@ -48,7 +48,7 @@ void musa_stretch_free (MusaStretch * st);
 void musa_stretch_reset (MusaStretch * st);
 
 /* Upper bound of frames one process call can produce for in_frames input
- * frames. */
+ * frames (SIZE_MAX when the bound exceeds any buffer). */
 size_t musa_stretch_max_output (const MusaStretch * st, size_t in_frames);
 
 /* Consume all in_frames interleaved frames; write the output that is ready

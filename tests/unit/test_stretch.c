@@ -643,6 +643,27 @@ test_reset_latency (void)
   free (x);
 }
 
+/* A huge in_frames: the output bound saturates instead of wrapping to a
+ * small number, so process refuses a small out_cap rather than writing (and
+ * reading) far beyond the buffers. */
+static void
+test_huge_in_frames (void)
+{
+  MusaStretchConfig cfg = { 48000, 8, 0.5, 12.0 };
+  MusaStretch *st = musa_stretch_new (&cfg, NULL);
+  float in[8 * 64] = { 0 }, out[8 * 64];
+  size_t produced = 1;
+
+  CHECK (st != NULL, "new");
+  CHECK (musa_stretch_max_output (st, SIZE_MAX / 2) >= SIZE_MAX / 2,
+      "bound for SIZE_MAX / 2 input frames at rate 0.5: %zu",
+      musa_stretch_max_output (st, SIZE_MAX / 2));
+  CHECK (musa_stretch_max_output (st, SIZE_MAX) == SIZE_MAX, "saturates");
+  CHECK (musa_stretch_process (st, in, SIZE_MAX / 2, out, 64, &produced)
+      == MUSA_ERR_INVALID && produced == 0, "small out_cap refused");
+  musa_stretch_free (st);
+}
+
 int
 main (void)
 {
@@ -656,5 +677,6 @@ main (void)
   musa_test_run ("stereo", test_stereo);
   musa_test_run ("silence_nan", test_silence_nan);
   musa_test_run ("reset_latency", test_reset_latency);
+  musa_test_run ("huge_in_frames", test_huge_in_frames);
   return musa_test_summary ();
 }
