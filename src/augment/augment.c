@@ -1462,11 +1462,17 @@ musa_augment_session_new (const MusaAugmentSessionConfig * cfg, MusaError * err)
     return NULL;
   }
   if (cfg->sample_rate < 8000 || cfg->sample_rate > 192000
-      || cfg->channels < 1 || cfg->channels > 8 || cfg->max_block == 0) {
+      || cfg->channels < 1 || cfg->channels > 8) {
     musa_error_set (err, MUSA_ERR_INVALID, cfg->channels < 1
         || cfg->channels > 8 ? "channels" : "sample-rate",
         "unsupported format: %d Hz, %d channels", cfg->sample_rate,
         cfg->channels);
+    return NULL;
+  }
+  /* the processors' limit, checked here rather than at the first draw */
+  if (cfg->max_block == 0 || cfg->max_block > (1u << 24)) {
+    musa_error_set (err, MUSA_ERR_INVALID, "max-block",
+        "block size %zu outside 1..16777216", cfg->max_block);
     return NULL;
   }
   s = calloc (1, sizeof (*s));

@@ -596,6 +596,32 @@ test_null_config (void)
       && err.code == MUSA_ERR_INVALID, "session: %s", err.message);
 }
 
+/* A session with max_block 0 or beyond the processors' limit is refused
+ * at creation, naming max-block (it blamed the sample rate). */
+static void
+test_session_max_block (void)
+{
+  MusaError err;
+  MusaAugmentChain *chain = musa_augment_chain_parse (NULL, NULL);
+  MusaAugmentSessionConfig cfg;
+
+  memset (&cfg, 0, sizeof (cfg));
+  cfg.chain = chain;
+  cfg.probability = 1.0;
+  cfg.sample_rate = 48000;
+  cfg.channels = 2;
+  musa_error_clear (&err);
+  CHECK (musa_augment_session_new (&cfg, &err) == NULL
+      && strcmp (err.property, "max-block") == 0, "max_block 0: %s: %s",
+      err.property, err.message);
+  cfg.max_block = (size_t) 1 << 30;
+  musa_error_clear (&err);
+  CHECK (musa_augment_session_new (&cfg, &err) == NULL
+      && strcmp (err.property, "max-block") == 0, "max_block 2^30: %s: %s",
+      err.property, err.message);
+  musa_augment_chain_free (chain);
+}
+
 int
 main (void)
 {
@@ -611,5 +637,6 @@ main (void)
   musa_test_run ("untouched_segments_exact", test_untouched_segments_exact);
   musa_test_run ("s16", test_s16);
   musa_test_run ("null_config", test_null_config);
+  musa_test_run ("session_max_block", test_session_max_block);
   return musa_test_summary ();
 }
