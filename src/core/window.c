@@ -31,6 +31,11 @@ musa_window_fill (float *w, int n_fft, int win_length, MusaWindowType type,
   if (win_length < 1 || win_length > n_fft)
     return musa_error_set (err, MUSA_ERR_INVALID, "win-length",
         "window length %d must be in 1..n-fft (%d)", win_length, n_fft);
+  if ((int) type < 0 || type > MUSA_WINDOW_BLACKMAN)
+    return musa_error_set (err, MUSA_ERR_INVALID, "window",
+        "unknown window type %d", (int) type);
+  if (w == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no output");
   memset (w, 0, sizeof (float) * (size_t) n_fft);
   lpad = (n_fft - win_length) / 2;
   for (i = 0; i < win_length; i++)
@@ -47,6 +52,11 @@ musa_window_fill_f64 (double *w, int n_fft, int win_length,
   if (win_length < 1 || win_length > n_fft)
     return musa_error_set (err, MUSA_ERR_INVALID, "win-length",
         "window length %d must be in 1..n-fft (%d)", win_length, n_fft);
+  if ((int) type < 0 || type > MUSA_WINDOW_BLACKMAN)
+    return musa_error_set (err, MUSA_ERR_INVALID, "window",
+        "unknown window type %d", (int) type);
+  if (w == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no output");
   memset (w, 0, sizeof (double) * (size_t) n_fft);
   lpad = (n_fft - win_length) / 2;
   for (i = 0; i < win_length; i++)

@@ -1010,6 +1010,29 @@ test_melspec_null_func (void)
   free (x);
 }
 
+/* musa_window_fill with an unknown type (it silently gave a Hann window) or
+ * without an output: MUSA_ERR_INVALID. */
+static void
+test_window_bad_args (void)
+{
+  MusaError err;
+  float w[16];
+  double w64[16];
+
+  musa_error_clear (&err);
+  CHECK (musa_window_fill (w, 16, 8, (MusaWindowType) 99, &err)
+      == MUSA_ERR_INVALID && strcmp (err.property, "window") == 0,
+      "unknown type: %s", err.message);
+  musa_error_clear (&err);
+  CHECK (musa_window_fill_f64 (w64, 16, 8, (MusaWindowType) - 1, &err)
+      == MUSA_ERR_INVALID && strcmp (err.property, "window") == 0,
+      "unknown type (f64): %s", err.message);
+  CHECK (musa_window_fill (NULL, 16, 8, MUSA_WINDOW_HANN, NULL)
+      == MUSA_ERR_INVALID, "no output");
+  CHECK (musa_window_fill (w, 16, 8, MUSA_WINDOW_BLACKMAN, NULL) == MUSA_OK,
+      "valid");
+}
+
 int
 main (void)
 {
@@ -1034,5 +1057,6 @@ main (void)
   musa_test_run ("melspec huge input", test_melspec_huge_input);
   musa_test_run ("null config", test_null_config);
   musa_test_run ("melspec null func", test_melspec_null_func);
+  musa_test_run ("window bad args", test_window_bad_args);
   return musa_test_summary ();
 }
