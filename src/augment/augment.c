@@ -931,8 +931,10 @@ musa_augment_draw (const MusaAugmentChain * chain, double probability,
   int i, j, n_taken = 0, best_i = -1;
   uint64_t key;
 
-  if (chain == NULL || d == NULL)
+  if (chain == NULL)
     return musa_error_set (err, MUSA_ERR_INVALID, "chain", "no chain");
+  if (d == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no draw to fill");
   if (!(probability >= 0.0 && probability <= 1.0))
     return musa_error_set (err, MUSA_ERR_INVALID, "probability",
         "probability must lie in 0..1");

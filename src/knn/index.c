@@ -467,6 +467,9 @@ musa_index_load_memory (const void *data, size_t size, MusaError * err)
   MusaIndex *idx;
   void *copy = NULL;
 
+  if (data == NULL && size > 0)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL,
+        "no data for an index of %zu bytes", size), NULL;
   /* the tables are read with aligned float loads: work on an aligned copy */
   if (posix_memalign (&copy, 64, size ? size : 1) != 0) {
     oom (err);

@@ -594,6 +594,15 @@ test_null_config (void)
   musa_error_clear (&err);
   CHECK (musa_augment_session_new (NULL, &err) == NULL
       && err.code == MUSA_ERR_INVALID, "session: %s", err.message);
+  {
+    MusaAugmentChain *chain = musa_augment_chain_parse (NULL, NULL);
+
+    musa_error_clear (&err);
+    CHECK (musa_augment_draw (chain, 1.0, 1, 2, 0, 48000, NULL, &err)
+        == MUSA_ERR_INVALID && strcmp (err.property, "chain") != 0,
+        "no draw (the chain is fine): %s: %s", err.property, err.message);
+    musa_augment_chain_free (chain);
+  }
 }
 
 /* A session with max_block 0 or beyond the processors' limit is refused

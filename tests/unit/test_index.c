@@ -408,6 +408,9 @@ test_null_args (void)
   CHECK (musa_index_load (NULL, &err) == NULL
       && err.code == MUSA_ERR_INVALID, "load without a name: %s", err.message);
   musa_error_clear (&err);
+  CHECK (musa_index_load_memory (NULL, 4096, &err) == NULL
+      && err.code == MUSA_ERR_INVALID, "load from NULL: %s", err.message);
+  musa_error_clear (&err);
   CHECK (musa_index_serialise (idx, &data, NULL, &err) == MUSA_ERR_INVALID,
       "serialise without size: %s", err.message);
   musa_error_clear (&err);
