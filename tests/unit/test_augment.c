@@ -15,7 +15,8 @@ parse_ok (const char *spec)
   MusaError err;
   MusaAugmentChain *c = musa_augment_chain_parse (spec, &err);
 
-  CHECK (c != NULL, "'%s' should parse: %s", spec, c ? "" : err.message);
+  CHECK (c != NULL, "'%s' should parse: %s", spec ? spec : "(NULL)",
+      c ? "" : err.message);
   return c;
 }
 
@@ -424,6 +425,45 @@ test_processor_gain_latency (void)
   musa_augment_chain_free (l);
 }
 
+/* An augmented stream never goes past full scale: gain +12 dB on music
+ * peaking at 0.9 (and with a stretch, whose peaks a limiter before it does
+ * not hold) reached 3.6, which S16 output clipped hard; samples are bent
+ * smoothly towards 1 above 0.97 and left alone below it. */
+static void
+test_full_scale (void)
+{
+  static const char *specs[] = { "gain:1(db=12)",
+    "gain:1(db=12),stretch:1(rate=0.9)", "limiter:1(ceiling=-1),pitch:1("
+        "semitones=-3)"
+  };
+  const size_t n = 30000;
+  float *x = music (n, 2);
+  size_t k;
+
+  for (k = 0; k < sizeof (specs) / sizeof (specs[0]); k++) {
+    MusaAugmentChain *c = parse_ok (specs[k]);
+    size_t yn, i, below = 0, exact = 0;
+    int nd;
+    double peak = 0.0;
+    float *y = run_session (c, 1.0, 0, x, n, 2, 1000, 1, &yn, &nd);
+
+    for (i = 0; i < 2 * yn; i++) {
+      peak = fmax (peak, fabs (y[i]));
+      if (k == 0 && i < 2 * n && fabs (x[i] * 3.98107f) < 0.97f) {
+        below++;
+        exact += fabsf (y[i] - x[i] * 3.98107f) < 1e-5f * 4.0f;
+      }
+    }
+    CHECK (peak <= 1.0, "%s: peak %g", specs[k], peak);
+    if (k == 0)
+      CHECK (below > 1000 && exact == below, "%s: %zu of %zu samples below "
+          "the knee changed", specs[k], below - exact, below);
+    free (y);
+    musa_augment_chain_free (c);
+  }
+  free (x);
+}
+
 static void
 test_chunk_invariance (void)
 {
@@ -639,6 +679,7 @@ main (void)
   musa_test_run ("draw_rate", test_draw_rate);
   musa_test_run ("draw_values", test_draw_values);
   musa_test_run ("processor_gain_latency", test_processor_gain_latency);
+  musa_test_run ("full_scale", test_full_scale);
   musa_test_run ("chunk_invariance", test_chunk_invariance);
   musa_test_run ("stretch_length_and_tail", test_stretch_length_and_tail);
   musa_test_run ("segments", test_segments);
