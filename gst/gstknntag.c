@@ -1343,13 +1343,9 @@ tensor_buffer (GstKnntag * self, GstBuffer * buf)
     accumulate (self);
     emit_result (self, tensor_message (self, GST_BUFFER_PTS (buf),
             GST_BUFFER_DURATION (buf)), FALSE);
-  } else if (!self->warned_values) {
-    self->warned_values = TRUE;
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Tensor input vector of zeros: it has no direction to compare by "
-            "cosine distance, so it gets no vote"),
-        ("at %" GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (buf))));
   }
+  /* (a refused vector, e.g. all zero under the cosine metric: query warned
+   * once per stream) */
   /* the span the vectors cover, in whatever order they come (reverse
    * playback sends them last first: the final message had no duration) */
   pts = GST_BUFFER_PTS (buf);
