@@ -730,11 +730,13 @@ int
 musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
     size_t len)
 {
-  Out o = { buf, len, 0 };
+  Out o = { buf, buf ? len : 0, 0 };
   int i, j, c;
 
-  if (len > 0)
+  if (o.len > 0)
     buf[0] = '\0';
+  if (chain == NULL)
+    return MUSA_ERR_INVALID;
   if (chain->n == 0)
     out_printf (&o, "none");
   for (i = 0; i < chain->n; i++) {
@@ -783,10 +785,10 @@ musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
 int
 musa_augment_natural_table (char *buf, size_t len)
 {
-  Out o = { buf, len, 0 };
+  Out o = { buf, buf ? len : 0, 0 };
   int i, j, c;
 
-  if (len > 0)
+  if (o.len > 0)
     buf[0] = '\0';
   for (i = 0; i < N_KINDS; i++) {
     for (j = 0; j < kinds[i].n_params; j++) {
@@ -1134,6 +1136,8 @@ musa_augment_draw_is_identity (const MusaAugmentDraw * d)
 {
   int i;
 
+  if (d == NULL)
+    return 0;
   if (!d->applied)
     return 1;
   for (i = 0; i < d->n_fx; i++)
@@ -1145,11 +1149,13 @@ musa_augment_draw_is_identity (const MusaAugmentDraw * d)
 int
 musa_augment_draw_describe (const MusaAugmentDraw * d, char *buf, size_t len)
 {
-  Out o = { buf, len, 0 };
+  Out o = { buf, buf ? len : 0, 0 };
   int i, j;
 
-  if (len > 0)
+  if (o.len > 0)
     buf[0] = '\0';
+  if (d == NULL)
+    return MUSA_ERR_INVALID;
   out_printf (&o, "applied=%d seed=%llu segment=%llu weight=", d->applied,
       (unsigned long long) d->seed, (unsigned long long) d->segment);
   out_num (&o, d->weight);
@@ -1216,6 +1222,8 @@ musa_augment_proc_reset (MusaAugmentProc * p)
 {
   int i;
 
+  if (p == NULL)
+    return;
   for (i = 0; i < p->n_fx; i++)
     musa_fx_reset (p->fx[i]);
   if (p->st)
@@ -1303,8 +1311,11 @@ nomem:
 size_t
 musa_augment_proc_max_output (const MusaAugmentProc * p, size_t in_frames)
 {
-  size_t n = in_frames > p->max_block ? in_frames : p->max_block;
+  size_t n;
 
+  if (p == NULL)
+    return 0;
+  n = in_frames > p->max_block ? in_frames : p->max_block;
   if (p->st) {
     size_t a = musa_stretch_max_output (p->st, n);
     size_t b = musa_stretch_max_output (p->st, 0);
@@ -1317,13 +1328,15 @@ musa_augment_proc_max_output (const MusaAugmentProc * p, size_t in_frames)
 int64_t
 musa_augment_proc_latency (const MusaAugmentProc * p)
 {
+  if (p == NULL)
+    return 0;
   return p->fx_latency + (p->st ? musa_stretch_latency (p->st) : 0);
 }
 
 int64_t
 musa_augment_proc_tail (const MusaAugmentProc * p)
 {
-  return p->fx_tail;
+  return p ? p->fx_tail : 0;
 }
 
 /* Full scale: an augmented stream's samples above GUARD_KNEE are bent
@@ -1385,7 +1398,11 @@ int
 musa_augment_proc_process (MusaAugmentProc * p, const float *in,
     size_t in_frames, float *out, size_t out_cap, size_t *produced)
 {
-  *produced = 0;
+  if (produced)
+    *produced = 0;
+  if (p == NULL || produced == NULL || (in == NULL && in_frames > 0)
+      || (out == NULL && out_cap > 0))
+    return MUSA_ERR_INVALID;
   if (in_frames > p->max_block || p->drain_left >= 0)
     return MUSA_ERR_STATE;
   if (in_frames == 0)
@@ -1405,7 +1422,10 @@ int
 musa_augment_proc_finish (MusaAugmentProc * p, float *out, size_t out_cap,
     size_t *produced)
 {
-  *produced = 0;
+  if (produced)
+    *produced = 0;
+  if (p == NULL || produced == NULL || (out == NULL && out_cap > 0))
+    return MUSA_ERR_INVALID;
   if (p->drain_left < 0)
     p->drain_left = p->fx_tail > p->fx_latency ? p->fx_tail : p->fx_latency;
   /* feed silence through the effects: look-ahead and tails */
@@ -1458,6 +1478,7 @@ struct MusaAugmentSession
   size_t hold_n, hold_cap;
   float *tmp;                   /* old's output */
   size_t tmp_cap;
+  int finished;                 /* finish called: no more input */
 };
 
 static int
@@ -1549,8 +1570,11 @@ musa_augment_session_free (MusaAugmentSession * s)
 size_t
 musa_augment_session_room (const MusaAugmentSession * s)
 {
-  uint64_t room = s->cfg.max_block;
+  uint64_t room;
 
+  if (s == NULL || s->finished)
+    return 0;
+  room = s->cfg.max_block;
   if (!s->started || s->pos >= s->seg_end)
     return 0;
   if (s->seg_end - s->pos < room)
@@ -1563,7 +1587,7 @@ musa_augment_session_room (const MusaAugmentSession * s)
 const MusaAugmentDraw *
 musa_augment_session_draw (const MusaAugmentSession * s)
 {
-  return s->started ? &s->draw : NULL;
+  return s && s->started ? &s->draw : NULL;
 }
 
 static int finish_old (MusaAugmentSession * s, float *out, size_t out_cap,
@@ -1576,6 +1600,14 @@ musa_augment_session_next_draw (MusaAugmentSession * s, MusaError * err)
   MusaAugmentProc *p;
   uint64_t index;
 
+  if (s == NULL) {
+    musa_error_set (err, MUSA_ERR_INVALID, NULL, "no session");
+    return NULL;
+  }
+  if (s->finished) {
+    musa_error_set (err, MUSA_ERR_STATE, "", "the stream has ended");
+    return NULL;
+  }
   if (s->started && s->cfg.segment_frames == 0) {
     musa_error_set (err, MUSA_ERR_STATE, "", "one draw per stream");
     return NULL;
@@ -1643,6 +1675,8 @@ musa_augment_session_max_output (const MusaAugmentSession * s, size_t in_frames)
 {
   size_t n = 0;
 
+  if (s == NULL)
+    return 0;
   if (s->cur)
     n += musa_augment_proc_max_output (s->cur, in_frames);
   if (s->old) {
@@ -1657,8 +1691,11 @@ musa_augment_session_max_output (const MusaAugmentSession * s, size_t in_frames)
 int64_t
 musa_augment_session_latency (const MusaAugmentSession * s)
 {
-  int64_t l = s->cur ? musa_augment_proc_latency (s->cur) : 0;
+  int64_t l;
 
+  if (s == NULL)
+    return 0;
+  l = s->cur ? musa_augment_proc_latency (s->cur) : 0;
   if (s->cfg.segment_frames > 0)
     l += (int64_t) s->xf_in;
   return l;
@@ -1767,7 +1804,13 @@ musa_augment_session_process (MusaAugmentSession * s, const float *in,
 {
   int ret;
 
-  *produced = 0;
+  if (produced)
+    *produced = 0;
+  if (s == NULL || produced == NULL || (in == NULL && in_frames > 0)
+      || (out == NULL && out_cap > 0))
+    return MUSA_ERR_INVALID;
+  if (s->finished)
+    return MUSA_ERR_STATE;
   if (in_frames == 0)
     return MUSA_OK;
   if (in_frames > musa_augment_session_room (s))
@@ -1798,7 +1841,11 @@ int
 musa_augment_session_finish (MusaAugmentSession * s, float *out,
     size_t out_cap, size_t *produced)
 {
-  *produced = 0;
+  if (produced)
+    *produced = 0;
+  if (s == NULL || produced == NULL || (out == NULL && out_cap > 0))
+    return MUSA_ERR_INVALID;
+  s->finished = 1;
   if (s->cur == NULL)
     return MUSA_OK;
   if (s->old) {
@@ -1817,6 +1864,8 @@ musa_augment_f32_to_s16 (const float *in, int16_t * out, size_t n)
 {
   size_t i;
 
+  if (in == NULL || out == NULL)
+    return;
   for (i = 0; i < n; i++) {
     float v = in[i] * 32768.0f;
 
@@ -1833,6 +1882,8 @@ musa_augment_f32_to_s32 (const float *in, int32_t * out, size_t n)
 {
   size_t i;
 
+  if (in == NULL || out == NULL)
+    return;
   for (i = 0; i < n; i++) {
     double v = (double) in[i] * 2147483648.0;
 
@@ -1849,6 +1900,8 @@ musa_augment_f32_to_f64 (const float *in, double *out, size_t n)
 {
   size_t i;
 
+  if (in == NULL || out == NULL)
+    return;
   for (i = 0; i < n; i++)
     out[i] = in[i];
 }

@@ -71,18 +71,22 @@ extern "C"
   MusaAugmentChain *musa_augment_chain_parse (const char *spec,
       MusaError * err);
   void musa_augment_chain_free (MusaAugmentChain * chain);
-/* Number of effects that may apply. */
+/* Number of effects that may apply (0 for NULL). */
   int musa_augment_chain_n_items (const MusaAugmentChain * chain);
-/* Smallest time-stretch rate the chain can draw (1 if no stretch). */
+/* Smallest time-stretch rate the chain can draw (1 if no stretch, or
+ * NULL). */
   double musa_augment_chain_min_rate (const MusaAugmentChain * chain);
 /* Canonical spec with every range spelt out, except the natural ranges that
  * depend on a choice (EQ freq/gain/q on the shape, distortion drive/bits on
- * the mode); re-parses to a chain that makes the same draws. */
+ * the mode); re-parses to a chain that makes the same draws. Returns the
+ * length of the whole spec (snprintf semantics; a NULL @buf writes nothing),
+ * MUSA_ERR_INVALID for a NULL chain. */
   int musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
       size_t len);
 
 /* The natural-ranges table (README): one line per parameter,
- * "effect param lo..hi (default probability p)". */
+ * "effect param lo..hi (default probability p)". Returns its length
+ * (snprintf semantics; NULL @buf: nothing written). */
   int musa_augment_natural_table (char *buf, size_t len);
 
 /* ---- draw ---------------------------------------------------------------- */
@@ -131,12 +135,15 @@ extern "C"
       uint64_t seed, uint64_t stream_hash, uint64_t segment, int sample_rate,
       MusaAugmentDraw * draw, MusaError * err);
 
-/* Every effect of the draw leaves the audio untouched (or not applied). */
+/* Every effect of the draw leaves the audio untouched (or not applied); 0
+ * for NULL. */
   int musa_augment_draw_is_identity (const MusaAugmentDraw * draw);
 
 /* One-line provenance:
  * "applied=1 seed=7 segment=0 weight=0.8 key+=2 tempo*=1 duration*=1
- *  effects=eq(shape=peak,freq=1000,gain=3,q=1);pitch(semitones=2)" */
+ *  effects=eq(shape=peak,freq=1000,gain=3,q=1);pitch(semitones=2)"
+ * Returns its length (snprintf semantics; NULL @buf: nothing written),
+ * MUSA_ERR_INVALID for a NULL draw. */
   int musa_augment_draw_describe (const MusaAugmentDraw * draw, char *buf,
       size_t len);
 
@@ -149,18 +156,23 @@ extern "C"
   MusaAugmentProc *musa_augment_proc_new (const MusaAugmentDraw * draw,
       int sample_rate, int channels, size_t max_block, MusaError * err);
   void musa_augment_proc_free (MusaAugmentProc * p);
+/* (free and reset: NULL does nothing) */
   void musa_augment_proc_reset (MusaAugmentProc * p);
 /* Upper bound of the output of one process call of @in_frames (<= max_block)
- * and of each finish call (in_frames = 0). */
+ * and of each finish call (in_frames = 0). 0 for NULL, as latency and tail
+ * below. */
   size_t musa_augment_proc_max_output (const MusaAugmentProc * p,
       size_t in_frames);
 /* Consume @in_frames (<= max_block) frames, write what is ready. Output
  * frame j corresponds to input time j x rate: the effects' look-ahead and
- * the stretcher's delay are trimmed. No allocation. */
+ * the stretcher's delay are trimmed. No allocation. MUSA_ERR_INVALID for a
+ * NULL object, @produced, @in (in_frames > 0) or @out (out_cap > 0);
+ * MUSA_ERR_STATE for in_frames > max_block and after finish until reset
+ * (musa.h, "Streams"). */
   int musa_augment_proc_process (MusaAugmentProc * p, const float *in,
       size_t in_frames, float *out, size_t out_cap, size_t *produced);
 /* End of stream: the held frames and the effects' tails (reverb, echo);
- * call until *produced == 0. */
+ * call until *produced == 0 (calls after that give MUSA_OK and nothing). */
   int musa_augment_proc_finish (MusaAugmentProc * p, float *out, size_t out_cap,
       size_t *produced);
 /* Input frames held before output catches up (look-ahead + stretch delay). */
@@ -191,28 +203,36 @@ extern "C"
       * cfg, MusaError * err);
   void musa_augment_session_free (MusaAugmentSession * s);
 /* Input frames the next process call may take before a new draw is needed;
- * 0 means call musa_augment_session_next_draw first. */
+ * 0 means call musa_augment_session_next_draw first (0 also for NULL and
+ * after finish). */
   size_t musa_augment_session_room (const MusaAugmentSession * s);
 /* Make the next draw (allocates its processor) and return it (owned by the
- * session, valid until the next call). */
+ * session, valid until the next call). NULL with MUSA_ERR_STATE after
+ * finish, MUSA_ERR_INVALID for a NULL session. */
   const MusaAugmentDraw *musa_augment_session_next_draw (MusaAugmentSession * s,
       MusaError * err);
-/* The current draw, or NULL before the first. */
+/* The current draw, or NULL before the first (or for NULL). */
   const MusaAugmentDraw *musa_augment_session_draw (const MusaAugmentSession *
       s);
-/* Bound for out_cap of a process call of @in_frames or of finish (0). */
+/* Bound for out_cap of a process call of @in_frames or of finish (0);
+ * 0 for NULL. process: MUSA_ERR_INVALID for a NULL session, @produced,
+ * @in (in_frames > 0) or @out (out_cap > 0); MUSA_ERR_STATE for more than
+ * the room and after finish (a session has no reset: a new stream is a new
+ * session; musa.h, "Streams"). */
   size_t musa_augment_session_max_output (const MusaAugmentSession * s,
       size_t in_frames);
   int musa_augment_session_process (MusaAugmentSession * s, const float *in,
       size_t in_frames, float *out, size_t out_cap, size_t *produced);
-/* End of stream; call until *produced == 0. */
+/* End of stream; call until *produced == 0 (calls after that give MUSA_OK
+ * and nothing). */
   int musa_augment_session_finish (MusaAugmentSession * s, float *out,
       size_t out_cap, size_t *produced);
 /* Latency of the current draw in input frames (plus the join hold-back in
- * segment mode). */
+ * segment mode); 0 for NULL. */
   int64_t musa_augment_session_latency (const MusaAugmentSession * s);
 
-/* Float to S16 with rounding and clipping (the element's output edge). */
+/* Float to S16 with rounding and clipping (the element's output edge).
+ * These three do nothing when @in or @out is NULL. */
   void musa_augment_f32_to_s16 (const float *in, int16_t * out, size_t n);
 /* Float to S32 (x 2^31, rounded, clipped) and to F64 (exact). */
 void musa_augment_f32_to_s32 (const float *in, int32_t * out, size_t n);

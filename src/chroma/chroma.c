@@ -43,6 +43,8 @@ struct MusaChroma
 void
 musa_chroma_config_default (MusaChromaConfig * cfg, int sample_rate)
 {
+  if (cfg == NULL)
+    return;
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->n_fft = 0;
@@ -203,6 +205,8 @@ musa_chroma_free (MusaChroma * ch)
 void
 musa_chroma_reset (MusaChroma * ch)
 {
+  if (ch == NULL)
+    return;
   musa_stft_reset (ch->stft);
   memset (ch->total, 0, sizeof (ch->total));
   ch->total_frames = 0;
@@ -312,16 +316,20 @@ chroma_frame (void *user, int64_t index, const float *spectrum,
   }
 }
 
-void
+int
 musa_chroma_process (MusaChroma * ch, const float *x, size_t n)
 {
-  musa_stft_process (ch->stft, x, n, chroma_frame, ch);
+  if (ch == NULL)
+    return MUSA_ERR_INVALID;
+  return musa_stft_process (ch->stft, x, n, chroma_frame, ch);
 }
 
-void
+int
 musa_chroma_finish (MusaChroma * ch)
 {
-  musa_stft_finish (ch->stft, chroma_frame, ch);
+  if (ch == NULL)
+    return MUSA_ERR_INVALID;
+  return musa_stft_finish (ch->stft, chroma_frame, ch);
 }
 
 /* Fold a fine histogram (double sums) into a result. */
@@ -374,6 +382,12 @@ fold (const MusaChroma * ch, const double *acc, int64_t frames,
 void
 musa_chroma_get_total (const MusaChroma * ch, MusaChromaResult * res)
 {
+  if (res == NULL)
+    return;
+  if (ch == NULL) {
+    memset (res, 0, sizeof (*res));
+    return;
+  }
   fold (ch, ch->total, ch->total_frames, res);
 }
 
@@ -383,7 +397,7 @@ musa_chroma_get_window (const MusaChroma * ch, MusaChromaResult * res)
   double acc[REC];
   int i;
 
-  if (ch->ring == NULL) {
+  if (ch == NULL || res == NULL || ch->ring == NULL) {
     musa_chroma_get_total (ch, res);
     return;
   }
@@ -396,17 +410,17 @@ musa_chroma_get_window (const MusaChroma * ch, MusaChromaResult * res)
 int64_t
 musa_chroma_frames (const MusaChroma * ch)
 {
-  return ch->total_frames;
+  return ch ? ch->total_frames : 0;
 }
 
 int
 musa_chroma_n_fft (const MusaChroma * ch)
 {
-  return ch->n_fft;
+  return ch ? ch->n_fft : 0;
 }
 
 int
 musa_chroma_hop (const MusaChroma * ch)
 {
-  return ch->hop;
+  return ch ? ch->hop : 0;
 }

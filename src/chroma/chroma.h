@@ -68,19 +68,23 @@ extern "C"
   MusaChroma *musa_chroma_new (const MusaChromaConfig * cfg, MusaError * err);
   void musa_chroma_free (MusaChroma * ch);
   void musa_chroma_reset (MusaChroma * ch);
-/* Analyse n mono samples. No allocation. */
-  void musa_chroma_process (MusaChroma * ch, const float *x, size_t n);
+/* Analyse n mono samples. No allocation. MUSA_OK; MUSA_ERR_INVALID for a
+ * NULL object or NULL @x with n > 0; MUSA_ERR_STATE after finish until
+ * reset (musa.h, "Streams"). */
+  int musa_chroma_process (MusaChroma * ch, const float *x, size_t n);
 /* End of stream: the trailing frames (centre padding). Reset before more
- * samples. */
-  void musa_chroma_finish (MusaChroma * ch);
+ * samples. MUSA_OK (again: nothing more); MUSA_ERR_INVALID for NULL. */
+  int musa_chroma_finish (MusaChroma * ch);
 
-/* Whole stream since the last reset. */
+/* Whole stream since the last reset. A NULL object gives a result of
+ * zeros (frames 0); a NULL @res is left alone. */
   void musa_chroma_get_total (const MusaChroma * ch, MusaChromaResult * res);
 /* The last `window` seconds (the whole stream when window is 0). */
   void musa_chroma_get_window (const MusaChroma * ch, MusaChromaResult * res);
 
 /* Frames analysed since the last reset, and the sample position of the
- * centre of the last one (-1 before the first frame). */
+ * centre of the last one (-1 before the first frame). 0 for a NULL object
+ * (as n_fft and hop). */
   int64_t musa_chroma_frames (const MusaChroma * ch);
   int musa_chroma_n_fft (const MusaChroma * ch);
   int musa_chroma_hop (const MusaChroma * ch);

@@ -186,6 +186,8 @@ musa_key_tonic_name (int tonic, int minor)
 const char *
 musa_key_name (int tonic, int minor, char *buf, size_t n)
 {
+  if (buf == NULL)
+    return NULL;
   if (tonic < 0 || tonic > 11)
     snprintf (buf, n, "none");
   else
@@ -197,6 +199,8 @@ musa_key_name (int tonic, int minor, char *buf, size_t n)
 const char *
 musa_key_tag (int tonic, int minor, char *buf, size_t n)
 {
+  if (buf == NULL)
+    return NULL;
   if (tonic < 0 || tonic > 11)
     snprintf (buf, n, "none");
   else
@@ -216,6 +220,8 @@ fifths (int tonic, int minor)
 const char *
 musa_key_camelot (int tonic, int minor, char *buf, size_t n)
 {
+  if (buf == NULL)
+    return NULL;
   if (tonic < 0 || tonic > 11)
     snprintf (buf, n, "none");
   else
@@ -227,6 +233,8 @@ musa_key_camelot (int tonic, int minor, char *buf, size_t n)
 const char *
 musa_key_open_key (int tonic, int minor, char *buf, size_t n)
 {
+  if (buf == NULL)
+    return NULL;
   if (tonic < 0 || tonic > 11)
     snprintf (buf, n, "none");
   else

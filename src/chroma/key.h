@@ -47,7 +47,8 @@ extern "C"
       MusaError * err);
 
 /* "A minor", "F# major"; tonic spelled as usual for the mode (Db major,
- * C# minor). Writes at most n bytes; returns @buf. */
+ * C# minor). Writes at most n bytes; returns @buf (so NULL, with nothing
+ * written, for a NULL @buf; the same for the three below). */
   const char *musa_key_name (int tonic, int minor, char *buf, size_t n);
 /* Tonic alone ("F#", "Db"). */
   const char *musa_key_tonic_name (int tonic, int minor);

@@ -13,6 +13,8 @@ musa_audio_sanitize (float *x, size_t n)
 {
   size_t bad = 0, i;
 
+  if (x == NULL)
+    return 0;
   for (i = 0; i < n; i++) {
     if (!isfinite (x[i])) {
       x[i] = 0.0f;
@@ -26,8 +28,11 @@ size_t
 musa_audio_to_f32 (const void *in, MusaSampleFormat format, int channels,
     size_t frames, float *out)
 {
-  size_t n = frames * (size_t) channels, done, i;
+  size_t n, done, i;
 
+  if (in == NULL || out == NULL || channels < 1)
+    return 0;
+  n = frames * (size_t) channels;
   for (done = 0; done < n; done += ORC_CHUNK) {
     int len = (int) (n - done < ORC_CHUNK ? n - done : ORC_CHUNK);
     switch (format) {
@@ -62,6 +67,8 @@ musa_audio_to_mono (const void *in, MusaSampleFormat format, int channels,
   size_t bad = 0, f;
   int c;
 
+  if (in == NULL || out == NULL || channels < 1)
+    return 0;
   if (channels == 1)
     return musa_audio_to_f32 (in, format, 1, frames, out);
 
@@ -116,6 +123,8 @@ musa_power_spectrum (const float *cplx, float *out, int n_bins, float power)
 {
   int k;
 
+  if (cplx == NULL || out == NULL)
+    return;
   if (power == 2.0f) {
     musa_orc_power_spectrum_f32 (out, cplx, n_bins);
   } else if (power == 1.0f) {
@@ -132,6 +141,8 @@ musa_mul (float *d, const float *a, const float *b, size_t n)
 {
   size_t done;
 
+  if (d == NULL || a == NULL || b == NULL)
+    return;
   for (done = 0; done < n; done += ORC_CHUNK) {
     int len = (int) (n - done < ORC_CHUNK ? n - done : ORC_CHUNK);
     musa_orc_mul_f32 (d + done, a + done, b + done, len);
@@ -143,6 +154,8 @@ musa_scale (float *d, const float *a, float g, size_t n)
 {
   size_t done;
 
+  if (d == NULL || a == NULL)
+    return;
   for (done = 0; done < n; done += ORC_CHUNK) {
     int len = (int) (n - done < ORC_CHUNK ? n - done : ORC_CHUNK);
     musa_orc_scale_f32 (d + done, a + done, g, len);

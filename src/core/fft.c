@@ -111,52 +111,61 @@ musa_fft_free (MusaFft * fft)
 int
 musa_fft_size (const MusaFft * fft)
 {
-  return fft->n;
+  return fft ? fft->n : 0;
 }
 
 int
 musa_fft_bins (const MusaFft * fft)
 {
-  return fft->n / 2 + 1;
+  return fft ? fft->n / 2 + 1 : 0;
 }
 
 float *
 musa_fft_real (MusaFft * fft)
 {
-  return fft->real;
+  return fft ? fft->real : NULL;
 }
 
 float *
 musa_fft_complex (MusaFft * fft)
 {
-  return (float *) fft->cplx;
+  return fft ? (float *) fft->cplx : NULL;
 }
 
 void
 musa_fft_forward (MusaFft * fft)
 {
+  if (fft == NULL)
+    return;
   fftwf_execute_dft_r2c (fft->forward, fft->real, fft->cplx);
 }
 
 void
 musa_fft_inverse (MusaFft * fft)
 {
+  if (fft == NULL)
+    return;
   fftwf_execute_dft_c2r (fft->inverse, fft->cplx, fft->real);
 }
 
 double *
 musa_fft_real_f64 (MusaFft * fft)
 {
-  return fft->real64;
+  return fft ? fft->real64 : NULL;
 }
 
 void
 musa_fft_forward_f64 (MusaFft * fft)
 {
-  const double *c = (const double *) fft->cplx64;
-  float *out = (float *) fft->cplx;
-  int k, n = 2 * (fft->n / 2 + 1);
+  const double *c;
+  float *out;
+  int k, n;
 
+  if (fft == NULL || fft->forward64 == NULL)
+    return;
+  c = (const double *) fft->cplx64;
+  out = (float *) fft->cplx;
+  n = 2 * (fft->n / 2 + 1);
   fftw_execute_dft_r2c (fft->forward64, fft->real64, fft->cplx64);
   for (k = 0; k < n; k++)
     out[k] = (float) c[k];

@@ -21,6 +21,7 @@ typedef struct MusaFft MusaFft;
 MusaFft *musa_fft_new (int n, MusaError * err);
 void musa_fft_free (MusaFft * fft);
 
+/* Of a NULL object: 0, 0, NULL, NULL; the transforms do nothing. */
 int musa_fft_size (const MusaFft * fft);
 int musa_fft_bins (const MusaFft * fft);        /* n / 2 + 1 */
 
@@ -44,8 +45,9 @@ void musa_fft_inverse (MusaFft * fft);
  * musa_fft_complex (each bin then carries float precision relative to
  * itself, as numpy's rfft assigned to complex64). */
 MusaFft *musa_fft_new_f64 (int n, MusaError * err);
-/* NULL for an object made by musa_fft_new. */
+/* NULL for an object made by musa_fft_new (or NULL). */
 double *musa_fft_real_f64 (MusaFft * fft);
+/* Does nothing for such an object (or NULL). */
 void musa_fft_forward_f64 (MusaFft * fft);
 
 #ifdef __cplusplus

@@ -208,7 +208,7 @@ musa_mel_free (MusaMel * mel)
 int
 musa_mel_n_mels (const MusaMel * mel)
 {
-  return mel->n_mels;
+  return mel ? mel->n_mels : 0;
 }
 
 void
@@ -216,6 +216,8 @@ musa_mel_apply (const MusaMel * mel, const float *spec, float *out)
 {
   int m, k;
 
+  if (mel == NULL || spec == NULL || out == NULL)
+    return;
   for (m = 0; m < mel->n_mels; m++) {
     const float *w = mel->w + mel->offset[m];
     const float *s = spec + mel->start[m];
@@ -241,6 +243,8 @@ musa_mel_weights (const MusaMel * mel, float *dense)
 {
   int m, k;
 
+  if (mel == NULL || dense == NULL)
+    return;
   memset (dense, 0, sizeof (float) * (size_t) mel->n_mels * mel->n_bins);
   for (m = 0; m < mel->n_mels; m++)
     for (k = 0; k < mel->len[m]; k++)

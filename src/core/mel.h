@@ -50,8 +50,10 @@ int musa_mel_config_check_static (const MusaMelConfig * cfg,
 MusaMel *musa_mel_new (const MusaMelConfig * cfg, MusaError * err);
 void musa_mel_free (MusaMel * mel);
 
+/* 0 for NULL. */
 int musa_mel_n_mels (const MusaMel * mel);
-/* out[m] = sum_k W[m][k] * spec[k], spec of n_fft/2+1 bins. */
+/* out[m] = sum_k W[m][k] * spec[k], spec of n_fft/2+1 bins. Nothing is done
+ * when an argument is NULL (here and in musa_mel_weights). */
 void musa_mel_apply (const MusaMel * mel, const float *spec, float *out);
 /* Dense copy of the weights, row-major [n_mels][n_fft/2+1] (for tests). */
 void musa_mel_weights (const MusaMel * mel, float *dense);

@@ -22,6 +22,8 @@ struct MusaMelspec
 void
 musa_melspec_config_default (MusaMelspecConfig * cfg, int sample_rate)
 {
+  if (cfg == NULL)
+    return;
   cfg->sample_rate = sample_rate;
   cfg->stft.n_fft = 2048;
   cfg->stft.hop = 512;
@@ -104,6 +106,8 @@ musa_melspec_needs_precise (const MusaMelspecConfig * cfg)
    * of magnitude (or no floor at all), need the double-precision path.
    * So does a mel range narrower than 0..Nyquist: energy outside it does
    * not show in the mel maximum but sets the float noise floor. */
+  if (cfg == NULL)
+    return 0;
   if (cfg->power < 2.0)
     return 1;
   if (cfg->fmin > 0.0 || (cfg->fmax > 0.0
@@ -166,6 +170,8 @@ musa_melspec_free (MusaMelspec * ms)
 void
 musa_melspec_reset (MusaMelspec * ms)
 {
+  if (ms == NULL)
+    return;
   musa_stft_reset (ms->stft);
 }
 
@@ -206,31 +212,35 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   ms->func (ms->user, index, v, n);
 }
 
-void
+int
 musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
     MusaMelspecFrameFunc func, void *user)
 {
+  if (ms == NULL)
+    return MUSA_ERR_INVALID;
   ms->func = func;
   ms->user = user;
-  musa_stft_process (ms->stft, x, n, func ? on_frame : NULL, ms);
+  return musa_stft_process (ms->stft, x, n, func ? on_frame : NULL, ms);
 }
 
-void
+int
 musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func, void *user)
 {
+  if (ms == NULL)
+    return MUSA_ERR_INVALID;
   ms->func = func;
   ms->user = user;
-  musa_stft_finish (ms->stft, func ? on_frame : NULL, ms);
+  return musa_stft_finish (ms->stft, func ? on_frame : NULL, ms);
 }
 
 const MusaStft *
 musa_melspec_stft (const MusaMelspec * ms)
 {
-  return ms->stft;
+  return ms ? ms->stft : NULL;
 }
 
 int
 musa_melspec_n_mels (const MusaMelspec * ms)
 {
-  return ms->cfg.n_mels;
+  return ms ? ms->cfg.n_mels : 0;
 }

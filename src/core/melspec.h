@@ -67,18 +67,23 @@ int musa_melspec_config_check (const MusaMelspecConfig * cfg, MusaError * err);
  * and mel filters left without an FFT bin. */
 int musa_melspec_config_check_static (const MusaMelspecConfig * cfg,
     MusaError * err);
-/* Whether @cfg gets the double-precision STFT (see "Precision" above). */
+/* Whether @cfg gets the double-precision STFT (see "Precision" above);
+ * 0 for NULL. */
 int musa_melspec_needs_precise (const MusaMelspecConfig * cfg);
 MusaMelspec *musa_melspec_new (const MusaMelspecConfig * cfg,
     MusaError * err);
 void musa_melspec_free (MusaMelspec * ms);
 void musa_melspec_reset (MusaMelspec * ms);
 /* @func may be NULL: the frames are then counted (musa_stft_frames of
- * musa_melspec_stft) but not computed. */
-void musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
+ * musa_melspec_stft) but not computed. process and finish return MUSA_OK,
+ * MUSA_ERR_INVALID (NULL object, or NULL @x with n > 0) or MUSA_ERR_STATE
+ * (process after finish, until reset); finish again is MUSA_OK and calls
+ * nothing (musa.h, "Streams"). */
+int musa_melspec_process (MusaMelspec * ms, const float *x, size_t n,
     MusaMelspecFrameFunc func, void *user);
-void musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func,
+int musa_melspec_finish (MusaMelspec * ms, MusaMelspecFrameFunc func,
     void *user);
+/* NULL and 0 for a NULL object. */
 const MusaStft *musa_melspec_stft (const MusaMelspec * ms);
 int musa_melspec_n_mels (const MusaMelspec * ms);
 

@@ -41,6 +41,10 @@ musa_error_set (MusaError * err, int code, const char *property,
   err->code = code;
   snprintf (err->property, sizeof (err->property), "%s",
       property ? property : "");
+  if (fmt == NULL) {
+    err->message[0] = '\0';
+    return code;
+  }
   va_start (ap, fmt);
   vsnprintf (err->message, sizeof (err->message), fmt, ap);
   va_end (ap);

@@ -4,7 +4,27 @@
  * offending configuration field (as the GStreamer property a user would set,
  * e.g. "n-mels") and says what is wrong, so that elements can forward it
  * verbatim in a GST_ELEMENT_ERROR. A NULL configuration pointer gives
- * MUSA_ERR_INVALID ("no configuration"); every _free accepts NULL. */
+ * MUSA_ERR_INVALID ("no configuration").
+ *
+ * NULL arguments, in every header: a function that returns a status gives
+ * MUSA_ERR_INVALID for a NULL object or a NULL pointer it needs; a
+ * constructor returns NULL and fills @err. Functions without a status
+ * accept NULL too: every _free and _reset (and _config_default) does
+ * nothing, as free (NULL); a function that fills a caller's array or
+ * result leaves it untouched when the array is NULL; getters of a NULL
+ * object return 0 (counts, sizes, rates, flags), NULL (pointers) or the
+ * neutral value their header names (e.g. -1 for "no beat yet").
+ *
+ * Streams: the streaming modules (stft, melspec, chordchange, onset,
+ * onsetbpm, chroma, embed, stretch, the augment processor and session)
+ * share one contract. process feeds a stream; finish ends it. After finish,
+ * process returns MUSA_ERR_STATE ("invalid state") and changes nothing (no
+ * output, no callback) until _reset starts a new stream (a session has no
+ * reset: make a new one); finish again returns MUSA_OK and gives nothing
+ * more, so that a drain loop calling finish until it produces nothing ends
+ * cleanly; the getters keep answering about the finished stream. Effects
+ * (fx.h) and the tempo and beat trackers (tempo.h) have no end of stream:
+ * they take input for as long as they are given it. */
 #ifndef MUSA_MUSA_H
 #define MUSA_MUSA_H
 

@@ -2,6 +2,7 @@
 #include "core/rng.h"
 
 #include <math.h>
+#include <stddef.h>
 
 static uint64_t
 mix64 (uint64_t z)
@@ -33,6 +34,8 @@ musa_rng_hash_string (const char *s)
 void
 musa_rng_init (MusaRng * rng, uint64_t key)
 {
+  if (rng == NULL)
+    return;
   rng->key = key;
   rng->counter = 0;
 }
@@ -40,6 +43,8 @@ musa_rng_init (MusaRng * rng, uint64_t key)
 uint64_t
 musa_rng_next (MusaRng * rng)
 {
+  if (rng == NULL)
+    return 0;
   return mix64 (mix64 (rng->key ^ mix64 (rng->counter++)));
 }
 
@@ -52,14 +57,20 @@ musa_rng_uniform (MusaRng * rng)
 double
 musa_rng_range (MusaRng * rng, double lo, double hi)
 {
+  if (rng == NULL)
+    return lo;
   return lo + (hi - lo) * musa_rng_uniform (rng);
 }
 
 double
 musa_rng_normal (MusaRng * rng)
 {
-  double u1 = musa_rng_uniform (rng), u2 = musa_rng_uniform (rng);
+  double u1, u2;
 
+  if (rng == NULL)
+    return 0.0;
+  u1 = musa_rng_uniform (rng);
+  u2 = musa_rng_uniform (rng);
   if (u1 < 1e-300)
     u1 = 1e-300;
   return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);

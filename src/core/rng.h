@@ -21,9 +21,11 @@ typedef struct
 
 /* Hash of a seed and two integers (e.g. stream-id hash, segment index). */
 uint64_t musa_rng_key (uint64_t seed, uint64_t a, uint64_t b);
-/* 64-bit FNV-1a of a string (for stream ids). */
+/* 64-bit FNV-1a of a string (for stream ids); NULL hashes as "". */
 uint64_t musa_rng_hash_string (const char *s);
 
+/* With a NULL @rng: init does nothing, next and the draws give 0 (range
+ * gives @lo). */
 void musa_rng_init (MusaRng * rng, uint64_t key);
 uint64_t musa_rng_next (MusaRng * rng);
 /* uniform in [0, 1) with 53 bits */

@@ -88,6 +88,8 @@ musa_stft_free (MusaStft * st)
 void
 musa_stft_reset (MusaStft * st)
 {
+  if (st == NULL)
+    return;
   st->frames = 0;
   st->finished = 0;
   st->fill = st->cfg.center ? st->cfg.n_fft / 2 : 0;
@@ -118,14 +120,17 @@ emit_frame (MusaStft * st, MusaStftFrameFunc func, void *user)
   st->fill = n - hop;
 }
 
-void
+int
 musa_stft_process (MusaStft * st, const float *x, size_t n,
     MusaStftFrameFunc func, void *user)
 {
-  int nfft = st->cfg.n_fft;
+  int nfft;
 
+  if (st == NULL || (x == NULL && n > 0))
+    return MUSA_ERR_INVALID;
   if (st->finished)
-    return;
+    return MUSA_ERR_STATE;
+  nfft = st->cfg.n_fft;
   while (n > 0) {
     size_t take = (size_t) (nfft - st->fill);
     if (take > n)
@@ -137,15 +142,19 @@ musa_stft_process (MusaStft * st, const float *x, size_t n,
     if (st->fill == nfft)
       emit_frame (st, func, user);
   }
+  return MUSA_OK;
 }
 
-void
+int
 musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user)
 {
-  int pad, nfft = st->cfg.n_fft;
+  int pad, nfft;
 
+  if (st == NULL)
+    return MUSA_ERR_INVALID;
   if (st->finished)
-    return;
+    return MUSA_OK;
+  nfft = st->cfg.n_fft;
   if (st->cfg.center) {
     /* add at most n_fft/2 zeros; each time the frame fills, emit it */
     pad = nfft / 2;
@@ -161,6 +170,7 @@ musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user)
     }
   }
   st->finished = 1;
+  return MUSA_OK;
 }
 
 int
@@ -169,8 +179,11 @@ musa_stft_set_precise (MusaStft * st, int precise, MusaError * err)
   MusaFft *fft;
   MusaError e;
   double *w64;
-  int n = st->cfg.n_fft;
+  int n;
 
+  if (st == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no STFT");
+  n = st->cfg.n_fft;
   if (!precise) {
     free (st->window64);
     st->window64 = NULL;
@@ -199,23 +212,25 @@ musa_stft_set_precise (MusaStft * st, int precise, MusaError * err)
 int
 musa_stft_n_bins (const MusaStft * st)
 {
-  return st->cfg.n_fft / 2 + 1;
+  return st ? st->cfg.n_fft / 2 + 1 : 0;
 }
 
 int64_t
 musa_stft_frames (const MusaStft * st)
 {
-  return st->frames;
+  return st ? st->frames : 0;
 }
 
 int64_t
 musa_stft_frame_center (const MusaStft * st, int64_t index)
 {
+  if (st == NULL)
+    return 0;
   return index * st->cfg.hop + (st->cfg.center ? 0 : st->cfg.n_fft / 2);
 }
 
 const MusaStftConfig *
 musa_stft_config (const MusaStft * st)
 {
-  return &st->cfg;
+  return st ? &st->cfg : NULL;
 }

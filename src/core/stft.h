@@ -44,21 +44,27 @@ void musa_stft_free (MusaStft * st);
 /* Back to the start of a stream (padding and frame counter included). */
 void musa_stft_reset (MusaStft * st);
 
-/* Analyse n samples; calls @func for every frame completed. No allocation. */
-void musa_stft_process (MusaStft * st, const float *x, size_t n,
+/* Analyse n samples; calls @func for every frame completed. No allocation.
+ * MUSA_OK; MUSA_ERR_INVALID for a NULL object or NULL @x with n > 0;
+ * MUSA_ERR_STATE after musa_stft_finish until musa_stft_reset (nothing is
+ * consumed, @func is not called). */
+int musa_stft_process (MusaStft * st, const float *x, size_t n,
     MusaStftFrameFunc func, void *user);
 /* End of stream: the trailing centre padding and the frames it completes.
- * The object must be reset before it takes samples again. */
-void musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user);
+ * The object must be reset before it takes samples again. MUSA_OK (also
+ * when called again: nothing more is produced), MUSA_ERR_INVALID for NULL. */
+int musa_stft_finish (MusaStft * st, MusaStftFrameFunc func, void *user);
 
 /* Precise mode (off by default): window and transform in double precision,
  * the spectrum rounded to float bin by bin: librosa's precision (float
  * input, float64 window and FFT, complex64 result). Costs about 1.6 times
  * the float FFT; needed when bins far below the frame's largest matter (a
  * float FFT's rounding noise sits about 140 dB under the largest bin).
- * Call before the first sample. MUSA_OK, or MUSA_ERR_NOMEM / MUSA_ERR_FFT. */
+ * Call before the first sample. MUSA_OK, or MUSA_ERR_NOMEM / MUSA_ERR_FFT
+ * (MUSA_ERR_INVALID for a NULL object). */
 int musa_stft_set_precise (MusaStft * st, int precise, MusaError * err);
 
+/* The getters of a NULL object give 0 (config: NULL). */
 int musa_stft_n_bins (const MusaStft * st);
 /* Frames produced so far (the index the next frame will have). */
 int64_t musa_stft_frames (const MusaStft * st);

@@ -9,6 +9,8 @@
 void
 musa_synth_config_default (MusaSynthConfig * cfg)
 {
+  if (cfg == NULL)
+    return;
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = 44100;
   cfg->bpm = 120.0;
@@ -131,11 +133,17 @@ void
 musa_synth_clicks (float *out, size_t n, int sample_rate, double bpm,
     size_t offset)
 {
-  double period = 60.0 * sample_rate / bpm;
-  size_t len = (size_t) (0.001 * sample_rate) + 1, i;
+  double period;
+  size_t len, i;
   long k;
 
+  if (out == NULL)
+    return;
   memset (out, 0, sizeof (float) * n);
+  if (sample_rate < 1 || !(bpm > 0.0 && bpm < 1e6))
+    return;
+  period = 60.0 * sample_rate / bpm;
+  len = (size_t) (0.001 * sample_rate) + 1;
   for (k = 0;; k++) {
     size_t start = offset + (size_t) llround (k * period);
     if (start >= n)

@@ -19,7 +19,7 @@ typedef struct
   int drums, bass, chords;      /* booleans: which parts play */
 } MusaSynthConfig;
 
-/* Defaults: 44100 Hz, 120 BPM, A minor, all parts. */
+/* Defaults: 44100 Hz, 120 BPM, A minor, all parts. (NULL: nothing.) */
 void musa_synth_config_default (MusaSynthConfig * cfg);
 
 /* A 4/4 groove: kick on 1 and 3, snare on 2 and 4, hi-hat on eighths, a bass
@@ -30,7 +30,8 @@ int musa_synth_music (const MusaSynthConfig * cfg, float *out, size_t n,
     MusaError * err);
 
 /* Clicks (1 ms decaying 1 kHz bursts, amplitude 0.8) every 60/bpm seconds,
- * the first at sample @offset. */
+ * the first at sample @offset. NULL @out: nothing; a rate < 1 or a tempo
+ * not above 0: silence. */
 void musa_synth_clicks (float *out, size_t n, int sample_rate, double bpm,
     size_t offset);
 

@@ -173,6 +173,8 @@ musa_fx_describe (const MusaFxParams * p, char *buf, size_t len)
       buf[0] = '\0';
     return -1;
   }
+  if (buf == NULL)
+    len = 0;
   switch (p->type) {
     case MUSA_FX_GAIN:
       return snprintf (buf, len, "gain(db=%.6g)", p->p.gain.db);

@@ -224,26 +224,32 @@ int musa_fx_params_check (const MusaFxParams * p, int rate, MusaError * err);
 MusaFx *musa_fx_new (const MusaFxParams * p, int rate, int channels,
     MusaError * err);
 
-/* In place, no allocation. */
+/* In place, no allocation. Nothing is done for a NULL object or buffer.
+ * An effect has no end of stream (musa.h, "Streams"): to drain it, feed it
+ * musa_fx_tail () frames of zeros; it takes input again at once. */
 void musa_fx_process (MusaFx * fx, float *interleaved, size_t frames);
 
-/* Back to the state right after musa_fx_new (silence in, time 0). */
+/* Back to the state right after musa_fx_new (silence in, time 0). NULL:
+ * nothing. */
 void musa_fx_reset (MusaFx * fx);
 
-/* Frames of delay it adds (limiter look-ahead), else 0. */
+/* Frames of delay it adds (limiter look-ahead), else 0 (also for NULL). */
 int64_t musa_fx_latency (const MusaFx * fx);
 
 /* Frames of output still to come after input ends (reverb/echo/chorus/
- * limiter/EQ), for draining: process that many frames of zeros. */
+ * limiter/EQ), for draining: process that many frames of zeros. 0 for
+ * NULL. */
 int64_t musa_fx_tail (const MusaFx * fx);
 
 /* "compressor(threshold_db=-18.0,ratio=3.0,...)" for provenance; snprintf
- * semantics (returns the length it needed; < 0 on a bad type). */
+ * semantics (returns the length it needed, also with a NULL @buf; < 0 on a
+ * bad type or NULL @p). */
 int musa_fx_describe (const MusaFxParams * p, char *buf, size_t len);
 
 /* True for settings that leave audio bit-exact (gain 0 dB, shelf/peak EQ at
  * 0 dB, compressor ratio 1 and makeup 0, distortion/echo/chorus mix 0,
- * reverb wet 0, noise snr +inf). The limiter and the passes never are. */
+ * reverb wet 0, noise snr +inf). The limiter and the passes never are,
+ * nor is NULL (0). */
 int musa_fx_is_identity (const MusaFxParams * p);
 
 void musa_fx_free (MusaFx * fx);

@@ -101,6 +101,8 @@ struct MusaEmbed
 void
 musa_embed_config_default (MusaEmbedConfig * cfg, int sample_rate)
 {
+  if (cfg == NULL)
+    return;
   cfg->sample_rate = sample_rate;
   cfg->window = 10.0;
 }
@@ -372,6 +374,8 @@ musa_embed_new (const MusaEmbedConfig * cfg, MusaError * err)
 void
 musa_embed_reset (MusaEmbed * e)
 {
+  if (e == NULL)
+    return;
   musa_stft_reset (e->stft);
   e->have_prev = 0;
   e->frames = 0;
@@ -521,24 +525,33 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   (void) frame;
 }
 
-void
+int
 musa_embed_process (MusaEmbed * e, const float *x, size_t n)
 {
-  musa_stft_process (e->stft, x, n, on_frame, e);
+  if (e == NULL)
+    return MUSA_ERR_INVALID;
+  return musa_stft_process (e->stft, x, n, on_frame, e);
 }
 
-void
+int
 musa_embed_finish (MusaEmbed * e)
 {
-  musa_stft_finish (e->stft, on_frame, e);
+  if (e == NULL)
+    return MUSA_ERR_INVALID;
+  return musa_stft_finish (e->stft, on_frame, e);
 }
 
 int
 musa_embed_window (MusaEmbed * e, float *out)
 {
-  int64_t n = e->frames < e->win_frames ? e->frames : e->win_frames;
-  int64_t i;
+  int64_t n, i;
 
+  if (e == NULL || out == NULL) {
+    if (out)
+      memset (out, 0, sizeof (float) * MUSA_EMBED_DIM);
+    return 0;
+  }
+  n = e->frames < e->win_frames ? e->frames : e->win_frames;
   acc_reset (&e->tmp);
   for (i = e->frames - n; i < e->frames; i++) {
     acc_add_frame (&e->tmp, e->ring + (size_t) (i % e->win_frames) * NF);
@@ -551,6 +564,11 @@ musa_embed_window (MusaEmbed * e, float *out)
 int64_t
 musa_embed_stream (MusaEmbed * e, float *out)
 {
+  if (e == NULL || out == NULL) {
+    if (out)
+      memset (out, 0, sizeof (float) * MUSA_EMBED_DIM);
+    return 0;
+  }
   acc_finalise (&e->stream, e->fps, out);
   return e->stream.n;
 }
@@ -558,19 +576,19 @@ musa_embed_stream (MusaEmbed * e, float *out)
 int64_t
 musa_embed_frames (const MusaEmbed * e)
 {
-  return e->frames;
+  return e ? e->frames : 0;
 }
 
 double
 musa_embed_frame_rate (const MusaEmbed * e)
 {
-  return e->fps;
+  return e ? e->fps : 0.0;
 }
 
 int
 musa_embed_window_frames (const MusaEmbed * e)
 {
-  return e->win_frames;
+  return e ? e->win_frames : 0;
 }
 
 int

@@ -76,29 +76,34 @@ extern "C"
   int musa_embed_config_check (const MusaEmbedConfig * cfg, MusaError * err);
   MusaEmbed *musa_embed_new (const MusaEmbedConfig * cfg, MusaError * err);
   void musa_embed_free (MusaEmbed * e);
-/* Back to the start of a stream: window and whole-stream statistics. */
+/* Back to the start of a stream: window and whole-stream statistics. NULL:
+ * nothing. */
   void musa_embed_reset (MusaEmbed * e);
-/* Analyse n mono samples. No allocation. */
-  void musa_embed_process (MusaEmbed * e, const float *x, size_t n);
-/* End of stream: trailing frames of the centred STFT. Reset before reuse. */
-  void musa_embed_finish (MusaEmbed * e);
+/* Analyse n mono samples. No allocation. MUSA_OK; MUSA_ERR_INVALID for a
+ * NULL object or NULL @x with n > 0; MUSA_ERR_STATE after finish until
+ * reset (musa.h, "Streams"). */
+  int musa_embed_process (MusaEmbed * e, const float *x, size_t n);
+/* End of stream: trailing frames of the centred STFT. Reset before reuse.
+ * MUSA_OK (again: nothing more); MUSA_ERR_INVALID for NULL. */
+  int musa_embed_finish (MusaEmbed * e);
 
 /* The embedding of the last `window` seconds of frames (or fewer, at the
  * start of a stream) into out[MUSA_EMBED_DIM]; returns the number of frames
- * it summarises (0: nothing yet, out is all zeros). */
+ * it summarises (0: nothing yet, out is all zeros; also for a NULL object;
+ * a NULL @out: 0, nothing computed). */
   int musa_embed_window (MusaEmbed * e, float *out);
 /* The embedding of every frame since the last reset; returns the number of
- * frames. */
+ * frames (NULL as for musa_embed_window). */
   int64_t musa_embed_stream (MusaEmbed * e, float *out);
 
 /* Frames since the last reset, frames per second, and the number of frames
- * one window holds. */
+ * one window holds; 0 for NULL. */
   int64_t musa_embed_frames (const MusaEmbed * e);
   double musa_embed_frame_rate (const MusaEmbed * e);
   int musa_embed_window_frames (const MusaEmbed * e);
 
 /* Short name of vector element @i ("mel-mean-3", "tempo", ...) into @buf;
- * MUSA_ERR_INVALID when @i is out of range. */
+ * MUSA_ERR_INVALID when @i is out of range or @buf NULL. */
   int musa_embed_feature_name (int i, char *buf, size_t len);
 
 #ifdef __cplusplus

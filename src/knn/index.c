@@ -101,6 +101,8 @@ musa_index_checksum (const void *data, size_t size)
   size_t i = 0;
   int l;
 
+  if (data == NULL)
+    return 0;
   /* four independent lanes over 32-byte blocks */
   for (; i + 32 <= size; i += 32)
     for (l = 0; l < 4; l++) {
@@ -595,6 +597,9 @@ int
 musa_index_find_label (const MusaIndex * idx, const char *label)
 {
   uint32_t i;
+
+  if (idx == NULL || label == NULL)
+    return -1;
   for (i = 0; i < idx->n_labels; i++)
     if (strcmp (idx->label_pool + idx->label_off[i], label) == 0)
       return (int) i;
@@ -610,6 +615,8 @@ musa_index_add (MusaIndex * idx, const float *vec, const char *id,
   uint64_t off;
   int j, n = 0;
 
+  if (idx == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no index");
   if (vec == NULL)
     return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no vector");
   if (id == NULL || id[0] == '\0')
@@ -691,6 +698,8 @@ musa_index_remove (MusaIndex * idx, size_t i, MusaError * err)
   size_t k;
   uint64_t a, b;
 
+  if (idx == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no index");
   if (i >= idx->n_items)
     return musa_error_set (err, MUSA_ERR_INVALID, NULL,
         "no item %zu (index has %zu)", i, idx->n_items);
@@ -714,8 +723,11 @@ musa_index_remove (MusaIndex * idx, size_t i, MusaError * err)
 size_t
 musa_index_remove_source (MusaIndex * idx, const char *source)
 {
-  size_t i = 0, removed = 0, n = strlen (source);
+  size_t i = 0, removed = 0, n;
 
+  if (idx == NULL || source == NULL)
+    return 0;
+  n = strlen (source);
   while (i < idx->n_items) {
     const char *id = musa_index_item_id (idx, i);
     if (strcmp (id, source) == 0 || (strncmp (id, source, n) == 0
@@ -732,9 +744,13 @@ musa_index_remove_source (MusaIndex * idx, const char *source)
 void
 musa_index_update_stats (MusaIndex * idx)
 {
-  size_t i, j, d = idx->dim;
-  double *s = calloc (2 * d, sizeof (double));
+  size_t i, j, d;
+  double *s;
 
+  if (idx == NULL)
+    return;
+  d = idx->dim;
+  s = calloc (2 * d, sizeof (double));
   if (s == NULL)
     return;
   for (i = 0; i < idx->n_items; i++) {
@@ -781,6 +797,8 @@ musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
   if (data == NULL || size == NULL)
     return musa_error_set (err, MUSA_ERR_INVALID, NULL,
         "no place for the serialised index");
+  if (idx == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no index");
   musa_index_update_stats (idx);
   l.dim = idx->dim;
   l.n_labels = idx->n_labels;
@@ -907,9 +925,14 @@ musa_index_save (MusaIndex * idx, const char *path, MusaError * err)
 int
 musa_index_lock (const char *path, MusaError * err)
 {
-  char *lock = malloc (strlen (path) + 8);
+  char *lock;
   int fd, r;
 
+  if (path == NULL || path[0] == '\0') {
+    musa_error_set (err, MUSA_ERR_INVALID, "location", "no index file name");
+    return -1;
+  }
+  lock = malloc (strlen (path) + 8);
   if (lock == NULL) {
     oom (err);
     return -1;
@@ -950,6 +973,9 @@ musa_index_check_writable (const char *path, MusaError * err)
   char *tmp;
   int fd = -1, status;
 
+  if (path == NULL || path[0] == '\0')
+    return musa_error_set (err, MUSA_ERR_INVALID, "location",
+        "no index file name");
   if ((status = temp_beside (path, &tmp, &fd, err)) != MUSA_OK)
     return status;
   close (fd);
@@ -964,6 +990,8 @@ int
 musa_index_check_embedding (const MusaIndex * idx, const char *name,
     int dim, int version, MusaError * err)
 {
+  if (idx == NULL)
+    return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no index");
   if (name == NULL)
     return musa_error_set (err, MUSA_ERR_INVALID, NULL, "no embedding name");
   if (strcmp (idx->name, name) != 0 || (int) idx->dim != dim
@@ -978,43 +1006,43 @@ musa_index_check_embedding (const MusaIndex * idx, const char *name,
 const char *
 musa_index_embedding_name (const MusaIndex * idx)
 {
-  return idx->name;
+  return idx ? idx->name : NULL;
 }
 
 int
 musa_index_dim (const MusaIndex * idx)
 {
-  return (int) idx->dim;
+  return idx ? (int) idx->dim : 0;
 }
 
 int
 musa_index_embedding_version (const MusaIndex * idx)
 {
-  return (int) idx->version;
+  return idx ? (int) idx->version : 0;
 }
 
 unsigned
 musa_index_flags (const MusaIndex * idx)
 {
-  return idx->flags;
+  return idx ? idx->flags : 0;
 }
 
 size_t
 musa_index_n_items (const MusaIndex * idx)
 {
-  return idx->n_items;
+  return idx ? idx->n_items : 0;
 }
 
 int
 musa_index_n_labels (const MusaIndex * idx)
 {
-  return (int) idx->n_labels;
+  return idx ? (int) idx->n_labels : 0;
 }
 
 const char *
 musa_index_label (const MusaIndex * idx, int label)
 {
-  if (label < 0 || (uint32_t) label >= idx->n_labels)
+  if (idx == NULL || label < 0 || (uint32_t) label >= idx->n_labels)
     return NULL;
   return idx->label_pool + idx->label_off[label];
 }
@@ -1022,41 +1050,43 @@ musa_index_label (const MusaIndex * idx, int label)
 const char *
 musa_index_item_id (const MusaIndex * idx, size_t i)
 {
-  return i < idx->n_items ? idx->id_pool + idx->id_off[i] : NULL;
+  return idx && i < idx->n_items ? idx->id_pool + idx->id_off[i] : NULL;
 }
 
 int
 musa_index_item_labels (const MusaIndex * idx, size_t i,
     const uint32_t ** labels)
 {
-  if (i >= idx->n_items) {
-    *labels = NULL;
+  if (idx == NULL || i >= idx->n_items) {
+    if (labels)
+      *labels = NULL;
     return 0;
   }
-  *labels = idx->refs + idx->starts[i];
+  if (labels)
+    *labels = idx->refs + idx->starts[i];
   return (int) (idx->starts[i + 1] - idx->starts[i]);
 }
 
 const float *
 musa_index_vector (const MusaIndex * idx, size_t i)
 {
-  return i < idx->n_items ? idx->matrix + (size_t) idx->dim * i : NULL;
+  return idx && i < idx->n_items ? idx->matrix + (size_t) idx->dim * i : NULL;
 }
 
 const float *
 musa_index_matrix (const MusaIndex * idx)
 {
-  return idx->matrix;
+  return idx ? idx->matrix : NULL;
 }
 
 const float *
 musa_index_mean (const MusaIndex * idx)
 {
-  return idx->mean;
+  return idx ? idx->mean : NULL;
 }
 
 const float *
 musa_index_std (const MusaIndex * idx)
 {
-  return idx->std;
+  return idx ? idx->std : NULL;
 }

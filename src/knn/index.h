@@ -85,7 +85,8 @@ extern "C"
  * threads and processes: an exclusive flock() on "@path.lock" (created if
  * missing, left in place; unlocked on a file system without locks). Returns
  * a descriptor for musa_index_unlock, or -1 (MUSA_ERR_IO naming
- * "location"). */
+ * "location"; MUSA_ERR_INVALID for a NULL or empty @path). A negative @fd
+ * is ignored by unlock. */
   int musa_index_lock (const char *path, MusaError * err);
   void musa_index_unlock (int fd);
 /* Whether musa_index_save could write @path: creates (and removes) the
@@ -96,7 +97,8 @@ extern "C"
 /* The file image musa_index_save writes (malloc'ed, free with free()). */
   int musa_index_serialise (MusaIndex * idx, void **data, size_t *size,
       MusaError * err);
-/* The checksum of a file image (with bytes 112..119 read as 0). */
+/* The checksum of a file image (with bytes 112..119 read as 0); 0 for NULL
+ * @data. */
   uint64_t musa_index_checksum (const void *data, size_t size);
 
 /* Refuse (MUSA_ERR_MISMATCH) an index whose embedding is not (name, dim,
@@ -111,12 +113,15 @@ extern "C"
 /* Remove item @i. */
   int musa_index_remove (MusaIndex * idx, size_t i, MusaError * err);
 /* Remove every item whose id is @source or starts with "@source#"; returns
- * how many were removed. */
+ * how many were removed (0 when @idx or @source is NULL). */
   size_t musa_index_remove_source (MusaIndex * idx, const char *source);
 /* Recompute the per-dimension mean and std from the items (std of a
- * constant dimension, or of an empty index, is 1). */
+ * constant dimension, or of an empty index, is 1). NULL: nothing. */
   void musa_index_update_stats (MusaIndex * idx);
 
+/* The getters of a NULL index give 0, NULL, or -1 (find_label); a NULL
+ * @labels is allowed (item_labels still counts). Every function above with
+ * a status gives MUSA_ERR_INVALID for a NULL index. */
   const char *musa_index_embedding_name (const MusaIndex * idx);
   int musa_index_dim (const MusaIndex * idx);
   int musa_index_embedding_version (const MusaIndex * idx);

@@ -26,6 +26,8 @@ struct MusaKnn
 void
 musa_knn_config_default (MusaKnnConfig * cfg)
 {
+  if (cfg == NULL)
+    return;
   cfg->k = 5;
   cfg->metric = MUSA_KNN_COSINE;
   cfg->weighting = MUSA_KNN_UNIFORM;
@@ -144,10 +146,12 @@ musa_knn_new (const MusaIndex * idx, const MusaKnnConfig * cfg, MusaError * err)
 void
 musa_knn_standardise (const MusaKnn * knn, float *v)
 {
-  const float *mean = musa_index_mean (knn->idx);
+  const float *mean;
   int j;
-  if (!knn->standardise)
+
+  if (knn == NULL || v == NULL || !knn->standardise)
     return;
+  mean = musa_index_mean (knn->idx);
   for (j = 0; j < knn->dim; j++)
     v[j] = (v[j] - mean[j]) * knn->inv_std[j];
 }
@@ -185,6 +189,8 @@ musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 {
   size_t i;
 
+  if (rows == NULL || q == NULL || out == NULL || dim < 0)
+    return;
   for (i = 0; i < n; i++) {
     const float *r = rows + i * dim;
     v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
@@ -211,6 +217,9 @@ musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 {
   size_t i;
   int j;
+
+  if (rows == NULL || q == NULL || out == NULL || dim < 0)
+    return;
   for (i = 0; i < n; i++) {
     float s = 0.0f;
     for (j = 0; j < dim; j++)
@@ -223,15 +232,18 @@ musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 int
 musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
 {
-  const float *mean = musa_index_mean (knn->idx);
-  const float *matrix = musa_index_matrix (knn->idx);
-  int dim = knn->dim, k = knn->cfg.k, nk = 0, j, cosine;
+  const float *mean, *matrix;
+  int dim, k, nk = 0, j, cosine;
   double qn2 = 0.0, c = 0.0, total = 0.0;
   float qinv, worst = INFINITY;
   size_t b, i;
 
-  if (query == NULL || res == NULL)
+  if (knn == NULL || query == NULL || res == NULL)
     return MUSA_ERR_INVALID;
+  mean = musa_index_mean (knn->idx);
+  matrix = musa_index_matrix (knn->idx);
+  dim = knn->dim;
+  k = knn->cfg.k;
   for (j = 0; j < dim; j++)
     if (!(fabsf (query[j]) <= 1e6f))
       return MUSA_ERR_INVALID;

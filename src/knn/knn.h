@@ -75,13 +75,15 @@ extern "C"
 /* Search @query (dim values, raw: standardised here if the index says so).
  * Non-finite values or values beyond 1e6 are refused (MUSA_ERR_INVALID), and
  * so is, with the cosine metric, a query without direction (all zero, after
- * standardisation where the index standardises), and a NULL @query or
- * @res. */
+ * standardisation where the index standardises), and a NULL searcher,
+ * @query or @res. */
   int musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res);
 /* Standardise @v in place as the searcher does (identity without the
- * standardise flag); for exporting comparable vectors. */
+ * standardise flag, or with a NULL searcher); for exporting comparable
+ * vectors. */
   void musa_knn_standardise (const MusaKnn * knn, float *v);
-/* Bare kernel, for benchmarks: out[i] = dot (q, rows[i]) for n rows of dim. */
+/* Bare kernel, for benchmarks: out[i] = dot (q, rows[i]) for n rows of dim
+ * (nothing for a NULL pointer or dim < 0). */
   void musa_knn_dots (const float *rows, size_t n, int dim, const float *q,
       float *out);
 

@@ -32,6 +32,7 @@ struct MusaChordChange
   int64_t n_frames;             /* chroma frames seen */
   size_t hist_len;
   float *hist;                  /* value of frame t at hist[t % hist_len] */
+  int finished;                 /* finish called since the last reset */
 };
 
 MusaChordChange *
@@ -105,12 +106,15 @@ musa_chord_change_free (MusaChordChange * cc)
 void
 musa_chord_change_reset (MusaChordChange * cc)
 {
+  if (cc == NULL)
+    return;
   musa_stft_reset (cc->stft);
   memset (cc->z1, 0, sizeof (cc->z1));
   memset (cc->z2, 0, sizeof (cc->z2));
   memset (cc->odd, 0, sizeof (cc->odd));
   memset (cc->ring, 0, sizeof (cc->ring));
   cc->n_frames = 0;
+  cc->finished = 0;
 }
 
 /* cosine distance of the summed chroma of frames t-W..t-1 and t..t+W-1,
@@ -198,17 +202,19 @@ halve (MusaChordChange * cc, int s, const float *x, size_t n, float *out)
   return m;
 }
 
-void
+int
 musa_chord_change_process (MusaChordChange * cc, const float *x, size_t n)
 {
+  if (cc == NULL || (x == NULL && n > 0))
+    return MUSA_ERR_INVALID;
+  if (cc->finished)
+    return MUSA_ERR_STATE;
   while (n > 0) {
     size_t k = n < 2 * CC_BLOCK ? n : 2 * CC_BLOCK, m;
     int s;
 
-    if (cc->stages == 0) {
-      musa_stft_process (cc->stft, x, n, chord_frame, cc);
-      return;
-    }
+    if (cc->stages == 0)
+      return musa_stft_process (cc->stft, x, n, chord_frame, cc);
     m = halve (cc, 0, x, k, cc->block);
     for (s = 1; s < cc->stages; s++)
       m = halve (cc, s, cc->block, m, cc->block);
@@ -216,32 +222,42 @@ musa_chord_change_process (MusaChordChange * cc, const float *x, size_t n)
     x += k;
     n -= k;
   }
+  return MUSA_OK;
 }
 
-void
+int
 musa_chord_change_finish (MusaChordChange * cc)
 {
   int64_t t;
 
+  if (cc == NULL)
+    return MUSA_ERR_INVALID;
+  if (cc->finished)
+    return MUSA_OK;
+  cc->finished = 1;
   musa_stft_finish (cc->stft, chord_frame, cc);
   /* the last W-1 frames have no full window after them */
   for (t = cc->n_frames - CC_W + 1; t < cc->n_frames; t++)
     if (t >= 0)
       cc->hist[(size_t) (t % (int64_t) cc->hist_len)] = 0.0f;
+  return MUSA_OK;
 }
 
 double
 musa_chord_change_fps (const MusaChordChange * cc)
 {
-  return cc->fps;
+  return cc ? cc->fps : 0.0;
 }
 
 float
 musa_chord_change_at (const MusaChordChange * cc, double time)
 {
-  int64_t c, m;
-  int64_t first = cc->n_frames - (int64_t) cc->hist_len + 1;
+  int64_t c, m, first;
   float v = 0.0f;
+
+  if (cc == NULL)
+    return 0.0f;
+  first = cc->n_frames - (int64_t) cc->hist_len + 1;
 
   /* outside the frames (also NaN and infinite times) before converting */
   if (!(time * cc->fps > -2.0 && time * cc->fps < (double) cc->n_frames + 2.0))

@@ -31,15 +31,18 @@ extern "C"
       MusaError * err);
   void musa_chord_change_free (MusaChordChange * cc);
   void musa_chord_change_reset (MusaChordChange * cc);
-/* Analyse @n mono samples. No allocation. */
-  void musa_chord_change_process (MusaChordChange * cc, const float *x,
+/* Analyse @n mono samples. No allocation. MUSA_OK; MUSA_ERR_INVALID for a
+ * NULL object or NULL @x with n > 0; MUSA_ERR_STATE after finish until
+ * reset (musa.h, "Streams"). */
+  int musa_chord_change_process (MusaChordChange * cc, const float *x,
       size_t n);
-/* End of stream: the frames the centre padding completes. */
-  void musa_chord_change_finish (MusaChordChange * cc);
-/* Frames per second of the function. */
+/* End of stream: the frames the centre padding completes. MUSA_OK (again:
+ * nothing more), MUSA_ERR_INVALID for NULL. */
+  int musa_chord_change_finish (MusaChordChange * cc);
+/* Frames per second of the function (0 for NULL). */
   double musa_chord_change_fps (const MusaChordChange * cc);
 /* The largest value within +-1 frame of @time (s from the stream start);
- * 0 outside the frames kept. */
+ * 0 outside the frames kept (and for NULL). */
   float musa_chord_change_at (const MusaChordChange * cc, double time);
 
 #ifdef __cplusplus

@@ -82,6 +82,7 @@ struct MusaOnset
   int pre_max, post_max, pre_avg, post_avg, combine, delay;
   float ring[PICK_RING];
   int64_t last_onset;
+  int finished;                 /* finish called since the last reset */
 };
 
 /* log10 (1 + x) for x >= 0 from the float's exponent and a degree-5
@@ -128,6 +129,8 @@ musa_onset_method_name (MusaOnsetMethod method)
 void
 musa_onset_config_default (MusaOnsetConfig * cfg, int sample_rate)
 {
+  if (cfg == NULL)
+    return;
   memset (cfg, 0, sizeof (*cfg));
   cfg->sample_rate = sample_rate;
   cfg->method = MUSA_ONSET_SUPERFLUX;
@@ -369,6 +372,8 @@ musa_onset_free (MusaOnset * od)
 void
 musa_onset_reset (MusaOnset * od)
 {
+  if (od == NULL)
+    return;
   musa_stft_reset (od->stft);
   memset (od->prev, 0, sizeof (float) * (size_t) od->n_bins);
   memset (od->pprev, 0, sizeof (float) * (size_t) od->n_bins);
@@ -382,6 +387,7 @@ musa_onset_reset (MusaOnset * od)
   memset (&od->pbg, 0, sizeof (od->pbg));
   memset (&od->vbg, 0, sizeof (od->vbg));
   od->last_onset = INT64_MIN / 2;
+  od->finished = 0;
 }
 
 /* Sum over bands of the rise of @cur over @prev after a maximum filter over
@@ -647,20 +653,30 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   emit (od, (float) value, (float) live, (float) pick, ctx->func, ctx->user);
 }
 
-void
+int
 musa_onset_process (MusaOnset * od, const float *x, size_t n,
     MusaOnsetFunc func, void *user)
 {
   FrameCtx ctx = { od, func, user };
-  musa_stft_process (od->stft, x, n, on_frame, &ctx);
+
+  if (od == NULL || (x == NULL && n > 0))
+    return MUSA_ERR_INVALID;
+  if (od->finished)
+    return MUSA_ERR_STATE;
+  return musa_stft_process (od->stft, x, n, on_frame, &ctx);
 }
 
-void
+int
 musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
 {
   FrameCtx ctx = { od, func, user };
   int i;
 
+  if (od == NULL)
+    return MUSA_ERR_INVALID;
+  if (od->finished)
+    return MUSA_OK;
+  od->finished = 1;
   musa_stft_finish (od->stft, on_frame, &ctx);
   /* the picker's pending decisions: frames past the end count as 0 */
   for (i = 0; i < od->delay; i++) {
@@ -674,34 +690,35 @@ musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
     if (f.onset && func)
       func (user, &f);
   }
+  return MUSA_OK;
 }
 
 double
 musa_onset_fps (const MusaOnset * od)
 {
-  return od->fps;
+  return od ? od->fps : 0.0;
 }
 
 int
 musa_onset_hop (const MusaOnset * od)
 {
-  return od->hop;
+  return od ? od->hop : 0;
 }
 
 int
 musa_onset_n_fft (const MusaOnset * od)
 {
-  return od->n_fft;
+  return od ? od->n_fft : 0;
 }
 
 int
 musa_onset_delay_frames (const MusaOnset * od)
 {
-  return od->delay;
+  return od ? od->delay : 0;
 }
 
 const MusaOnsetConfig *
 musa_onset_config (const MusaOnset * od)
 {
-  return &od->cfg;
+  return od ? &od->cfg : NULL;
 }

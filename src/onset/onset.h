@@ -110,15 +110,20 @@ extern "C"
   void musa_onset_free (MusaOnset * od);
   void musa_onset_reset (MusaOnset * od);
 /* Analyse @n mono samples; calls @func for every frame completed. No
- * allocation. Non-finite samples must have been replaced before. */
-  void musa_onset_process (MusaOnset * od, const float *x, size_t n,
+ * allocation. Non-finite samples must have been replaced before. MUSA_OK;
+ * MUSA_ERR_INVALID for a NULL object or NULL @x with n > 0; MUSA_ERR_STATE
+ * after finish until reset (musa.h, "Streams"). */
+  int musa_onset_process (MusaOnset * od, const float *x, size_t n,
       MusaOnsetFunc func, void *user);
 /* End of stream: the last frames (centre padding) and the pending peak
  * decisions; these last come as frames with frame = -1 (no new value, only
- * an onset). Reset before feeding samples again. */
-  void musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user);
+ * an onset). Reset before feeding samples again. MUSA_OK; called again,
+ * MUSA_OK and nothing more (the pending onsets are not reported twice);
+ * MUSA_ERR_INVALID for NULL. */
+  int musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user);
 
-/* Frames per second of the detection function (rate / hop). */
+/* Frames per second of the detection function (rate / hop). These getters
+ * give 0 (config: NULL) for a NULL object. */
   double musa_onset_fps (const MusaOnset * od);
   int musa_onset_hop (const MusaOnset * od);
   int musa_onset_n_fft (const MusaOnset * od);

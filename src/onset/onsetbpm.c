@@ -75,11 +75,15 @@ struct MusaOnsetBpm
   /* the callback of the process call in progress */
   MusaOnsetBpmFunc func;
   void *user;
+  int finished;                 /* finish called since the last reset */
+  MusaTempoResult final;        /* what finish gave */
 };
 
 void
 musa_onsetbpm_config_default (MusaOnsetBpmConfig * cfg, int sample_rate)
 {
+  if (cfg == NULL)
+    return;
   memset (cfg, 0, sizeof (*cfg));
   musa_onset_config_default (&cfg->onset, sample_rate);
   cfg->window = 10.0;
@@ -192,6 +196,8 @@ musa_onsetbpm_free (MusaOnsetBpm * ob)
 void
 musa_onsetbpm_reset (MusaOnsetBpm * ob)
 {
+  if (ob == NULL)
+    return;
   musa_onset_reset (ob->onset);
   musa_tempo_reset (ob->tempo);
   musa_beat_reset (ob->beat);
@@ -210,6 +216,7 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   ob->q_head = ob->q_len = 0;
   ob->ev_on_b = ob->ev_on_m = ob->ev_ch_b = ob->ev_ch_m = 0.0;
   ob->ev_n = 0;
+  ob->finished = 0;
 }
 
 /* How well a grid explains the music: mean onset strength times mean chord
@@ -373,10 +380,14 @@ on_frame (void *user, const MusaOnsetFrame * f)
   }
 }
 
-void
+int
 musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
     MusaOnsetBpmFunc func, void *user)
 {
+  if (ob == NULL || (x == NULL && n > 0))
+    return MUSA_ERR_INVALID;
+  if (ob->finished)
+    return MUSA_ERR_STATE;
   ob->func = func;
   ob->user = user;
   /* both analyses advance in pieces that end on multiples of the hop
@@ -394,18 +405,25 @@ musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
   }
   ob->func = NULL;
   ob->user = NULL;
+  return MUSA_OK;
 }
 
 void
 musa_onsetbpm_tempo (MusaOnsetBpm * ob, MusaTempoResult * out)
 {
+  if (out == NULL)
+    return;
+  if (ob == NULL) {
+    memset (out, 0, sizeof (*out));
+    return;
+  }
   live_estimate (ob, out);
 }
 
 double
 musa_onsetbpm_last_beat (const MusaOnsetBpm * ob)
 {
-  return ob->last_beat;
+  return ob ? ob->last_beat : -1.0;
 }
 
 /* Mean beat period (frames) of the tracked beats b[0..n), n >= 2, and the
@@ -619,12 +637,25 @@ steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
   ob->n_beats = choose_phase (ob, ob->beats, k);
 }
 
-void
+int
 musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
     MusaTempoResult * out)
 {
   size_t i;
 
+  if (ob == NULL) {
+    if (out)
+      memset (out, 0, sizeof (*out));
+    return MUSA_ERR_INVALID;
+  }
+  if (ob->finished) {
+    if (out)
+      *out = ob->final;
+    return MUSA_OK;
+  }
+  ob->finished = 1;
+  if (out == NULL)
+    out = &ob->final;
   ob->func = func;
   ob->user = user;
   musa_chord_change_finish (ob->chords);
@@ -657,23 +688,26 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
     for (i = 0; i < ob->n_beats; i++)
       ob->beats[i] /= ob->fps;
   }
+  ob->final = *out;
+  return MUSA_OK;
 }
 
 size_t
 musa_onsetbpm_beats (const MusaOnsetBpm * ob, const double **times)
 {
-  *times = ob->beats;
-  return ob->n_beats;
+  if (times)
+    *times = ob ? ob->beats : NULL;
+  return ob ? ob->n_beats : 0;
 }
 
 double
 musa_onsetbpm_fps (const MusaOnsetBpm * ob)
 {
-  return ob->fps;
+  return ob ? ob->fps : 0.0;
 }
 
 int64_t
 musa_onsetbpm_samples (const MusaOnsetBpm * ob)
 {
-  return ob->samples;
+  return ob ? ob->samples : 0;
 }

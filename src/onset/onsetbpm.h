@@ -63,21 +63,26 @@ extern "C"
   void musa_onsetbpm_free (MusaOnsetBpm * ob);
   void musa_onsetbpm_reset (MusaOnsetBpm * ob);
 /* Analyse @n mono samples; @func (may be NULL) gets onsets and live beats.
- * No allocation. */
-  void musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
+ * No allocation. MUSA_OK; MUSA_ERR_INVALID for a NULL object or NULL @x
+ * with n > 0; MUSA_ERR_STATE after finish until reset (musa.h, "Streams"). */
+  int musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
       MusaOnsetBpmFunc func, void *user);
-/* Current sliding-window tempo. */
+/* Current sliding-window tempo (all 0 for a NULL object; nothing for a
+ * NULL @out). */
   void musa_onsetbpm_tempo (MusaOnsetBpm * ob, MusaTempoResult * out);
-/* Time (s) of the last live beat, < 0 when none yet. */
+/* Time (s) of the last live beat, < 0 when none yet (or NULL). */
   double musa_onsetbpm_last_beat (const MusaOnsetBpm * ob);
 /* End of stream: the last onsets through @func, then the whole-stream
- * tempo in @out and the final beats (musa_onsetbpm_beats). */
-  void musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func,
+ * tempo in @out (may be NULL) and the final beats (musa_onsetbpm_beats).
+ * MUSA_OK; called again, MUSA_OK, the same tempo in @out and no callback;
+ * MUSA_ERR_INVALID (and @out all 0) for a NULL object. */
+  int musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func,
       void *user, MusaTempoResult * out);
-/* Final beat times (s) after finish; returns their number. */
+/* Final beat times (s) after finish; returns their number (0 and NULL
+ * for a NULL object; @times may be NULL). Frames per second and samples
+ * analysed since the last reset: 0 for NULL. */
   size_t musa_onsetbpm_beats (const MusaOnsetBpm * ob, const double **times);
   double musa_onsetbpm_fps (const MusaOnsetBpm * ob);
-/* Samples analysed since the last reset. */
   int64_t musa_onsetbpm_samples (const MusaOnsetBpm * ob);
 
 #ifdef __cplusplus

@@ -55,6 +55,8 @@ struct MusaTempo
 void
 musa_tempo_config_default (MusaTempoConfig * cfg, double fps)
 {
+  if (cfg == NULL)
+    return;
   cfg->fps = fps;
   cfg->window = 10.0;
   cfg->min_bpm = 40.0;
@@ -147,6 +149,8 @@ musa_tempo_free (MusaTempo * t)
 void
 musa_tempo_reset (MusaTempo * t)
 {
+  if (t == NULL)
+    return;
   memset (t->ring, 0, sizeof (float) * (size_t) t->ring_len * 2);
   memset (t->acc_w, 0, sizeof (double) * (size_t) (t->lags + 1));
   memset (t->acc_all, 0, sizeof (double) * (size_t) (t->lags + 1));
@@ -162,7 +166,7 @@ musa_tempo_reset (MusaTempo * t)
 int64_t
 musa_tempo_frames (const MusaTempo * t)
 {
-  return t->n;
+  return t ? t->n : 0;
 }
 
 /* Pointer to frame m (m > n - ring_len) in the doubled ring: p[-l] is
@@ -211,9 +215,14 @@ window_sums (MusaTempo * t)
 void
 musa_tempo_push (MusaTempo * t, float value, float activity)
 {
-  int64_t n = t->n, m;
-  int l, lmax = t->lags;
+  int64_t n, m;
+  int l, lmax;
   double v = value;
+
+  if (t == NULL)
+    return;
+  n = t->n;
+  lmax = t->lags;
 
   /* square root: a pulse that alternates strong and weak hits (bass and
    * snare, boom-chick) still reads as one pulse; above 10 times the
@@ -293,7 +302,7 @@ musa_tempo_cut (MusaTempo * t, double seconds)
   int64_t s;
 
   /* a cut within what was pushed (not negative, NaN or beyond the start) */
-  if (!(seconds >= 0.0 && seconds * t->cfg.fps < (double) t->n))
+  if (t == NULL || !(seconds >= 0.0 && seconds * t->cfg.fps < (double) t->n))
     return;
   s = t->n - (int64_t) lround (seconds * t->cfg.fps);
   if (s > t->start) {
@@ -308,10 +317,13 @@ musa_tempo_cut (MusaTempo * t, double seconds)
 double
 musa_tempo_local_period (const MusaTempo * t, double period, double seconds)
 {
-  int64_t n = t->n, span, k;
+  int64_t n, span, k;
   int lo, hi, l, best;
   double c[LOCAL_MAX_LAG], y0, y1, y2, d;
 
+  if (t == NULL)
+    return period;
+  n = t->n;
   /* (before any conversion: NaN, infinite or huge arguments) */
   if (!(period > 0.0 && period < LOCAL_MAX_LAG) || !(seconds > 0.0
           && seconds * t->cfg.fps < 1e15))
@@ -396,10 +408,16 @@ static const double cross[] = { 1.5, 2.0 / 3.0, 0.75, 4.0 / 3.0, 2.5, 0.4 };
 int
 musa_tempo_new_music (const MusaTempo * t, double bpm, double seconds)
 {
-  double fps = t->cfg.fps, old = 60.0 * fps / bpm, best = 0.0, at = 0.0, x;
-  double lo = 60.0 * fps / t->cfg.max_bpm, hi = 60.0 * fps / t->cfg.min_bpm;
+  double fps, old, best = 0.0, at = 0.0, x, lo, hi;
   int64_t span;
   int m;
+
+  if (t == NULL)
+    return 0;
+  fps = t->cfg.fps;
+  old = 60.0 * fps / bpm;
+  lo = 60.0 * fps / t->cfg.max_bpm;
+  hi = 60.0 * fps / t->cfg.min_bpm;
 
   /* a tempo whose period the correlation can hold, over seconds the ring
    * can (NaN, infinite or huge arguments: no answer) */
@@ -608,12 +626,19 @@ confidence (double c0, double sigmas, int64_t used, double seconds)
 void
 musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
 {
-  int64_t n = t->n, used;
-  const double *acc = whole ? t->acc_all : t->acc_w;
-  double mean, var, fps = t->cfg.fps, c0, tau0, tau_lo, tau_hi;
+  int64_t n, used;
+  const double *acc;
+  double mean, var, fps, c0, tau0, tau_lo, tau_hi;
   int l, g, best = -1, second = -1, top, raw_best = -1;
 
+  if (out == NULL)
+    return;
   memset (out, 0, sizeof (*out));
+  if (t == NULL)
+    return;
+  n = t->n;
+  acc = whole ? t->acc_all : t->acc_w;
+  fps = t->cfg.fps;
   used = whole ? n : window_frames (t);
   out->seconds = used / fps;
   if (used < 2 * t->lags2 / 3 || used < MIN_SECONDS * fps)
@@ -750,8 +775,13 @@ salience_near (const MusaTempo * t, double tau)
 int
 musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out)
 {
-  double fps = t->cfg.fps, tau, c0, conf, c1;
-  int64_t used = window_frames (t);
+  double fps, tau, c0, conf, c1;
+  int64_t used;
+
+  if (t == NULL || out == NULL)
+    return 0;
+  fps = t->cfg.fps;
+  used = window_frames (t);
 
   /* only where the estimate got as far as a period (not silence, not a
    * stopped stream), found it no more periodic than noise, and @bpm is in
@@ -786,8 +816,11 @@ musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out)
 int
 musa_tempo_hold (MusaTempo * t, double bpm, double ratio, MusaTempoResult * out)
 {
-  double fps = t->cfg.fps, tau, s_new, s_old, c0;
+  double fps, tau, s_new, s_old, c0;
 
+  if (t == NULL || out == NULL)
+    return 0;
+  fps = t->cfg.fps;
   if (!(out->confidence > 0.0) || !(bpm >= t->cfg.min_bpm)
       || !(bpm <= t->cfg.max_bpm) || fabs (out->bpm / bpm - 1.0) <= 0.04)
     return 0;
@@ -841,6 +874,8 @@ struct MusaBeat
 void
 musa_beat_config_default (MusaBeatConfig * cfg, double fps)
 {
+  if (cfg == NULL)
+    return;
   cfg->fps = fps;
   cfg->tightness = 100.0;
   cfg->history = 3600.0;
@@ -900,6 +935,8 @@ musa_beat_free (MusaBeat * b)
 void
 musa_beat_reset (MusaBeat * b)
 {
+  if (b == NULL)
+    return;
   memset (b->live_o, 0, sizeof (b->live_o));
   memset (b->live_c, 0, sizeof (b->live_c));
   b->pen_period = 0.0;
@@ -911,11 +948,14 @@ int
 musa_beat_push (MusaBeat * b, float value, float live_value, double period,
     int64_t * beat_frame)
 {
-  int64_t n = b->n, c, m;
+  int64_t n, c, m;
   double best = 0.0;
   int d, la, found = 0;
   float v = live_value >= 0.0f && isfinite (live_value) ? live_value : 0.0f;
 
+  if (b == NULL)
+    return 0;
+  n = b->n;
   b->hist[n % b->hist_len] = value >= 0.0f && isfinite (value) ? value : 0.0f;
   b->live_o[n % LIVE_RING] = v;
   b->n = n + 1;
@@ -970,7 +1010,8 @@ musa_beat_push (MusaBeat * b, float value, float live_value, double period,
       return 0;
   }
   b->last_beat = c;
-  *beat_frame = c;
+  if (beat_frame)
+    *beat_frame = c;
   return 1;
 }
 
@@ -1089,9 +1130,13 @@ track (const float *env, size_t n, double period, double tightness,
 size_t
 musa_beat_track (MusaBeat * b, double period, double *out, size_t max)
 {
-  size_t n = b->n < (int64_t) b->hist_len ? (size_t) b->n : b->hist_len;
-  int64_t start = b->n - (int64_t) n, m;
-  size_t i, k;
+  size_t n, i, k;
+  int64_t start, m;
+
+  if (b == NULL || out == NULL)
+    return 0;
+  n = b->n < (int64_t) b->hist_len ? (size_t) b->n : b->hist_len;
+  start = b->n - (int64_t) n;
 
   for (m = start, i = 0; m < b->n; m++, i++)
     b->lin[i] = b->hist[m % b->hist_len];
@@ -1105,7 +1150,8 @@ musa_beat_track (MusaBeat * b, double period, double *out, size_t max)
 float
 musa_beat_value_at (const MusaBeat * b, int64_t frame)
 {
-  if (frame < 0 || frame >= b->n || frame < b->n - (int64_t) b->hist_len)
+  if (b == NULL || frame < 0 || frame >= b->n
+      || frame < b->n - (int64_t) b->hist_len)
     return 0.0f;
   return b->hist[frame % (int64_t) b->hist_len];
 }
@@ -1114,10 +1160,16 @@ size_t
 musa_beat_track_array (const float *env, size_t n, double period,
     double tightness, double *out, size_t max)
 {
-  float *local = malloc (sizeof (float) * (n ? n : 1));
-  double *cum = malloc (sizeof (double) * (n ? n : 1));
-  int32_t *back = malloc (sizeof (int32_t) * (n ? n : 1));
+  float *local;
+  double *cum;
+  int32_t *back;
   size_t k = 0;
+
+  if (env == NULL || out == NULL)
+    return 0;
+  local = malloc (sizeof (float) * (n ? n : 1));
+  cum = malloc (sizeof (double) * (n ? n : 1));
+  back = malloc (sizeof (int32_t) * (n ? n : 1));
 
   if (local && cum && back)
     k = track (env, n, period, tightness, local, cum, back, out, max);

@@ -73,6 +73,11 @@ extern "C"
 
   typedef struct MusaTempo MusaTempo;
 
+/* No end of stream: push takes frames for as long as it is given them, and
+ * the estimates can be asked for any time (musa.h, "Streams"). With a NULL
+ * object push, cut and reset do nothing, estimate fills @out with zeros
+ * (confidence 0), frames, keep, hold and new_music give 0 and
+ * local_period gives @period; a NULL @out: nothing, 0. */
   MusaTempo *musa_tempo_new (const MusaTempoConfig * cfg, MusaError * err);
   void musa_tempo_free (MusaTempo * t);
   void musa_tempo_reset (MusaTempo * t);
@@ -132,6 +137,10 @@ extern "C"
 
   typedef struct MusaBeat MusaBeat;
 
+/* No end of stream either: the offline pass (musa_beat_track) reads what
+ * was pushed so far and may be repeated. With a NULL object push, track and
+ * value_at give 0 and reset does nothing; a NULL @beat_frame is allowed
+ * (the beat is still counted); a NULL @out gives 0 beats. */
   MusaBeat *musa_beat_new (const MusaBeatConfig * cfg, MusaError * err);
   void musa_beat_free (MusaBeat * b);
   void musa_beat_reset (MusaBeat * b);
@@ -152,7 +161,8 @@ extern "C"
   float musa_beat_value_at (const MusaBeat * b, int64_t frame);
 
 /* The same dynamic programme on a caller's array (allocates; for tests and
- * tools): beat frames of @env (n frames) for @period. */
+ * tools): beat frames of @env (n frames) for @period; 0 for a NULL @env or
+ * @out. */
   size_t musa_beat_track_array (const float *env, size_t n, double period,
       double tightness, double *out, size_t max);
 

@@ -356,6 +356,8 @@ musa_stretch_max_output (const MusaStretch * st, size_t in_frames)
   double frames;
   int hmin;
 
+  if (st == NULL)
+    return 0;
   if (st->identity)
     return in_frames;
   /* frames analysed per call, each finishing hs vocoder samples */
@@ -372,7 +374,7 @@ musa_stretch_latency (const MusaStretch * st)
 {
   double l;
 
-  if (st->identity)
+  if (st == NULL || st->identity)
     return 0;
   l = ((st->use_rs ? st->rs_half + 1 : 0) + st->n / 2) * st->rv
       + (double) st->dev_max + st->n / 2 + 2;
@@ -879,8 +881,11 @@ musa_stretch_finish (MusaStretch * st, float *out, size_t out_cap,
     *produced = 0;
   if (st == NULL || produced == NULL || (out == NULL && out_cap > 0))
     return MUSA_ERR_INVALID;
-  if (st->identity || st->done)
+  if (st->identity || st->done) {
+    /* (identity: nothing held; the stream is over all the same) */
+    st->done = 1;
     return MUSA_OK;
+  }
   if (out_cap < musa_stretch_max_output (st, 0))
     return MUSA_ERR_INVALID;
   if (st->m_total < 0)

@@ -44,16 +44,20 @@ int musa_stretch_config_check (const MusaStretchConfig * cfg,
 MusaStretch *musa_stretch_new (const MusaStretchConfig * cfg,
     MusaError * err);
 void musa_stretch_free (MusaStretch * st);
-/* Back to the state right after musa_stretch_new (new stream). */
+/* Back to the state right after musa_stretch_new (new stream). NULL:
+ * nothing. */
 void musa_stretch_reset (MusaStretch * st);
 
 /* Upper bound of frames one process call can produce for in_frames input
- * frames (SIZE_MAX when the bound exceeds any buffer). */
+ * frames (SIZE_MAX when the bound exceeds any buffer; 0 for NULL). */
 size_t musa_stretch_max_output (const MusaStretch * st, size_t in_frames);
 
 /* Consume all in_frames interleaved frames; write the output that is ready
  * (at most out_cap frames, out_cap >= musa_stretch_max_output) to out;
- * *produced = frames written. No allocation. */
+ * *produced = frames written. No allocation. MUSA_ERR_INVALID for a NULL
+ * object, @produced, @in (in_frames > 0) or @out (out_cap > 0), or out_cap
+ * too small; MUSA_ERR_STATE after finish until reset (musa.h, "Streams";
+ * also at rate 1 and 0 semitones). */
 int musa_stretch_process (MusaStretch * st, const float *in, size_t in_frames,
     float *out, size_t out_cap, size_t *produced);
 
@@ -62,15 +66,17 @@ int musa_stretch_process (MusaStretch * st, const float *in, size_t in_frames,
  * with the input: output frame j corresponds to input time j * rate (the
  * algorithm's own delay is trimmed at the start). out_cap >=
  * musa_stretch_max_output (st, 0). After the last call the object needs
- * musa_stretch_reset before new input. */
+ * musa_stretch_reset before new input; finish called again returns MUSA_OK
+ * with *produced = 0. */
 int musa_stretch_finish (MusaStretch * st, float *out, size_t out_cap,
     size_t *produced);
 
 /* How many input frames the stretcher must hold before output catches up:
- * the element reports this (converted to time) as its latency. */
+ * the element reports this (converted to time) as its latency. 0 for NULL. */
 int64_t musa_stretch_latency (const MusaStretch * st);
 
-/* rate 1 and 0 semitones: the caller bypasses (bit-exact passthrough). */
+/* rate 1 and 0 semitones: the caller bypasses (bit-exact passthrough).
+ * 0 for NULL. */
 int musa_stretch_is_identity (const MusaStretchConfig * cfg);
 
 #ifdef __cplusplus
