@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +26,8 @@ struct MusaIndex
 {
   char name[MUSA_INDEX_NAME_LEN];
   uint32_t dim, version, flags;
-  /* vectors: owned (aligned, capacity cap) or in place in a mapping */
+  /* vectors: owned (aligned, capacity cap) or in place in the file's bytes
+   * as read (map, 64-byte aligned, owned too) */
   float *matrix;
   size_t n_items, cap;
   void *map;
@@ -194,7 +194,7 @@ musa_index_free (MusaIndex * idx)
   if (idx == NULL)
     return;
   if (idx->map)
-    munmap (idx->map, idx->map_size);
+    free (idx->map);
   else
     free (idx->matrix);
   free (idx->mean);
@@ -484,6 +484,35 @@ musa_index_load_memory (const void *data, size_t size, MusaError * err)
   return idx;
 }
 
+/* The @size bytes of @fd in a 64-byte aligned buffer (the matrix is used
+ * in place with aligned loads); NULL and @err if it cannot be read whole. */
+static void *
+read_whole (int fd, size_t size, const char *path, MusaError * err)
+{
+  void *buf = NULL;
+  size_t got = 0;
+
+  if (posix_memalign (&buf, 64, size ? size : 1) != 0) {
+    musa_error_set (err, MUSA_ERR_NOMEM, "location",
+        "no memory for the %zu bytes of %s", size, path);
+    return NULL;
+  }
+  while (got < size) {
+    ssize_t r = read (fd, (uint8_t *) buf + got, size - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      musa_error_set (err, MUSA_ERR_IO, "location",
+          "cannot read %s: %s", path, r < 0 ? strerror (errno) :
+          "it became shorter while it was read (written at the same time?)");
+      free (buf);
+      return NULL;
+    }
+    got += (size_t) r;
+  }
+  return buf;
+}
+
 MusaIndex *
 musa_index_load (const char *path, MusaError * err)
 {
@@ -516,15 +545,15 @@ musa_index_load (const char *path, MusaError * err)
         (long long) st.st_size);
     return NULL;
   }
-  map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  /* read into memory rather than map: a file overwritten in place (cp
+   * over an index in use) would truncate a mapping under the tagger
+   * (SIGBUS) or change vectors after they were validated */
+  map = read_whole (fd, (size_t) st.st_size, path, err);
   close (fd);
-  if (map == MAP_FAILED) {
-    musa_error_set (err, MUSA_ERR_IO, "location", "cannot map %s: %s", path,
-        strerror (errno));
+  if (map == NULL)
     return NULL;
-  }
   if (parse (&idx, map, (size_t) st.st_size, 1, map, err) != MUSA_OK) {
-    munmap (map, (size_t) st.st_size);
+    free (map);
     if (err) {
       char msg[MUSA_ERROR_MESSAGE_LEN + 4096];
       snprintf (msg, sizeof (msg), "%s: %s", path, err->message);
@@ -554,7 +583,7 @@ own_matrix (MusaIndex * idx, size_t need)
   if (idx->n_items)
     memcpy (m, idx->matrix, sizeof (float) * idx->dim * idx->n_items);
   if (idx->map) {
-    munmap (idx->map, idx->map_size);
+    free (idx->map);
     idx->map = NULL;
   } else {
     free (idx->matrix);

@@ -39,13 +39,14 @@
  *     ids      u64[N]  offset of each item's id in the id pool
  *     pool     char[id pool size]: NUL-terminated ids
  *   matrix (at the matrix offset, 64-byte aligned so it can be used in place
- *           from an mmap): f32[N][dim], |x| <= 1e6; file size = matrix offset +
+ *           as read): f32[N][dim], |x| <= 1e6; file size = matrix offset +
  *           N * dim * 4 exactly.
  *
  * Loading checks every size, offset, count and value above before anything
  * is used and refuses a file that breaks any of them with MUSA_ERR_FORMAT (or
- * MUSA_ERR_IO) and a message naming the problem; the matrix is used in place
- * from a read-only mmap. Saving recomputes the statistics and writes a
+ * MUSA_ERR_IO) and a message naming the problem; the file is read into
+ * memory (not mapped: overwriting an index in use in place would truncate a
+ * mapping under its user) and the matrix used there in place. Saving recomputes the statistics and writes a
  * temporary file in the same directory that is renamed over the target, so
  * a crash leaves either the old or the new index, never a broken one.
  */

@@ -218,6 +218,55 @@ test_atomic (void)
   musa_index_free (idx);
 }
 
+/* An index in use survives its file being overwritten in place (cp over
+ * it truncates, then writes): the loaded index is a copy. It was a mapping
+ * of the file, and reading a vector past the truncation killed the tagger
+ * with SIGBUS. */
+static void
+test_overwritten_in_use (void)
+{
+  MusaIndex *idx = make_index (200, 64), *back, *other;
+  MusaError err;
+  char path[300], path2[300];
+  FILE *f;
+  float *want;
+  size_t i;
+
+  snprintf (path, sizeof (path), "%s/inuse.knn", dir);
+  snprintf (path2, sizeof (path2), "%s/inuse2.knn", dir);
+  CHECK (musa_index_save (idx, path, &err) == MUSA_OK, "%s", err.message);
+  back = musa_index_load (path, &err);
+  CHECK (back != NULL, "%s", err.message);
+  if (back == NULL)
+    return;
+  want = malloc (sizeof (float) * 64 * 200);
+  memcpy (want, musa_index_matrix (back), sizeof (float) * 64 * 200);
+  /* a smaller index copied over it byte by byte, as cp does */
+  other = make_index (3, 64);
+  musa_index_save (other, path2, NULL);
+  CHECK (truncate (path, 0) == 0, "truncate");
+  f = fopen (path, "r+b");
+  if (f) {
+    FILE *g = fopen (path2, "rb");
+    int c;
+    while (g && (c = fgetc (g)) != EOF)
+      fputc (c, f);
+    if (g)
+      fclose (g);
+    fclose (f);
+  }
+  CHECK (musa_index_n_items (back) == 200, "items %zu",
+      musa_index_n_items (back));
+  for (i = 0; i < 200; i++)
+    CHECK (memcmp (musa_index_vector (back, i), want + 64 * i,
+            sizeof (float) * 64) == 0, "vector %zu changed", i);
+  check_same (idx, back);
+  free (want);
+  musa_index_free (other);
+  musa_index_free (back);
+  musa_index_free (idx);
+}
+
 /* A FIFO or a device where the index should be is refused at once: loading
  * a FIFO waited for a writer forever (a tagger's start, musa-index list
  * hung), and saving or the writability check accepted a FIFO or /dev/null
@@ -438,6 +487,7 @@ main (void)
   musa_test_run ("edit", test_edit);
   musa_test_run ("empty", test_empty);
   musa_test_run ("atomic-write", test_atomic);
+  musa_test_run ("overwritten-in-use", test_overwritten_in_use);
   musa_test_run ("not-a-file", test_not_a_file);
   musa_test_run ("fuzz", test_fuzz);
   musa_test_run ("null-args", test_null_args);
