@@ -298,7 +298,7 @@ groove_in_noise (float *x, size_t n_music, size_t n, uint64_t key)
  * minute fire (1.5 a second before the floor); under a groove at 20 dB SNR,
  * the groove's notes are still found and few onsets fall off its grid. */
 static void
-test_noise_background (void)
+noise_background (int whiten)
 {
   MusaOnsetBpmConfig cfg;
   Events *ev = malloc (sizeof (Events));
@@ -309,11 +309,13 @@ test_noise_background (void)
   MusaRng rng;
 
   musa_onsetbpm_config_default (&cfg, 44100);
+  cfg.onset.whiten = whiten;
   musa_rng_init (&rng, musa_rng_key (11, 0, 0));
   for (i = 0; i < n; i++)
     x[i] = (float) (0.05 * musa_rng_normal (&rng));
   musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
-  CHECK (ev->n_onsets <= 8, "noise alone: %d onsets in 20 s", ev->n_onsets);
+  CHECK (ev->n_onsets <= 8, "whiten %d, noise alone: %d onsets in 20 s",
+      whiten, ev->n_onsets);
 
   groove_in_noise (x, n, n, musa_rng_key (11, 1, 0));
   musa_onsetbpm_free (run (&cfg, x, n, 4096, ev, &r));
@@ -332,12 +334,19 @@ test_noise_background (void)
     if (ev->onsets[i] > 1.0 && fabs (q - round (q)) * period >= 0.03)
       off++;
   }
-  CHECK (hits >= grid * 9 / 10, "groove in noise: %zu of %zu grid onsets "
-      "found", hits, grid);
-  CHECK (off * 20 <= (size_t) ev->n_onsets, "groove in noise: %zu of %d "
-      "onsets off the grid", off, ev->n_onsets);
+  CHECK (hits >= grid * 9 / 10, "whiten %d, groove in noise: %zu of %zu "
+      "grid onsets found", whiten, hits, grid);
+  CHECK (off * 20 <= (size_t) ev->n_onsets, "whiten %d, groove in noise: "
+      "%zu of %d onsets off the grid", whiten, off, ev->n_onsets);
   free (x);
   free (ev);
+}
+
+static void
+test_noise_background (void)
+{
+  noise_background (0);
+  noise_background (1);
 }
 
 /* Live beats with noise: a groove under white noise at 20 dB SNR, then the
@@ -595,6 +604,13 @@ test_silence_after_signal (void)
   musa_synth_config_default (&sc);
   musa_synth_music (&sc, x, n, NULL);
   musa_onsetbpm_config_default (&cfg, 44100);
+  cfg.onset.whiten = 1;
+  ob = run (&cfg, x, n + m, 4096, ev, &r);
+  for (i = 0; i < (size_t) ev->n_onsets; i++)
+    late += ev->onsets[i] > 10.2;
+  CHECK (late == 0, "whiten: %d onsets in the silence", late);
+  musa_onsetbpm_free (ob);
+  cfg.onset.whiten = 0;
   ob = run (&cfg, x, n + m, 4096, ev, &r);
   for (i = 0; i < (size_t) ev->n_onsets; i++)
     if (ev->onsets[i] > 10.2)
@@ -681,6 +697,10 @@ test_config_errors (void)
   oc.delta = NAN;
   CHECK (musa_onset_config_check (&oc, &err) == MUSA_ERR_INVALID &&
       strcmp (err.property, "delta") == 0, "delta NaN");
+  musa_onset_config_default (&oc, 44100);
+  oc.whiten = 2;
+  CHECK (musa_onset_config_check (&oc, &err) == MUSA_ERR_INVALID &&
+      strcmp (err.property, "whiten") == 0, "whiten 2");
   musa_onsetbpm_config_default (&cfg, 44100);
   cfg.prior_bpm = 0.0;
   ob = musa_onsetbpm_new (&cfg, &err);
@@ -736,7 +756,8 @@ collect_onsets (void *user, const MusaOnsetFrame * f)
  * (-10 dB and -20 dB): every pluck is an onset within 30 ms, and nothing
  * else fires between the tone's start and the stream's end (the maximum
  * filter and the floor of the running level keep vibrato and the ripple of
- * the steady tone out). */
+ * the steady tone out), with and without whitening (whose gains must not
+ * set neighbouring bands on different scales). */
 static void
 test_vibrato_and_plucks (void)
 {
@@ -747,64 +768,65 @@ test_vibrato_and_plucks (void)
   float *x = malloc (sizeof (float) * n);
   OnsetList *l = malloc (sizeof (OnsetList));
   MusaOnsetConfig oc;
-  size_t d, p, i;
+  size_t d, p, i, w;
 
   musa_onset_config_default (&oc, rate);
-  for (d = 0; d < 3; d++) {
-    for (p = 0; p < 2; p++) {
-      double ph[13] = { 0 };
-      int n_plucks = 0, hits = 0, extra = 0, h, j, k;
-      MusaError err;
-      MusaOnset *od;
-      for (i = 0; i < n; i++) {
-        double t = (double) i / rate, v = 0.0;
-        double f = 330.0 * pow (2.0, depths[d] / 12.0 * sin (2.0 * M_PI *
-                5.5 * t));
-        for (h = 1; h <= 12; h++) {
-          ph[h] = fmod (ph[h] + 2.0 * M_PI * f * h / rate, 2.0 * M_PI);
-          v += sin (ph[h]) / h;
+  for (w = 0; w < 2; w++, oc.whiten = 1)
+    for (d = 0; d < 3; d++) {
+      for (p = 0; p < 2; p++) {
+        double ph[13] = { 0 };
+        int n_plucks = 0, hits = 0, extra = 0, h, j, k;
+        MusaError err;
+        MusaOnset *od;
+        for (i = 0; i < n; i++) {
+          double t = (double) i / rate, v = 0.0;
+          double f = 330.0 * pow (2.0, depths[d] / 12.0 * sin (2.0 * M_PI *
+                  5.5 * t));
+          for (h = 1; h <= 12; h++) {
+            ph[h] = fmod (ph[h] + 2.0 * M_PI * f * h / rate, 2.0 * M_PI);
+            v += sin (ph[h]) / h;
+          }
+          x[i] = (float) (0.3 * v);
         }
-        x[i] = (float) (0.3 * v);
-      }
-      for (j = 0;; j++) {
-        double t0 = 1.0 + 0.75 * j, f0 = 110.0 * pow (2.0, (j % 7) / 12.0);
-        size_t i0 = (size_t) (t0 * rate);
-        if (t0 > 19.0)
-          break;
-        n_plucks++;
-        for (i = i0; i < n && i < i0 + (size_t) rate; i++) {
-          double tt = (double) (i - i0) / rate, v = 0.0;
-          for (h = 1; h <= 8; h++)
-            v += sin (2.0 * M_PI * f0 * h * tt) / h * exp (-tt * (3 + h));
-          x[i] += (float) (plucks[p] * v);
-        }
-      }
-      od = musa_onset_new (&oc, &err);
-      CHECK (od != NULL, "%s", err.message);
-      if (od == NULL)
-        break;
-      l->n = 0;
-      musa_onset_process (od, x, n, collect_onsets, l);
-      musa_onset_finish (od, collect_onsets, l);
-      musa_onset_free (od);
-      for (j = 0; j < n_plucks; j++) {
-        for (k = 0; k < l->n; k++)
-          if (fabs (l->t[k] - (1.0 + 0.75 * j)) < 0.03)
+        for (j = 0;; j++) {
+          double t0 = 1.0 + 0.75 * j, f0 = 110.0 * pow (2.0, (j % 7) / 12.0);
+          size_t i0 = (size_t) (t0 * rate);
+          if (t0 > 19.0)
             break;
-        hits += k < l->n;
+          n_plucks++;
+          for (i = i0; i < n && i < i0 + (size_t) rate; i++) {
+            double tt = (double) (i - i0) / rate, v = 0.0;
+            for (h = 1; h <= 8; h++)
+              v += sin (2.0 * M_PI * f0 * h * tt) / h * exp (-tt * (3 + h));
+            x[i] += (float) (plucks[p] * v);
+          }
+        }
+        od = musa_onset_new (&oc, &err);
+        CHECK (od != NULL, "%s", err.message);
+        if (od == NULL)
+          break;
+        l->n = 0;
+        musa_onset_process (od, x, n, collect_onsets, l);
+        musa_onset_finish (od, collect_onsets, l);
+        musa_onset_free (od);
+        for (j = 0; j < n_plucks; j++) {
+          for (k = 0; k < l->n; k++)
+            if (fabs (l->t[k] - (1.0 + 0.75 * j)) < 0.03)
+              break;
+          hits += k < l->n;
+        }
+        for (k = 0; k < l->n; k++) {
+          double q = (l->t[k] - 1.0) / 0.75;
+          if (l->t[k] > 0.1 && l->t[k] < 19.9
+              && fabs (q - round (q)) * 0.75 > 0.05)
+            extra++;
+        }
+        CHECK (hits == n_plucks, "whiten %zu, vibrato %.1f, plucks %.2f: "
+            "%d/%d plucks found", w, depths[d], plucks[p], hits, n_plucks);
+        CHECK (extra == 0, "whiten %zu, vibrato %.1f, plucks %.2f: %d onsets "
+            "off the plucks", w, depths[d], plucks[p], extra);
       }
-      for (k = 0; k < l->n; k++) {
-        double q = (l->t[k] - 1.0) / 0.75;
-        if (l->t[k] > 0.1 && l->t[k] < 19.9
-            && fabs (q - round (q)) * 0.75 > 0.05)
-          extra++;
-      }
-      CHECK (hits == n_plucks, "vibrato %.1f, plucks %.2f: %d/%d plucks "
-          "found", depths[d], plucks[p], hits, n_plucks);
-      CHECK (extra == 0, "vibrato %.1f, plucks %.2f: %d onsets off the "
-          "plucks", depths[d], plucks[p], extra);
     }
-  }
   free (l);
   free (x);
 }
@@ -846,6 +868,141 @@ hat (float *x, size_t n, int rate, double t0, double amp, MusaRng * rng)
 static const int bar_chords[4][4] = {
   {48, 60, 64, 67}, {53, 60, 65, 69}, {55, 59, 62, 67}, {57, 60, 64, 69}
 };
+
+/* Onsets of @x (@n samples at 44.1 kHz) with whitening on or off, fed in
+ * chunks of @chunk samples. */
+static void
+onsets_of (const float *x, size_t n, int whiten, size_t chunk, OnsetList * l)
+{
+  MusaOnsetConfig oc;
+  MusaError err;
+  MusaOnset *od;
+  size_t i;
+
+  musa_onset_config_default (&oc, 44100);
+  oc.whiten = whiten;
+  l->n = 0;
+  od = musa_onset_new (&oc, &err);
+  CHECK (od != NULL, "%s", err.message);
+  if (od == NULL)
+    return;
+  for (i = 0; i < n; i += chunk)
+    musa_onset_process (od, x + i, n - i < chunk ? n - i : chunk,
+        collect_onsets, l);
+  musa_onset_finish (od, collect_onsets, l);
+  musa_onset_free (od);
+}
+
+#define QUIET_N (44100 * 26)
+
+/* Wide dynamic range, which the rendered songs lack (@x, QUIET_N samples
+ * at 44.1 kHz): 10 s of loud chords (peaks at -1 dBFS) every 0.5 s, then
+ * 30 single plucked notes every 0.5 s from 10.5 s on, peaks at @quiet_db
+ * dBFS. */
+static void
+quiet_after_loud (float *x, double quiet_db)
+{
+  const int rate = 44100;
+  const size_t n = QUIET_N, split = (size_t) rate * 10;
+  double peak = 0.0, g;
+  size_t i;
+  int j;
+
+  memset (x, 0, sizeof (float) * n);
+
+  for (j = 0; j < 20; j++) {
+    const int *c = bar_chords[(j / 2) % 4];
+    pluck (x, split, rate, 0.5 * j, c, 4, 1.0, 0.25);
+  }
+  for (i = 0; i < split; i++)
+    peak = fmax (peak, fabs (x[i]));
+  for (i = 0; i < split; i++)
+    x[i] = (float) (x[i] * 0.89 / peak);
+  for (j = 0; j < 30; j++) {
+    int note = 60 + (j * 5) % 12;
+    pluck (x, n, rate, 10.5 + 0.5 * j, &note, 1, 1.0, 0.15);
+  }
+  peak = 0.0;
+  for (i = split; i < n; i++)
+    peak = fmax (peak, fabs (x[i]));
+  g = pow (10.0, quiet_db / 20.0) / peak;
+  for (i = split; i < n; i++)
+    x[i] = (float) (x[i] * g);
+}
+
+/* The plucks of quiet_after_loud() found within 30 ms in @l: those in the
+ * first 3.5 s after the loud part (7) in @early, the later ones (23) in
+ * @late; onsets in the quiet part that are not plucks in @extra. */
+static void
+count_plucks (const OnsetList * l, int *early, int *late, int *extra)
+{
+  int j, k;
+
+  *early = *late = *extra = 0;
+  for (j = 0; j < 30; j++) {
+    double t0 = 10.5 + 0.5 * j;
+    for (k = 0; k < l->n; k++)
+      if (fabs (l->t[k] - t0) < 0.03)
+        break;
+    if (t0 < 14.0)
+      *early += k < l->n;
+    else
+      *late += k < l->n;
+  }
+  for (k = 0; k < l->n; k++) {
+    double q = (l->t[k] - 10.5) / 0.5;
+    if (l->t[k] > 10.2 && fabs (q - round (q)) * 0.5 > 0.03)
+      (*extra)++;
+  }
+}
+
+/* Quiet plucks after loud chords: at -40 dBFS all are found with or without
+ * whitening; at -60 dBFS (where the fixed log knee and the picker's floor
+ * hide them unwhitened) whitening finds those from 3.5 s after the loud
+ * part on, its bands' peak memories having fallen by then; nothing fires
+ * between the plucks; whitening is chunk-invariant. The counts for -55..-70
+ * dBFS are printed. */
+static void
+test_quiet_after_loud (void)
+{
+  static const double levels[] = { -40.0, -55.0, -60.0, -65.0, -70.0 };
+  static const size_t chunks[] = { 1, 441, 4096 };
+  float *x = malloc (sizeof (float) * QUIET_N);
+  OnsetList *l = malloc (sizeof (OnsetList)), *l0 = malloc (sizeof (OnsetList));
+  size_t i, c;
+  int w;
+
+  for (i = 0; i < 5; i++) {
+    quiet_after_loud (x, levels[i]);
+    for (w = 0; w < 2; w++) {
+      int early, late, extra;
+      onsets_of (x, QUIET_N, w, QUIET_N, l);
+      count_plucks (l, &early, &late, &extra);
+      printf ("# plucks at %.0f dBFS after -1 dBFS chords, whiten %d: "
+          "%d/7 in the first 3.5 s, %d/23 later, %d other onsets\n",
+          levels[i], w, early, late, extra);
+      CHECK (extra == 0, "%.0f dBFS, whiten %d: %d onsets off the plucks",
+          levels[i], w, extra);
+      if (levels[i] == -40.0)
+        CHECK (early + late == 30, "-40 dBFS, whiten %d: %d/30 plucks found",
+            w, early + late);
+      if (levels[i] == -60.0 && w == 1) {
+        CHECK (late >= 21, "-60 dBFS, whiten: %d/23 plucks found after "
+            "3.5 s", late);
+        memcpy (l0, l, sizeof (OnsetList));
+        for (c = 0; c < sizeof (chunks) / sizeof (chunks[0]); c++) {
+          onsets_of (x, QUIET_N, 1, chunks[c], l);
+          CHECK (l->n == l0->n && memcmp (l->t, l0->t,
+                  sizeof (double) * (size_t) l->n) == 0,
+              "whiten, chunks of %zu: other onsets", chunks[c]);
+        }
+      }
+    }
+  }
+  free (l0);
+  free (l);
+  free (x);
+}
 
 /* Chord-change function: high at the bar lines where the chord changes,
  * near 0 inside a held chord and in silence, chunk-invariant. */
@@ -1641,6 +1798,7 @@ main (void)
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("beat_track_array", test_beat_track_array);
   musa_test_run ("chord_change", test_chord_change);
+  musa_test_run ("quiet_after_loud", test_quiet_after_loud);
   musa_test_run ("beat_phase", test_beat_phase);
   musa_test_run ("live_swing", test_live_swing);
   musa_test_run ("live_groove_beats", test_live_groove_beats);
