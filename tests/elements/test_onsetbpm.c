@@ -393,6 +393,15 @@ GST_START_TEST (test_onsets_and_live_beats)
   guint i;
 
   f.chunk = 441;                /* 10 ms buffers */
+  /* whitening gives the same onsets on these even clicks */
+  run_element ("post-onsets=true whiten=true", x, n, &f, &r);
+  fail_unless (r.finite);
+  fail_unless_equals_int (r.onsets->len, 20);
+  for (i = 0; i < r.onsets->len; i++) {
+    gdouble t = g_array_index (r.onsets, guint64, i) / 1e9;
+    fail_unless (fabs (t - (off + i * period)) < 0.015, "whiten: onset %f", t);
+  }
+  run_clear (&r);
   run_element ("post-onsets=true post-beats=true", x, n, &f, &r);
   fail_unless (r.finite);
   fail_unless_equals_int (r.onsets->len, 20);
@@ -641,6 +650,7 @@ GST_START_TEST (test_properties)
   GstElement *e = gst_element_factory_make ("onsetbpm", NULL);
   gdouble w, lo, hi, prior;
   gint method;
+  gboolean whiten;
 
   fail_unless (e != NULL);
   g_object_get (e, "window", &w, "min-bpm", &lo, "max-bpm", &hi,
@@ -649,6 +659,11 @@ GST_START_TEST (test_properties)
   gst_util_set_object_arg (G_OBJECT (e), "method", "hfc");
   g_object_get (e, "method", &method, NULL);
   fail_unless_equals_int (method, 2);
+  g_object_get (e, "whiten", &whiten, NULL);
+  fail_unless (!whiten);
+  g_object_set (e, "whiten", TRUE, NULL);
+  g_object_get (e, "whiten", &whiten, NULL);
+  fail_unless (whiten);
   gst_object_unref (e);
 }
 
