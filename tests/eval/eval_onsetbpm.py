@@ -5,6 +5,7 @@
     # or directly, with the plugin on GST_PLUGIN_PATH:
     /usr/bin/python3 tests/eval/eval_onsetbpm.py [--n 100] [--seed 1] [--set DIR] [--jobs 2]
         [--family ballad] [--prior-bpm 75]   # only one family; onsetbpm prior-bpm=75
+        [--whiten]                           # onsetbpm whiten=true
         [--condition master]                 # the songs as a real recording might come
         [--soundfont /usr/share/sounds/sf3/MuseScore_General_Lite.sf3]  # other instruments
 
@@ -145,6 +146,10 @@ def make_condition(src, cond, rows):
     return dst, out_rows
 
 
+# extra onsetbpm properties for every run (--whiten)
+EXTRA = ""
+
+
 def run_musa(path, prior=None):
     import gi
     gi.require_version("Gst", "1.0")
@@ -152,8 +157,8 @@ def run_musa(path, prior=None):
     Gst.init(None)
     pipe = Gst.parse_launch(
         f'filesrc location="{path}" ! wavparse ! audioconvert ! '
-        'onsetbpm name=ob post-onsets=true post-beats=true %s! fakesink' %
-        (f'prior-bpm={prior} ' if prior else ''))
+        'onsetbpm name=ob post-onsets=true post-beats=true %s%s! fakesink' %
+        (f'prior-bpm={prior} ' if prior else '', EXTRA))
     bus = pipe.get_bus()
     t0 = time.process_time()
     pipe.set_state(Gst.State.PLAYING)
@@ -264,7 +269,11 @@ def main():
     ap.add_argument("--soundfont", default=None,
                     help="render the songs with this General MIDI soundfont instead of FluidR3 "
                     "(tests/eval/make_set_soundfont.py; ignored with --set)")
+    ap.add_argument("--whiten", action="store_true",
+                    help="onsetbpm whiten=true (adaptive whitening of the onset picking function)")
     args = ap.parse_args()
+    global EXTRA
+    EXTRA = "whiten=true " if args.whiten else ""
     sf_name = os.path.splitext(os.path.basename(args.soundfont))[0] if args.soundfont else None
     d = args.set or (f"/tmp/musa-eval-onsetbpm-{args.seed}-{args.n}"
                      + (f"-{sf_name}" if sf_name else ""))
@@ -336,7 +345,8 @@ def main():
           + (f", soundfont {sf_name}" if sf_name and not args.set else "")
           + (f", family {args.family}" if args.family else "")
           + (f", condition {args.condition}" if args.condition != "clean" else "")
-          + (f", onsetbpm prior-bpm={args.prior_bpm:g}" if args.prior_bpm else "") + "\n")
+          + (f", onsetbpm prior-bpm={args.prior_bpm:g}" if args.prior_bpm else "")
+          + (", onsetbpm whiten=true" if args.whiten else "") + "\n")
     print(f"| {'method':<37} | Accuracy1 | Accuracy2 | onset F | beat F | CPU s/song |")
     print(f"|{'-' * 39}|-----------|-----------|---------|--------|------------|")
     for k in names:
