@@ -89,7 +89,10 @@ struct MusaOnset
   float *wgain;                 /* whitening: each band's gain */
   float *wmin;                  /* whitening: each band's minimum over the
                                  * complete blocks of the last second */
-  float *wblk;                  /* (BG_BLOCKS + 1) block minima per band */
+  float *wblk;                  /* BG_BLOCKS block minima per band */
+  float *wbmin;                 /* whitening: the current block's minima */
+  float *wcmin;                 /* whitening: the minimum over the second */
+  float *wtmp;                  /* whitening: 3 n_bands scratch values */
   float wdecay;                 /* per frame */
   float wrange, wfloor, wmaxg, wnoise;  /* linear */
   double pick_raw;              /* raw picking function of the last frame */
@@ -337,11 +340,14 @@ musa_onset_new (const MusaOnsetConfig * cfg, MusaError * err)
   od->wpeak = calloc ((size_t) n, sizeof (float));
   od->wgain = calloc ((size_t) n, sizeof (float));
   od->wmin = calloc ((size_t) n, sizeof (float));
-  od->wblk = calloc ((size_t) n * (BG_BLOCKS + 1), sizeof (float));
+  od->wblk = calloc ((size_t) n * BG_BLOCKS, sizeof (float));
+  od->wbmin = calloc ((size_t) n, sizeof (float));
+  od->wcmin = calloc ((size_t) n, sizeof (float));
+  od->wtmp = calloc ((size_t) n * 3, sizeof (float));
   if (!od->mag || !od->cur || !od->prev || !od->pcur
       || !od->pprev || !od->cplx1 || !od->cplx2 || !od->wcur || !od->wprev
-      || !od->wpeak || !od->wgain || !od->wmin || !od->wblk
-      || build_filterbank (od) != 0) {
+      || !od->wpeak || !od->wgain || !od->wmin || !od->wblk || !od->wbmin
+      || !od->wcmin || !od->wtmp || build_filterbank (od) != 0) {
     musa_onset_free (od);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -411,6 +417,9 @@ musa_onset_free (MusaOnset * od)
   free (od->wgain);
   free (od->wmin);
   free (od->wblk);
+  free (od->wbmin);
+  free (od->wcmin);
+  free (od->wtmp);
   free (od->fb_start);
   free (od->fb_len);
   free (od->fb_off);
@@ -432,8 +441,10 @@ musa_onset_reset (MusaOnset * od)
   memset (od->wpeak, 0, sizeof (float) * (size_t) od->n_bins);
   for (i = 0; i < (size_t) od->n_bins; i++)
     od->wmin[i] = 1e30f;
-  for (i = 0; i < (size_t) od->n_bins * (BG_BLOCKS + 1); i++)
+  for (i = 0; i < (size_t) od->n_bins * BG_BLOCKS; i++)
     od->wblk[i] = 1e30f;
+  for (i = 0; i < (size_t) od->n_bins; i++)
+    od->wbmin[i] = 1e30f;
   memset (od->cplx1, 0, sizeof (float) * (size_t) od->n_bins * 2);
   memset (od->cplx2, 0, sizeof (float) * (size_t) od->n_bins * 2);
   memset (od->ring, 0, sizeof (od->ring));
@@ -468,53 +479,83 @@ superflux_diff (const float *cur, const float *prev, int n)
   return v;
 }
 
-/* Whitening: add the linear magnitude @p of band @b to its minimum over
- * the last second, kept in blocks of BG_BLOCK frames as the picker's
- * background: od->wmin[b] is the minimum of the complete blocks and the
- * current one. */
+/* Whitening, once a frame before the bands are added: when a block of
+ * BG_BLOCK frames starts, each band's current block minimum (od->wbmin)
+ * joins its last BG_BLOCKS complete ones (od->wblk) and od->wmin becomes
+ * their minimum; the new block starts empty. The band's minimum over the
+ * last second is then the smaller of od->wmin and od->wbmin. */
 static void
-block_min (MusaOnset * od, int b, float p)
+block_start (MusaOnset * od)
 {
-  float *blk = od->wblk + (size_t) b * (BG_BLOCKS + 1);
-  int i;
+  int n = od->n_bands, b, i;
 
-  if (od->n_frames % BG_BLOCK == 0) {
-    if (od->n_frames > 0) {
-      memmove (blk, blk + 1, sizeof (float) * BG_BLOCKS);
+  if (od->n_frames % BG_BLOCK != 0)
+    return;
+  if (od->n_frames > 0) {
+    for (b = 0; b < n; b++) {
+      float *blk = od->wblk + (size_t) b * BG_BLOCKS, m;
+      memmove (blk, blk + 1, sizeof (float) * (BG_BLOCKS - 1));
+      blk[BG_BLOCKS - 1] = od->wbmin[b];
+      m = blk[0];
+      for (i = 1; i < BG_BLOCKS; i++)
+        m = blk[i] < m ? blk[i] : m;
+      od->wmin[b] = m;
     }
-    blk[BG_BLOCKS] = p;
-  } else if (p < blk[BG_BLOCKS]) {
-    blk[BG_BLOCKS] = p;
   }
-  od->wmin[b] = blk[BG_BLOCKS];
-  for (i = 0; i < BG_BLOCKS; i++)
-    if (blk[i] < od->wmin[b])
-      od->wmin[b] = blk[i];
+  for (b = 0; b < n; b++)
+    od->wbmin[b] = 1e30f;
+}
+
+/* @out[b] = maximum of @x over [b - WHITEN_SMOOTH, b + WHITEN_SMOOTH]
+ * (clipped to 0..n-1), by doubling windows (WHITEN_SMOOTH a power of 2);
+ * @tmp holds n values. */
+static void
+window_max (const float *x, float *out, float *tmp, int n)
+{
+  int b, w;
+
+  /* tmp[b] = maximum over [b, b + 2 WHITEN_SMOOTH) */
+  memcpy (tmp, x, sizeof (float) * (size_t) n);
+  for (w = 1; w < 2 * WHITEN_SMOOTH; w *= 2)
+    for (b = 0; b + w < n; b++)
+      if (tmp[b + w] > tmp[b])
+        tmp[b] = tmp[b + w];
+  for (b = 0; b < n; b++) {
+    float m;
+    if (b < WHITEN_SMOOTH) {
+      int j, hi = b + WHITEN_SMOOTH < n - 1 ? b + WHITEN_SMOOTH : n - 1;
+      m = x[0];
+      for (j = 1; j <= hi; j++)
+        if (x[j] > m)
+          m = x[j];
+    } else {
+      m = tmp[b - WHITEN_SMOOTH];
+      if (b + WHITEN_SMOOTH < n && x[b + WHITEN_SMOOTH] > m)
+        m = x[b + WHITEN_SMOOTH];
+    }
+    out[b] = m;
+  }
 }
 
 /* Whitening: each band's gain (od->wgain) from the peak memories and the
- * minima of the bands within WHITEN_SMOOTH either side (see the defines). */
+ * minima over the last second of the bands within WHITEN_SMOOTH either
+ * side (see the defines). */
 static void
 whiten_gains (MusaOnset * od)
 {
-  int n = od->n_bands, b, j;
+  int n = od->n_bands, b;
+  float *pk = od->wtmp, *nf = od->wtmp + n, *tmp = od->wtmp + 2 * n;
 
+  for (b = 0; b < n; b++)
+    od->wcmin[b] = od->wbmin[b] < od->wmin[b] ? od->wbmin[b] : od->wmin[b];
+  window_max (od->wpeak, pk, tmp, n);
+  window_max (od->wcmin, nf, tmp, n);
   for (b = 0; b < n; b++) {
-    float pk = od->wpeak[b], nf = od->wmin[b], g, cap = od->wmaxg;
-    int lo = b - WHITEN_SMOOTH > 0 ? b - WHITEN_SMOOTH : 0;
-    int hi = b + WHITEN_SMOOTH < n - 1 ? b + WHITEN_SMOOTH : n - 1;
-    for (j = lo; j <= hi; j++) {
-      if (od->wpeak[j] > pk)
-        pk = od->wpeak[j];
-      if (od->wmin[j] > nf)
-        nf = od->wmin[j];
-    }
-    g = od->wrange / pk;
+    float g = od->wrange / pk[b], cap = od->wmaxg, f = nf[b] * od->wnoise;
     /* the knee (1 / gain) stays WHITEN_NOISE_DB over the floor, unless
      * that is under the unwhitened knee (1) */
-    nf *= od->wnoise;
-    if (nf * cap > 1.0f)
-      cap = nf > 1.0f ? 1.0f : 1.0f / nf;
+    if (f * cap > 1.0f)
+      cap = f > 1.0f ? 1.0f : 1.0f / f;
     od->wgain[b] = g < cap ? g : cap;
   }
 }
@@ -557,6 +598,8 @@ detect (MusaOnset * od, const float *spec)
        * per band instead of one per bin), log-compressed twice: gain 1 for
        * the function handed out (tempo and beats), SF_GAIN for the picker */
       musa_power_spectrum (spec, od->mag, nb, 2.0f);
+      if (od->cfg.whiten)
+        block_start (od);
       for (b = 0; b < od->n_bands; b++) {
         const float *w = od->fb_w + od->fb_off[b];
         const float *m = od->mag + od->fb_start[b];
@@ -573,7 +616,8 @@ detect (MusaOnset * od, const float *spec)
           if (pk < od->wfloor)
             pk = od->wfloor;
           od->wpeak[b] = pk;
-          block_min (od, b, p);
+          if (p < od->wbmin[b])
+            od->wbmin[b] = p;
         } else {
           od->pcur[b] = log10_1p (s * od->sf_scale);
         }
