@@ -54,6 +54,22 @@ mel_weight (const double *mel_f, int m, double freq, MusaMelNorm norm)
   return w;
 }
 
+/* The FFT bins [*lo, *hi] that can hold filter m's non-zero weights: those
+ * strictly between mel_f[m] and mel_f[m + 2], with a bin to spare on each
+ * side for rounding (scanning every bin for every filter took 22 s at
+ * n-fft 2^20 with 4096 mels). */
+static void
+bin_range (const MusaMelConfig * cfg, const double *mel_f, int m, int n_bins,
+    int *lo, int *hi)
+{
+  double per_bin = (double) cfg->sample_rate / cfg->n_fft;
+  double a = floor (mel_f[m] / per_bin) - 1.0;
+  double b = ceil (mel_f[m + 2] / per_bin) + 1.0;
+
+  *lo = a < 0.0 ? 0 : (a > n_bins - 1 ? n_bins - 1 : (int) a);
+  *hi = b < 0.0 ? 0 : (b > n_bins - 1 ? n_bins - 1 : (int) b);
+}
+
 static double *
 mel_frequencies (const MusaMelConfig * cfg, double fmax)
 {
@@ -121,8 +137,9 @@ musa_mel_config_check (const MusaMelConfig * cfg, MusaError * err)
     return musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
   /* librosa warns when a filter has no non-zero weight; we refuse. */
   for (m = 0; m < cfg->n_mels && status == MUSA_OK; m++) {
-    int nonzero = 0;
-    for (k = 0; k < n_bins && !nonzero; k++) {
+    int nonzero = 0, lo, hi;
+    bin_range (cfg, mel_f, m, n_bins, &lo, &hi);
+    for (k = lo; k <= hi && !nonzero; k++) {
       double freq = (double) k * cfg->sample_rate / cfg->n_fft;
       if (mel_weight (mel_f, m, freq, MUSA_MEL_NORM_NONE) > 0)
         nonzero = 1;
@@ -159,8 +176,9 @@ musa_mel_new (const MusaMelConfig * cfg, MusaError * err)
   if (!mel->start || !mel->len || !mel->offset)
     goto nomem;
   for (m = 0; m < cfg->n_mels; m++) {
-    int first = -1, last = -1;
-    for (k = 0; k < mel->n_bins; k++) {
+    int first = -1, last = -1, lo, hi;
+    bin_range (cfg, mel_f, m, mel->n_bins, &lo, &hi);
+    for (k = lo; k <= hi; k++) {
       double freq = (double) k * cfg->sample_rate / cfg->n_fft;
       if (mel_weight (mel_f, m, freq, cfg->norm) > 0) {
         if (first < 0)
