@@ -4,6 +4,7 @@
     meson compile -C build eval-chromakey            # or:
     /usr/bin/python3 tests/eval/eval_chromakey.py [--n 260 --seed 1 --per-key 5]
         [--soundfont /usr/share/sounds/sf3/MuseScore_General_Lite.sf3]  # other instruments
+        [--condition mp3]    # the songs as a real recording might come (eval_onsetbpm.py's)
 
 Songs come from ../shared/data/make_set.py (rendered once into a cache
 directory, never committed). From them a set balanced over the 24 keys is
@@ -25,6 +26,11 @@ above ref, 0.3 relative, 0.2 parallel), exact accuracy, the split
 correct / fifth above (mir_eval's "fifth") / fifth below / relative /
 parallel / other, and `w2`: the weighted score with the fifth credited in
 both directions (0.5 for a fifth below too).
+
+`--condition` runs everything on the chosen songs turned into a resampled,
+mastered, noisy, reverberant, tempo-drifting or lossy-coded recording first
+(tests/eval/conditions.py, the same as eval_onsetbpm.py's; cached beside the
+set, DIR-CONDITION).
 """
 import argparse
 import csv
@@ -35,9 +41,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 
 import numpy as np
 import mir_eval
+from conditions import CONDITIONS, make_condition
 from wavio import read_wav
 
 import gi
@@ -196,6 +204,14 @@ def render(args):
     if derived:
         print(f"{derived} songs resampled by sox to complete keys make_set.py does not render",
               file=sys.stderr)
+    if args.condition != "clean":
+        rows = [{"file": os.path.relpath(p, out), "key": k} for p, k, _ in chosen]
+        dst, _ = make_condition(out, args.condition, rows)
+        chosen = []
+        for r in rows:
+            path = os.path.join(dst, r["file"])
+            with wave.open(path) as w:
+                chosen.append((path, r["key"], w.getnframes() / w.getframerate()))
     return chosen
 
 
@@ -311,6 +327,9 @@ def main():
     ap.add_argument("--soundfont", default=None,
                     help="render with this General MIDI soundfont instead of FluidR3 "
                     "(tests/eval/make_set_soundfont.py; ignored with --set)")
+    ap.add_argument("--condition", default="clean", choices=CONDITIONS,
+                    help="turn the songs into a resampled, mastered, noisy, tempo-drifting "
+                    "or lossy-coded recording first (tests/eval/conditions.py)")
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
 
@@ -319,7 +338,8 @@ def main():
     seconds = sum(s for _, _, s in files)
     print(f"{len(files)} songs, {seconds / 60:.1f} min, {len(set(refs))} distinct keys "
           f"({args.set or f'seed {args.seed}'}"
-          f"{', soundfont ' + args.soundfont if args.soundfont and not args.set else ''})\n")
+          f"{', soundfont ' + args.soundfont if args.soundfont and not args.set else ''}"
+          f"{', condition ' + args.condition if args.condition != 'clean' else ''})\n")
 
     rows = []
     ck = run_chromakey(files)

@@ -29,7 +29,10 @@ bring and renders do not (the labels follow exactly; cached beside the set, DIR-
     scale 100 %, wet and dry mixed: a live recording, a hall; onset labels unchanged);
   - `drift3`, `drift6`: a played, not sequenced, tempo: the playback rate swings by +-3 % /
     +-6 % over a 20 s period (variable-rate resampling; beat and onset times mapped through
-    the same warp, the tempo label becomes the song's mean tempo).
+    the same warp, the tempo label becomes the song's mean tempo);
+  - `mp3`, `mp3low`, `vorbis`, `opus`: through a lossy codec and back (GStreamer's LAME
+    at 128 / 64 kbit/s CBR, libvorbis quality 0.3, libopus 64 kbit/s), the codec's delay
+    measured by cross-correlation and trimmed (tests/eval/conditions.py).
  Metrics, with mir_eval where it defines them:
   - tempo Accuracy1: estimate within 4 % of the labelled tempo; Accuracy2: within 4 % of the
     tempo or of x2, x3, x1/2, x1/3 of it (Gouyon et al. 2006, as MIREX);
@@ -54,7 +57,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import mir_eval
 
-from wavio import read_wav, write_wav
+from conditions import CONDITIONS, make_condition
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("MUSA_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
@@ -72,82 +75,6 @@ def render(out, n, seed, soundfont=None):
         cmd = [os.path.join(SHARED, "data", "make_set.py")]
     subprocess.run(["/usr/bin/python3"] + cmd + ["--n", str(n), "--seed", str(seed), "--out", out],
                    check=True)
-
-
-CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "room", "drift3", "drift6")
-
-
-def pink_noise(n, rng):
-    """Pink (1/f power) noise of unit RMS, shaped in the frequency domain."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spec), dtype=np.float64)
-    f[0] = 1.0
-    y = np.fft.irfft(spec / np.sqrt(f), n)
-    return y / np.sqrt(np.mean(y * y))
-
-
-def drift_map(seconds_out, amount, period=20.0):
-    """Output time -> input time for a playback rate 1 + amount sin(2 pi t / period)."""
-    t = np.linspace(0.0, seconds_out, int(seconds_out * 1000) + 2)
-    return t, t + amount * period / (2 * np.pi) * (1 - np.cos(2 * np.pi * t / period))
-
-
-def make_condition(src, cond, rows):
-    """The songs of @rows under recording condition @cond, in src-cond (made once)."""
-    dst = f"{src.rstrip('/')}-{cond}"
-    labels = os.path.join(dst, "labels.csv")
-    if os.path.exists(labels):
-        with open(labels) as f:
-            done = {r["file"]: r for r in csv.DictReader(f)}
-        if all(r["file"] in done for r in rows):
-            return dst, [done[r["file"]] for r in rows]
-    os.makedirs(dst, exist_ok=True)
-    out_rows = []
-    for i, r in enumerate(rows):
-        a, b = os.path.join(src, r["file"]), os.path.join(dst, r["file"])
-        onsets = np.loadtxt(a[:-4] + ".onsets", ndmin=1)
-        beats = np.loadtxt(a[:-4] + ".beats", ndmin=1)
-        r = dict(r)
-        if cond in ("48k", "22k"):
-            subprocess.run(["sox", "-G", a, "-r", "48000" if cond == "48k" else "22050", b], check=True)
-        elif cond == "master":
-            subprocess.run(["sox", a, b, "compand", "0.005,0.1", "6:-60,-60,-30,-12,0,-4", "0",
-                            "-90", "gain", "-n", "-0.3"], check=True, stderr=subprocess.DEVNULL)
-        elif cond == "room":
-            subprocess.run(["sox", "-G", a, b, "reverb", "50", "50", "100"], check=True)
-        elif cond == "noise20":
-            x, rate = read_wav(a)
-            rng = np.random.default_rng(1000 + i)
-            rms = np.sqrt(np.mean(x * x))
-            noise = pink_noise(len(x), rng)[:, None] * rms * 10 ** (-20 / 20)
-            write_wav(b, x + noise, rate)
-        elif cond in ("drift3", "drift6"):
-            x, rate = read_wav(a)
-            amount = 0.03 if cond == "drift3" else 0.06
-            t_out, t_in = drift_map(len(x) / rate, amount)
-            n_out = int(np.searchsorted(t_in, (len(x) - 1) / rate) / 1000 * rate)
-            pos = np.interp(np.arange(n_out) / rate, t_out, t_in) * rate
-            y = np.stack([np.interp(pos, np.arange(len(x)), x[:, c])
-                          for c in range(x.shape[1])], axis=1)
-            write_wav(b, y, rate)
-            onsets = np.interp(onsets, t_in, t_out)
-            beats = np.interp(beats, t_in, t_out)
-            # the tempo a listener hears on average: beats per second of output
-            r["tempo_bpm"] = f"{float(r['tempo_bpm']) * (len(x) / rate) / (n_out / rate):.3f}"
-        else:
-            raise SystemExit(f"unknown condition {cond!r} (one of {', '.join(CONDITIONS)})")
-        np.savetxt(b[:-4] + ".onsets", onsets, fmt="%.6f")
-        np.savetxt(b[:-4] + ".beats", beats, fmt="%.6f")
-        out_rows.append(r)
-    with open(labels, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(out_rows[0].keys()))
-        w.writeheader()
-        w.writerows(out_rows)
-    return dst, out_rows
-
-
-# extra onsetbpm properties for every run (--whiten)
-EXTRA = ""
 
 
 def run_musa(path, prior=None):
@@ -264,8 +191,8 @@ def main():
     ap.add_argument("--prior-bpm", type=float, default=None,
                     help="onsetbpm prior-bpm (default: the element's, 120)")
     ap.add_argument("--condition", default="clean", choices=CONDITIONS,
-                    help="turn the songs into a resampled, mastered, noisy or tempo-drifting "
-                    "recording first (see above)")
+                    help="turn the songs into a resampled, mastered, noisy, tempo-drifting "
+                    "or lossy-coded recording first (see above)")
     ap.add_argument("--soundfont", default=None,
                     help="render the songs with this General MIDI soundfont instead of FluidR3 "
                     "(tests/eval/make_set_soundfont.py; ignored with --set)")
