@@ -38,6 +38,7 @@ CODECS = {
 }
 
 MAX_CODEC_LAG = 0.25  # s, the lag searched for (codec delays are tens of ms)
+LAG_SPAN = 1 << 19  # samples of the songs correlated (12 s at 44.1 kHz: a codec's lag is fixed)
 MAX_RESIDUAL_LAG = 0.001  # s
 
 
@@ -59,12 +60,12 @@ def drift_map(seconds_out, amount, period=20.0):
 def lag_of(y, x, rate, max_lag=MAX_CODEC_LAG):
     """(lag in samples, correlation) of @y behind @x (frames x channels, same rate): the
     peak of their mono mixes' cross-correlation within +-@max_lag s, to a fraction of a
-    sample (parabola through the peak and its neighbours); correlation is the peak's,
-    normalised (1: @y is @x delayed)."""
-    a, b = x.mean(axis=1), y.mean(axis=1)
+    sample (parabola through the peak and its neighbours), over the first LAG_SPAN samples
+    of @x; correlation is the peak's, normalised (1: @y is @x delayed)."""
+    m = int(max_lag * rate)
+    a, b = x[:LAG_SPAN].mean(axis=1), y[:LAG_SPAN + m].mean(axis=1)
     n = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     c = np.fft.irfft(np.fft.rfft(b, n) * np.conj(np.fft.rfft(a, n)), n)
-    m = int(max_lag * rate)
     c = np.concatenate([c[n - m:], c[:m + 1]])  # lags -m .. m
     k = int(np.argmax(c))
     frac = 0.0
@@ -72,7 +73,7 @@ def lag_of(y, x, rate, max_lag=MAX_CODEC_LAG):
         den = c[k - 1] - 2 * c[k] + c[k + 1]
         if den < 0:
             frac = 0.5 * (c[k - 1] - c[k + 1]) / den
-    norm = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    norm = np.sqrt(np.sum(a * a) * np.sum(b[:len(a)] ** 2))
     return k - m + frac, (c[k] / norm if norm > 0 else 0.0)
 
 
@@ -120,7 +121,8 @@ def codec(src, dst, cond):
         raise RuntimeError(f"{src} through {cond}: decoded {rate_y} Hz x {y.shape[1]}, "
                            f"not {rate} Hz x {x.shape[1]}")
     y, lag = align(y, x, rate, f"{src} through {cond}")
-    write_wav(dst, y, rate)
+    write_wav(dst + ".part", y, rate)
+    os.replace(dst + ".part", dst)  # a song there is a whole one (reused by make_condition)
     return lag, kbps
 
 
@@ -194,7 +196,7 @@ def make_condition(src, cond, rows):
             # the tempo a listener hears on average: beats per second of output
             if "tempo_bpm" in r:
                 r["tempo_bpm"] = f"{float(r['tempo_bpm']) * (len(x) / rate) / (n_out / rate):.3f}"
-        else:
+        elif not os.path.exists(b):  # a codec's song made by an interrupted run is kept
             lags.append(codec(a, b, cond))
         if onsets is not None:
             np.savetxt(b[:-4] + ".onsets", onsets, fmt="%.6f")
