@@ -5,7 +5,9 @@ eval_chromakey.py, `--condition`). See make_condition() for the list.
 The lossy codecs (`mp3`, `mp3low`, `vorbis`, `opus`) go through GStreamer's encoders and
 decoders (gst-launch-1.0, gst-plugins-good / -base) and back to 16-bit WAV at the song's own
 rate. An MP3 decoded without its encoder's gapless information starts late by the encoder
-and decoder delay (1105 samples at 44.1 kHz for LAME + mpg123), so every decoded song is
+and decoder delay (1105 samples at 44.1 kHz for LAME + mpg123; `lamemp3enc` writes no LAME
+header, which GStreamer's mpegaudioparse would trim it by, as it does for files from the
+`lame` command line), so every decoded song is
 cross-correlated with its original and the lag trimmed (or zero-padded) away: the labels
 stay those of the original, and a residual lag of 1 ms or more is an error, never a skewed
 evaluation (onset F counts a hit within 50 ms, beat F within 70 ms).
