@@ -458,6 +458,20 @@ musa_onset_reset (MusaOnset * od)
   od->finished = 0;
 }
 
+/* The largest of @x[b - 1], @x[b], @x[b + 1] within 0..n-1 (SuperFlux's
+ * maximum filter over 3 neighbouring bands). */
+static inline float
+neighbour_max (const float *x, int b, int n)
+{
+  float m = x[b];
+
+  if (b > 0 && x[b - 1] > m)
+    m = x[b - 1];
+  if (b + 1 < n && x[b + 1] > m)
+    m = x[b + 1];
+  return m;
+}
+
 /* Sum over bands of the rise of @cur over @prev after a maximum filter over
  * 3 neighbouring bands of @prev, half-wave rectified. */
 static double
@@ -467,11 +481,7 @@ superflux_diff (const float *cur, const float *prev, int n)
   int b;
 
   for (b = 0; b < n; b++) {
-    float m = prev[b], d;
-    if (b > 0 && prev[b - 1] > m)
-      m = prev[b - 1];
-    if (b + 1 < n && prev[b + 1] > m)
-      m = prev[b + 1];
+    float m = neighbour_max (prev, b, n), d;
     d = cur[b] - m;
     if (d > 0.0f)
       v += d;
@@ -570,11 +580,7 @@ whitened_diff (const float *cur, const float *prev, const float *g, int n)
   int b;
 
   for (b = 0; b < n; b++) {
-    float m = prev[b], d;
-    if (b > 0 && prev[b - 1] > m)
-      m = prev[b - 1];
-    if (b + 1 < n && prev[b + 1] > m)
-      m = prev[b + 1];
+    float m = neighbour_max (prev, b, n), d;
     if (cur[b] <= m)
       continue;
     d = log10_1p (g[b] * cur[b]) - log10_1p (g[b] * m);
