@@ -9,7 +9,7 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev libgstreamer1.0-dev
 test_pkgs="python3 python3-numpy python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0 indent valgrind gstreamer1.0-plugins-bad
   mma fluidsynth fluid-soundfont-gm python3-mido python3-mir-eval python3-sklearn
-  aubio-tools sox rubberband-cli icecast2 libshout3"
+  aubio-tools sox rubberband-cli icecast2 libshout3 gstreamer1.0-libav"
 pkgs=$build_pkgs
 [ "${1:-}" = "--test" ] && pkgs="$build_pkgs $test_pkgs"
 

@@ -22,7 +22,7 @@ import numpy as np
 from wavio import read_wav, write_wav
 
 CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "room", "drift3", "drift6",
-              "mp3", "mp3low", "vorbis", "opus")
+              "mp3", "mp3low", "vorbis", "opus", "aac")
 
 # condition -> (encoder chain after `audioconvert`, decoder chain before `audioconvert`)
 CODECS = {
@@ -37,6 +37,10 @@ CODECS = {
     "vorbis": ("vorbisenc quality=0.3 ! oggmux", "oggdemux ! vorbisdec"),
     # libopus 64 kbit/s (48 kHz inside), in Ogg: a streaming service's or a video's audio
     "opus": ("audioresample ! opusenc bitrate=64000 ! oggmux", "oggdemux ! opusdec"),
+    # AAC-LC at 128 kbit/s (FFmpeg's native encoder, gstreamer1.0-libav) in MP4, as a
+    # shop's or a phone's files
+    "aac": ("avenc_aac bitrate=128000 ! aacparse ! mp4mux",
+            "qtdemux ! aacparse ! avdec_aac"),
 }
 
 MAX_CODEC_LAG = 0.25  # s, the lag searched for (codec delays are tens of ms)
