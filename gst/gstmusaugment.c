@@ -126,6 +126,13 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
 /* input timestamps further ahead than this of the frames counted jumped
  * (also without DISCONT); GstAudioBaseSink's default alignment-threshold */
 #define ALIGNMENT_THRESHOLD (40 * GST_MSECOND)
+/* A draw's tag event, to go out when the output reaches frame @at. */
+     typedef struct
+     {
+       guint64 at;
+       GstEvent *event;
+     } PendingTag;
+
      enum
      {
        PROP_0,
@@ -185,7 +192,10 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gsize in_cap, out_cap;   /* floats */
        guint64 nan_count;
        MusaGstTags tags;        /* upstream's stream tags and ours */
+       GQueue pending_tags;     /* PendingTag: draws' tags whose audio is
+                                 * still to come (segment joins) */
      };
+
 
 G_DEFINE_TYPE (GstMusaugment, gst_musaugment, GST_TYPE_BASE_TRANSFORM);
 
@@ -352,8 +362,10 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
   GstClockTime st = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
   gchar desc[2048];
   GstTagList *tags;
+  GstEvent *event;
   gchar *comment;
   gboolean post;
+  gsize pending;
   int i, j;
 
   musa_augment_draw_describe (d, desc, sizeof (desc));
@@ -414,15 +426,44 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
   gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE_ALL, MUSAUGMENT_TAG, desc,
       GST_TAG_EXTENDED_COMMENT, comment, NULL);
   g_free (comment);
-  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
-      musa_gst_tags_own_event (&self->tags, tags));
+  event = musa_gst_tags_own_event (&self->tags, tags);
+  /* at a join the previous draw's last frames (its look-ahead, the
+   * stretcher's delay) are still to come: the tag waits for them */
+  pending = musa_augment_session_join_pending (self->session);
+  if (pending == 0 && g_queue_is_empty (&self->pending_tags)) {
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), event);
+  } else {
+    PendingTag *t = g_new (PendingTag, 1);
+
+    t->at = self->out_frames + pending;
+    t->event = event;
+    g_queue_push_tail (&self->pending_tags, t);
+  }
 }
 
-/* Output frames to the outgoing buffer format. */
+/* Drops the tags still waiting (@push FALSE: a flush discards their audio)
+ * or sends them (TRUE: the stream ends before their place). */
+static void
+flush_pending_tags (GstMusaugment * self, gboolean push)
+{
+  PendingTag *t;
+
+  while ((t = g_queue_pop_head (&self->pending_tags)) != NULL) {
+    if (push)
+      gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), t->event);
+    else
+      gst_event_unref (t->event);
+    g_free (t);
+  }
+}
+
+/* Output frames @from .. @from + @frames of out_f32 to the outgoing buffer
+ * format. */
 static GstBuffer *
-make_output (GstMusaugment * self, gsize frames)
+make_output (GstMusaugment * self, gsize from, gsize frames)
 {
   const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
+  const gfloat *src = self->out_f32 + from * (gsize) ch;
   GstBuffer *out;
   GstMapInfo map;
   GstClockTime t0, t1;
@@ -432,19 +473,16 @@ make_output (GstMusaugment * self, gsize frames)
   gst_buffer_map (out, &map, GST_MAP_WRITE);
   switch (GST_AUDIO_INFO_FORMAT (&self->info)) {
     case GST_AUDIO_FORMAT_S16LE:
-      musa_augment_f32_to_s16 (self->out_f32, (gint16 *) map.data,
-          frames * (gsize) ch);
+      musa_augment_f32_to_s16 (src, (gint16 *) map.data, frames * (gsize) ch);
       break;
     case GST_AUDIO_FORMAT_S32LE:
-      musa_augment_f32_to_s32 (self->out_f32, (gint32 *) map.data,
-          frames * (gsize) ch);
+      musa_augment_f32_to_s32 (src, (gint32 *) map.data, frames * (gsize) ch);
       break;
     case GST_AUDIO_FORMAT_F64LE:
-      musa_augment_f32_to_f64 (self->out_f32, (gdouble *) map.data,
-          frames * (gsize) ch);
+      musa_augment_f32_to_f64 (src, (gdouble *) map.data, frames * (gsize) ch);
       break;
     default:
-      memcpy (map.data, self->out_f32, frames * (gsize) ch * sizeof (gfloat));
+      memcpy (map.data, src, frames * (gsize) ch * sizeof (gfloat));
       break;
   }
   gst_buffer_unmap (out, &map);
@@ -468,9 +506,46 @@ make_output (GstMusaugment * self, gsize frames)
   return out;
 }
 
+/* Sends the first @frames frames of out_f32 downstream, each waiting tag
+ * where its audio starts; with @last, the part after the last tag is
+ * returned there for the caller to send (tags due at its end wait). */
+static GstFlowReturn
+push_output (GstMusaugment * self, gsize frames, GstBuffer ** last)
+{
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstFlowReturn ret = GST_FLOW_OK;
+  PendingTag *t;
+  gsize from = 0;
+
+  while (ret == GST_FLOW_OK
+      && (t = g_queue_peek_head (&self->pending_tags)) != NULL) {
+    guint64 end = self->out_frames + (frames - from);
+    gsize k;
+
+    if (t->at > end || (last != NULL && t->at == end && from < frames))
+      break;
+    k = t->at > self->out_frames ? (gsize) (t->at - self->out_frames) : 0;
+    if (k > 0) {
+      ret = gst_pad_push (srcpad, make_output (self, from, k));
+      from += k;
+    }
+    g_queue_pop_head (&self->pending_tags);
+    gst_pad_push_event (srcpad, t->event);
+    g_free (t);
+  }
+  if (ret != GST_FLOW_OK || from == frames)
+    return ret;
+  if (last != NULL) {
+    *last = make_output (self, from, frames - from);
+    return GST_FLOW_OK;
+  }
+  return gst_pad_push (srcpad, make_output (self, from, frames - from));
+}
+
 static void
 drop_session (GstMusaugment * self)
 {
+  flush_pending_tags (self, FALSE);
   musa_augment_session_free (self->session);
   self->session = NULL;
   self->bypass = FALSE;
@@ -630,13 +705,16 @@ drain_full (GstMusaugment * self, gboolean ring_out)
     w += got;
     if (w > 0 && (got == 0 || owed == 0 || w >= DRAIN_BLOCKS * MAX_BLOCK)) {
       GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
-      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
-          make_output (self, w));
+      ret = push_output (self, w, NULL);
       w = 0;
     }
     if (got == 0 || owed == 0)
       break;
   }
+  /* tags whose place the output did not reach (a draw in the last
+   * frames, its audio cut at the stream's end) still go out */
+  if (ret == GST_FLOW_OK)
+    flush_pending_tags (self, TRUE);
   drop_session (self);
   return ret;
 }
@@ -861,8 +939,7 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
       /* the output so far goes out before the next draw's tags, which
        * describe the audio after it */
       if (w > 0) {
-        GstFlowReturn ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self),
-            make_output (self, w));
+        GstFlowReturn ret = push_output (self, w, NULL);
 
         w = 0;
         if (ret != GST_FLOW_OK) {
@@ -893,7 +970,7 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   }
   gst_buffer_unref (in);
   if (w > 0)
-    *outbuf = make_output (self, w);
+    return push_output (self, w, outbuf);
   return GST_FLOW_OK;
 }
 

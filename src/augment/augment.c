@@ -1701,6 +1701,14 @@ musa_augment_session_latency (const MusaAugmentSession * s)
   return l;
 }
 
+size_t
+musa_augment_session_join_pending (const MusaAugmentSession * s)
+{
+  if (s == NULL || s->old == NULL || s->old_out >= s->old_nominal)
+    return 0;
+  return (size_t) (s->old_nominal - s->old_out);
+}
+
 /* Output of the previous draw: up to its nominal length to @out, the next C
  * frames to the crossfade buffer, the rest (its tail past the join) dropped. */
 static int

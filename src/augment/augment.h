@@ -230,6 +230,11 @@ extern "C"
 /* Latency of the current draw in input frames (plus the join hold-back in
  * segment mode); 0 for NULL. */
   int64_t musa_augment_session_latency (const MusaAugmentSession * s);
+/* Output frames the previous draw still has to give before the current
+ * draw's audio starts (its nominal length, round (input / rate), not yet
+ * produced), while a join is in progress; 0 otherwise and for NULL. Where
+ * a draw's provenance belongs in the output: that many frames on. */
+  size_t musa_augment_session_join_pending (const MusaAugmentSession * s);
 
 /* Float to S16 with rounding and clipping (the element's output edge).
  * These three do nothing when @in or @out is NULL. */

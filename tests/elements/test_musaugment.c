@@ -1002,6 +1002,47 @@ GST_START_TEST (test_segment_tags_before_their_audio)
 
 GST_END_TEST;
 
+/* Where a draw holds audio back (a limiter's look-ahead, the stretcher's
+ * delay), each segment's tag still goes out exactly where its audio starts:
+ * after the previous draws' nominal output (round (input / rate) each). It
+ * went out when the input reached the join, the previous draw's last
+ * look-ahead or delay still to come: 22050 - 66 frames with the limiter. */
+GST_START_TEST (test_segment_tags_at_their_audio)
+{
+  const gchar *chains[] = { "limiter:1(ceiling=-1)", "stretch:1(rate=1.25)" };
+  const gdouble rates[] = { 1.0, 1.25 };
+  const gsize n = RATE * 2;
+  gfloat *x = make_music (n);
+  gint c, k;
+
+  for (c = 0; c < 2; c++) {
+    GstHarness *h = new_harness (chains[c], 1.0, 2, "F32LE", "segat", NULL);
+    GstPad *src = gst_element_get_static_pad (h->element, "src");
+    guint64 seg = RATE / 2, nominal = (guint64) llround (seg / rates[c]);
+    TagOrder o;
+
+    memset (&o, 0, sizeof (o));
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, tag_order_probe, &o, NULL);
+    g_object_set (h->element, "segment-duration", 0.5, NULL);
+    /* in buffers of 1000 frames: joins fall inside buffers */
+    for (k = 0; k < (gint) (n / 1000); k++)
+      fail_unless_equals_int (gst_harness_push (h, f32_buffer (x + k * 2000,
+                  1000, k * 1000)), GST_FLOW_OK);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    fail_unless_equals_int (o.tags, 4);
+    for (k = 0; k < 4; k++)
+      fail_unless (o.before[k] == k * nominal, "%s: tag %d after %"
+          G_GUINT64_FORMAT " frames, its audio starts at %" G_GUINT64_FORMAT,
+          chains[c], k, o.before[k], k * nominal);
+    gst_object_unref (src);
+    gst_harness_teardown (h);
+  }
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* The `duration` of a draw in segment mode is the input it covers: the
  * draws' messages are contiguous (timestamp + duration = the next
  * timestamp) when segment-duration is not a whole number of frames, and
@@ -1657,6 +1698,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_provenance_keeps_upstream_tags);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_segment_tags_before_their_audio);
+  tcase_add_test (tc, test_segment_tags_at_their_audio);
   tcase_add_test (tc, test_segment_durations);
   tcase_add_test (tc, test_segment_duration_under_a_frame);
   tcase_add_test (tc, test_nan);

@@ -473,7 +473,8 @@ test_null_augment (void)
   CHECK_NULL_WITH_ERROR (musa_augment_session_next_draw (NULL, &e));
   CHECK (musa_augment_session_draw (NULL) == NULL, "session draw");
   CHECK (musa_augment_session_max_output (NULL, 4) == 0
-      && musa_augment_session_latency (NULL) == 0, "session getters");
+      && musa_augment_session_latency (NULL) == 0
+      && musa_augment_session_join_pending (NULL) == 0, "session getters");
   CHECK_INVALID (musa_augment_session_process (NULL, f, 4, out, 4, &produced));
   CHECK_INVALID (musa_augment_session_finish (NULL, out, 4, &produced));
 
