@@ -282,10 +282,13 @@ check_strings (const uint8_t * offs, int width, uint64_t n,
   return MUSA_OK;
 }
 
+/* Validates the @size bytes of an index file at @buf (64-byte aligned,
+ * malloc'ed) into *@out, whose matrix is used in place: on success the index
+ * owns @buf, on failure the caller still does. */
 static int
-parse (MusaIndex ** out, const uint8_t * d, size_t size, int in_place,
-    void *map, MusaError * err)
+parse (MusaIndex ** out, void *buf, size_t size, MusaError * err)
 {
+  const uint8_t *d = buf;
   Layout l;
   MusaIndex *idx = NULL;
   uint32_t version, hsize, flags, ev;
@@ -445,20 +448,9 @@ parse (MusaIndex ** out, const uint8_t * d, size_t size, int in_place,
   memcpy (idx->id_off, d + l.off_ids, 8 * l.n_items);
   memcpy (idx->id_pool, d + l.off_ipool, l.ipool);
   idx->n_items = idx->cap = l.n_items;
-  if (in_place) {
-    idx->matrix = (float *) (d + l.off_matrix);
-    idx->map = map;
-    idx->map_size = size;
-  } else {
-    size_t bytes = 4 * l.dim * (l.n_items ? l.n_items : 1);
-    void *m = NULL;
-    if (posix_memalign (&m, 64, bytes) != 0) {
-      musa_index_free (idx);
-      return oom (err);
-    }
-    memcpy (m, d + l.off_matrix, 4 * l.dim * l.n_items);
-    idx->matrix = m;
-  }
+  idx->matrix = (float *) (d + l.off_matrix);
+  idx->map = buf;
+  idx->map_size = size;
   *out = idx;
   return MUSA_OK;
 }
@@ -479,8 +471,10 @@ musa_index_load_memory (const void *data, size_t size, MusaError * err)
   }
   if (size)
     memcpy (copy, data, size);
-  parse (&idx, copy, size, 0, NULL, err);
-  free (copy);
+  if (parse (&idx, copy, size, err) != MUSA_OK) {
+    free (copy);
+    return NULL;
+  }
   return idx;
 }
 
@@ -552,7 +546,7 @@ musa_index_load (const char *path, MusaError * err)
   close (fd);
   if (map == NULL)
     return NULL;
-  if (parse (&idx, map, (size_t) st.st_size, 1, map, err) != MUSA_OK) {
+  if (parse (&idx, map, (size_t) st.st_size, err) != MUSA_OK) {
     free (map);
     if (err) {
       char msg[MUSA_ERROR_MESSAGE_LEN + 4096];
