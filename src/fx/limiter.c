@@ -102,6 +102,7 @@ lim_process (MusaFx * fx, float *x, size_t frames)
   const int nc = fx->channels, DL = s->DL, W = s->W;
   const double ceiling = s->ceiling, rel = 1.0 - s->alpha_r;
   const double inv_sum = 1.0 / ((double) W * (double) FIX_ONE);
+  const int64_t full = (int64_t) W * FIX_ONE;
   const float cf = s->ceil_f;
   double *cur = s->cur, *suf = s->suf;
   double pre = s->pre, env = s->env;
@@ -186,7 +187,9 @@ lim_process (MusaFx * fx, float *x, size_t frames)
       box[bpos] = q;
       if (++bpos == W)
         bpos = 0;
-      gain = (double) sum *inv_sum;
+      /* a full window is gain 1 exactly (sum x (1 / sum) can round to
+       * 1 - 2^-53, and the rounding below would take that to 1 - 2^-24) */
+      gain = sum < full ? (double) sum *inv_sum : 1.0;
       g = (float) gain;
       {
         /* rounded up: take the next float toward 0 (g > 0), no branch */

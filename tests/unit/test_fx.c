@@ -731,6 +731,57 @@ test_limiter (void)
   free (y);
 }
 
+/* Below its ceiling the limiter's gain is exactly 1 for every look-ahead:
+ * its moving average's sum over the window size rounded to 1 - 2^-53 for
+ * some sizes (49 frames: 1 ms at 48 kHz; 161: 5 ms at 32 kHz), and the
+ * gain, rounded towards 0, scaled the audio by 1 - 2^-24. */
+static void
+test_limiter_quiet_exact (void)
+{
+  static const struct
+  {
+    int rate;
+    double lookahead_ms;
+  } cases[] = { {48000, 1.0}, {32000, 5.0}, {44100, 2.0}, {8000, 3.0},
+  {192000, 0.5}
+  };
+  const size_t n = 20000;
+  float *x = malloc (n * 2 * sizeof (float)), *y = malloc (n * 2 *
+      sizeof (float));
+  size_t k, i;
+
+  for (i = 0; i < n; i++) {
+    x[2 * i] = (float) (0.5 * sin (i * 0.05));
+    x[2 * i + 1] = (float) (0.3 * sin (i * 0.031));
+  }
+  for (k = 0; k < sizeof (cases) / sizeof (cases[0]); k++) {
+    MusaFxParams p;
+    MusaError err;
+    MusaFx *fx;
+    size_t D, diff = 0;
+
+    memset (&p, 0, sizeof (p));
+    p.type = MUSA_FX_LIMITER;
+    p.p.limiter.ceiling_db = -1.0;
+    p.p.limiter.lookahead_ms = cases[k].lookahead_ms;
+    p.p.limiter.release_ms = 50.0;
+    fx = musa_fx_new (&p, cases[k].rate, 2, &err);
+    CHECK (fx != NULL, "new: %s", err.message);
+    if (fx == NULL)
+      continue;
+    D = (size_t) musa_fx_latency (fx);
+    memcpy (y, x, n * 2 * sizeof (float));
+    musa_fx_process (fx, y, n);
+    for (i = 0; i < 2 * (n - D); i++)
+      diff += y[2 * D + i] != x[i];
+    CHECK (diff == 0, "%d Hz, look-ahead %g ms: %zu samples changed",
+        cases[k].rate, cases[k].lookahead_ms, diff);
+    musa_fx_free (fx);
+  }
+  free (x);
+  free (y);
+}
+
 /* ---- reverb ---- */
 
 /* RT60 from the Schroeder backward integral of a response, fitted between
@@ -1354,6 +1405,7 @@ main (void)
   musa_test_run ("compressor static curve", test_compressor_static_curve);
   musa_test_run ("compressor attack, linked", test_compressor_timing_and_link);
   musa_test_run ("limiter ceiling, latency", test_limiter);
+  musa_test_run ("limiter quiet exact", test_limiter_quiet_exact);
   musa_test_run ("reverb RT60", test_reverb);
   musa_test_run ("echo delay exact", test_echo);
   musa_test_run ("chorus keeps level", test_chorus);
