@@ -34,6 +34,7 @@ typedef struct
    * then a block; interpolation kernels at 1/4, 1/2, 3/4 */
   float hist[8][TP_TAPS - 1 + BLOCK + 3];
   float kern[3][TP_TAPS];
+  double tp_bound;              /* largest kernel absolute sum, with margin */
   /* sliding minimum over the last W required gains (van Herk / Gil-Werman:
    * frames in blocks of W; min = min (suffix minimum of the previous block
    * from the same offset + 1, prefix minimum of the current block)) */
@@ -77,6 +78,16 @@ lim_init (MusaFx * fx, MusaError * err)
       for (k = 0; k < TP_TAPS; k++)
         s->kern[ph][k] = (float) (h[k] / sum);
     }
+    /* no interpolated point exceeds the largest of its samples times its
+     * kernel's absolute sum (the margin covers float rounding) */
+    s->tp_bound = 1.0;
+    for (ph = 0; ph < 3; ph++) {
+      double a = 0.0;
+      for (k = 0; k < TP_TAPS; k++)
+        a += fabs ((double) s->kern[ph][k]);
+      if (a * (1.0 + 1e-5) > s->tp_bound)
+        s->tp_bound = a * (1.0 + 1e-5);
+    }
 
   }
   s->ceiling = musa_fx_db_to_lin (p->p.limiter.ceiling_db);
@@ -115,13 +126,54 @@ lim_process (MusaFx * fx, float *x, size_t frames)
   while (done < frames) {
     size_t L = frames - done < BLOCK ? frames - done : BLOCK, t, f, L4;
     const size_t H = TP_TAPS - 1;
+    int quiet;
+
+    /* at gain 1 (a full window), samples so far below the ceiling that
+     * no interpolated point can reach it need no detection */
+    quiet = 0;
+    if (sum == full) {
+      const float *xb = x + done * nc;
+      float amax = 0.0f, m4[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+      const size_t n = L * nc;
+      /* four running maxima (independent chains); a NaN is skipped here,
+       * as the detection's ratio skips it */
+      for (t = 0; t + 4 <= n; t += 4) {
+        int k;
+        for (k = 0; k < 4; k++) {
+          float a = fabsf (xb[t + k]);
+          m4[k] = a > m4[k] ? a : m4[k];
+        }
+      }
+      for (; t < n; t++) {
+        float a = fabsf (xb[t]);
+        m4[0] = a > m4[0] ? a : m4[0];
+      }
+      for (t = 0; t < 4; t++)
+        amax = m4[t] > amax ? m4[t] : amax;
+      for (c = 0; c < nc; c++)
+        for (t = 0; t < H; t++) {
+          float a = fabsf (s->hist[c][t]);
+          amax = a > amax ? a : amax;
+        }
+      quiet = (double) amax *s->tp_bound <= ceiling;
+    }
+    if (quiet) {
+      for (c = 0; c < nc; c++) {
+        float *h = s->hist[c];
+        for (t = 0; t < L; t++)
+          h[H + t] = x[(done + t) * nc + c];
+        memmove (h, h + L, H * sizeof (float));
+      }
+      for (t = 0; t < L; t++)
+        det[t] = 0.0f;
+    }
 
     /* true-peak detection of the frames TP_DELAY back; loops run to a
      * multiple of 4 frames (vectorised; the history buffer has room) */
     L4 = (L + 3) & ~(size_t) 3;
-    for (t = 0; t < L4; t++)
+    for (t = 0; t < L4 && !quiet; t++)
       det[t] = 0.0f;
-    for (c = 0; c < nc; c++) {
+    for (c = 0; c < nc && !quiet; c++) {
       float *h = s->hist[c];
       int k;
       for (t = 0; t < L; t++)
@@ -154,6 +206,51 @@ lim_process (MusaFx * fx, float *x, size_t frames)
       memmove (h, h + L, H * sizeof (float));
     }
 
+    /* idle: a full window (every frame of it at gain 1, so every
+     * required gain of the last W frames is 1) and no peak over the
+     * ceiling in this block: the frames below would leave the gain at 1
+     * and the state as it is, so only the delay line and the sliding
+     * minimum's position move (the output is the same, bit for bit) */
+    if (sum == full && !quiet) {
+      float mx = 0.0f;
+      for (t = 0; t < L; t++)
+        mx = det[t] > mx ? det[t] : mx;
+      quiet = (double) mx <= ceiling;
+    }
+    if (quiet) {
+      /* the delay line, in runs up to its wrap */
+      for (f = 0; f < L;) {
+        size_t k = L - f < (size_t) (DL - dpos) ? L - f : (size_t) (DL - dpos);
+        float *xf = x + (done + f) * nc;
+        float *dl = s->delay + (size_t) dpos * nc;
+        for (t = 0; t < k * nc; t++) {
+          float y = dl[t];
+          dl[t] = xf[t];
+          xf[t] = y;
+        }
+        f += k;
+        dpos += (int) k;
+        if (dpos == DL)
+          dpos = 0;
+      }
+      /* the sliding minimum's block: gains of 1 */
+      for (f = 0; f < L;) {
+        size_t k = L - f < (size_t) (W - j) ? L - f : (size_t) (W - j);
+        for (t = 0; t < k; t++)
+          cur[j + t] = 1.0;
+        f += k;
+        j += (int) k;
+        if (j == W) {
+          for (t = 0; t <= (size_t) W; t++)
+            suf[t] = 1.0;
+          j = 0;
+        }
+      }
+      bpos = (int) ((bpos + L) % (size_t) W);
+      done += L;
+      continue;
+    }
+
     for (f = 0; f < L; f++) {
       float *xf = x + (done + f) * nc;
       double peak = det[f], r, m, gain, up;
@@ -178,8 +275,12 @@ lim_process (MusaFx * fx, float *x, size_t frames)
         pre = 1.0;
       }
 
-      /* instant attack, exponential release; env <= m always */
+      /* instant attack, exponential release; env <= m always. The release
+       * ends at m once within the fixed point's step of it (in double it
+       * would stop one ulp short of 1, and the gain stay 1 - 2^-24 for
+       * the rest of the stream) */
       up = env + (m - env) * rel;
+      up = m - up < 1.0 / (double) FIX_ONE ? m : up;
       env = m < env ? m : up;
 
       q = (int64_t) (env * (double) FIX_ONE);   /* env > 0: floor */
