@@ -7,7 +7,11 @@
 
 Plays the first N songs of the set through `musaugment probability=1 seed=S chain=...` for
 seeds 0..SEEDS-1 (F32 in and out) and counts the outputs whose peak passes 1.0 (what S16
-output, or an S16 file written from float, would clip), with the draws of the highest.
+output, or an S16 file written from float, would clip), with the draws of the highest; and
+the outputs with samples above 0.97 (-0.26 dBFS), with the largest share of such samples in
+a song: what the soft clip of session 11-14's builds bent (since session 15 an output limiter
+holds every applied draw at -0.1 dBFS and below; a loud master such as `--condition master`
+of eval_onsetbpm.py, e.g. --set /tmp/set1-master --n 20 --seeds 2, shows the difference).
 """
 import argparse
 import csv
@@ -22,7 +26,7 @@ def peak_of(Gst, path, seed, chain):
         f'musaugment probability=1 seed={seed} chain="{chain}" ! appsink name=s sync=false')
     sink = pipe.get_by_name("s")
     pipe.set_state(Gst.State.PLAYING)
-    peak, desc = 0.0, ""
+    peak, desc, hot, total = 0.0, "", 0, 0
     while True:
         sample = sink.emit("try-pull-sample", 10 * Gst.SECOND)
         if sample is None:
@@ -33,6 +37,8 @@ def peak_of(Gst, path, seed, chain):
             x = np.frombuffer(info.data, dtype=np.float32)
             if x.size:
                 peak = max(peak, float(np.abs(x).max()))
+                hot += int((np.abs(x) > 0.97).sum())
+                total += x.size
             buf.unmap(info)
     bus = pipe.get_bus()
     while True:
@@ -43,7 +49,7 @@ def peak_of(Gst, path, seed, chain):
         if s.get_name() == "musaugment":
             desc = s.get_value("description")
     pipe.set_state(Gst.State.NULL)
-    return peak, desc
+    return peak, desc, hot / max(total, 1)
 
 
 def main():
@@ -61,9 +67,12 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(args.set, "labels.csv"))))[:args.n]
     res = [peak_of(Gst, os.path.join(args.set, r["file"]), seed, args.chain)
            for seed in range(args.seeds) for r in rows]
-    over = sorted((p, d) for p, d in res if p > 1.0)[::-1]
+    over = sorted((p, d) for p, d, _ in res if p > 1.0)[::-1]
+    hot = [h for _, _, h in res if h > 0]
     print(f"chain {args.chain!r}: {len(over)} of {len(res)} augmented songs peak above full "
-          f"scale; highest peak {max(p for p, _ in res):.3f}")
+          f"scale; highest peak {max(p for p, _, _ in res):.3f}")
+    print(f"{len(hot)} of {len(res)} have samples above 0.97 (-0.26 dBFS), up to "
+          f"{100 * max(hot, default=0):.2f} % of a song's samples")
     for p, d in over[:8]:
         print(f"  {p:.2f}  {d[:160]}")
 
