@@ -61,6 +61,8 @@ from conditions import CONDITIONS, make_condition
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("MUSA_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
+# onsetbpm properties added by main()'s options; "" when another evaluation imports run_musa
+EXTRA = ""
 
 
 def render(out, n, seed, soundfont=None):
