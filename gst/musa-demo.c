@@ -375,6 +375,12 @@ main (int argc, char **argv)
       g_free (desc);
     }
     g_unlink (index);
+    {
+      /* learners take turns through INDEX.lock beside the index */
+      gchar *lock = g_strconcat (index, ".lock", NULL);
+      g_unlink (lock);
+      g_free (lock);
+    }
     g_rmdir (dir);
     g_free (index);
     g_free (dir);
