@@ -34,10 +34,12 @@
  * the joins (the previous draw's output, reverb tail included, fades out
  * while the new one fades in).
  *
- * Effects run first, then time stretch / pitch shift. Output frame j
- * corresponds to input time j x rate: the limiter's look-ahead and the
- * stretcher's delay are trimmed and reported as latency (LATENCY query =
- * upstream + own). Output timestamps follow the stretched timeline: in
+ * Effects run first, then time stretch / pitch shift, then, for an applied
+ * draw, an output limiter (true peak, ceiling -0.1 dBFS, look-ahead 2 ms,
+ * release 50 ms: the output never passes full scale, and is exact where it
+ * does not act). Output frame j corresponds to input time j x rate: the
+ * limiters' look-ahead and the stretcher's delay are trimmed and reported
+ * as latency (LATENCY query = upstream + own). Output timestamps follow the stretched timeline: in
  * stream mode the outgoing segment (start, stop, time, position, duration)
  * and the timestamps are the input's scaled by 1 / rate (running time is
  * unchanged), then PTS advances by the output frames; so is the answer to a

@@ -165,7 +165,10 @@ extern "C"
       size_t in_frames);
 /* Consume @in_frames (<= max_block) frames, write what is ready. Output
  * frame j corresponds to input time j x rate: the effects' look-ahead and
- * the stretcher's delay are trimmed. No allocation. MUSA_ERR_INVALID for a
+ * the stretcher's delay are trimmed. An applied draw's output ends in a
+ * look-ahead peak limiter (true peak, -0.1 dBFS, 2 ms, release 50 ms),
+ * so it never passes full scale; where it does not act it is exact (gain
+ * 1). No allocation. MUSA_ERR_INVALID for a
  * NULL object, @produced, @in (in_frames > 0) or @out (out_cap > 0);
  * MUSA_ERR_STATE for in_frames > max_block and after finish until reset
  * (musa.h, "Streams"). */
@@ -175,7 +178,8 @@ extern "C"
  * call until *produced == 0 (calls after that give MUSA_OK and nothing). */
   int musa_augment_proc_finish (MusaAugmentProc * p, float *out, size_t out_cap,
       size_t *produced);
-/* Input frames held before output catches up (look-ahead + stretch delay). */
+/* Input frames held before output catches up (look-ahead, the output
+ * limiter's included, + stretch delay). */
   int64_t musa_augment_proc_latency (const MusaAugmentProc * p);
 /* Frames of tail the effects ring for after the input ends (input frames). */
   int64_t musa_augment_proc_tail (const MusaAugmentProc * p);
