@@ -22,6 +22,7 @@ import numpy as np
 from wavio import read_wav, write_wav
 
 CONDITIONS = ("clean", "48k", "22k", "master", "noise20", "room", "drift3", "drift6",
+              "a432", "sharp40",
               "mp3", "mp3low", "vorbis", "opus", "aac")
 
 # condition -> (encoder chain after `audioconvert`, decoder chain before `audioconvert`)
@@ -145,6 +146,10 @@ def make_condition(src, cond, rows):
       - `room`: sox reverb (reverberance 50 %, HF damping 50 %, room scale 100 %);
       - `drift3`, `drift6`: the playback rate swings by +-3 % / +-6 % over a 20 s period
         (beat and onset times warped the same way, the tempo label becomes the mean tempo);
+      - `a432`, `sharp40`: tuned off A440, as records often are (a "432 Hz" version: -31.8
+        cents; a tape or vinyl played fast: +40 cents): played at 432/440 or 2^(40/1200) of
+        its speed (sox speed: pitch and tempo together; times divided, tempo multiplied by
+        that factor; the key label stays, being within half a semitone);
       - `mp3`: LAME 128 kbit/s CBR; `mp3low`: LAME 64 kbit/s CBR (24 kHz joint stereo, as
         web radio); `vorbis`: libvorbis quality 0.3 (about 112 kbit/s); `opus`: libopus
         64 kbit/s; each decoded back to the song's rate and aligned (see codec()).
@@ -186,6 +191,17 @@ def make_condition(src, cond, rows):
             rms = np.sqrt(np.mean(x * x))
             noise = pink_noise(len(x), rng)[:, None] * rms * 10 ** (-20 / 20)
             write_wav(b, x + noise, rate)
+        elif cond in ("a432", "sharp40"):
+            f = 432.0 / 440.0 if cond == "a432" else 2.0 ** (40.0 / 1200.0)
+            subprocess.run(["sox", "-G", a, b, "speed", f"{f:.9f}"], check=True)
+            if onsets is not None:
+                onsets = onsets / f
+            if beats is not None:
+                beats = beats / f
+            if "tempo_bpm" in r:
+                r["tempo_bpm"] = f"{float(r['tempo_bpm']) * f:.3f}"
+            if "seconds" in r:
+                r["seconds"] = f"{float(r['seconds']) / f:.2f}"
         elif cond in ("drift3", "drift6"):
             x, rate = read_wav(a)
             amount = 0.03 if cond == "drift3" else 0.06

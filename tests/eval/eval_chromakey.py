@@ -28,7 +28,8 @@ parallel / other, and `w2`: the weighted score with the fifth credited in
 both directions (0.5 for a fifth below too).
 
 `--condition` runs everything on the chosen songs turned into a resampled,
-mastered, noisy, reverberant, tempo-drifting or lossy-coded recording first
+mastered, noisy, reverberant, tempo-drifting, detuned (a432: -31.8 cents; sharp40:
++40 cents) or lossy-coded recording first
 (tests/eval/conditions.py, the same as eval_onsetbpm.py's; cached beside the
 set, DIR-CONDITION).
 """

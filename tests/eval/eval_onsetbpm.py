@@ -30,6 +30,8 @@ bring and renders do not (the labels follow exactly; cached beside the set, DIR-
   - `drift3`, `drift6`: a played, not sequenced, tempo: the playback rate swings by +-3 % /
     +-6 % over a 20 s period (variable-rate resampling; beat and onset times mapped through
     the same warp, the tempo label becomes the song's mean tempo);
+  - `a432`, `sharp40`: tuned off A440 (-31.8 / +40 cents: played at 432/440 or 2^(40/1200)
+    of its speed; times and tempo labels scaled by that factor);
   - `mp3`, `mp3low`, `vorbis`, `opus`: through a lossy codec and back (GStreamer's LAME
     at 128 / 64 kbit/s CBR, libvorbis quality 0.3, libopus 64 kbit/s), the codec's delay
     measured by cross-correlation and trimmed (tests/eval/conditions.py).
