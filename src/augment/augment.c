@@ -67,7 +67,8 @@ static const double eq_freq_by_shape[5][2] = {
   {3000.0, 10000.0},            /* highshelf */
   {200.0, 5000.0},              /* peak */
   {20.0, 150.0},                /* highpass */
-  {4000.0, 16000.0},            /* lowpass */
+  {8000.0, 16000.0},            /* lowpass (4-6 kHz muffled a mix: the top
+                                 * octaves 12-22 dB down) */
 };
 
 /* Effect probabilities of the default chain and the natural ranges. */
@@ -82,7 +83,7 @@ static const KindDesc kinds[] = {
               {"gain", PT_DOUBLE, OFF (eq.gain_db), -6, 6, -24, 24, 0, 0, NULL,
                   0},
           {"q", PT_DOUBLE, OFF (eq.q), 0.5, 2, 0.1, 20, 1, 0, NULL, 0}}},
-  {"compressor", MUSA_FX_COMPRESSOR, 0.3, 6, {
+  {"compressor", MUSA_FX_COMPRESSOR, 0.3, 7, {
               {"threshold", PT_DOUBLE, OFF (compressor.threshold_db), -30, -10,
                   -80, 0, 0, 0, NULL, 0},
               {"ratio", PT_DOUBLE, OFF (compressor.ratio), 1.5, 6, 1, 100, 1, 0,
@@ -94,8 +95,10 @@ static const KindDesc kinds[] = {
                   1, 0, NULL, 0},
               {"release", PT_DOUBLE, OFF (compressor.release_ms), 50, 300, 1,
                   5000, 1, 0, NULL, 0},
-              {"makeup", PT_DOUBLE, OFF (compressor.makeup_db), 0, 6, -24, 48,
+              {"makeup", PT_DOUBLE, OFF (compressor.makeup_db), 0, 2, -24, 48,
                     0,
+                  0, NULL, 0},
+              {"auto", PT_DOUBLE, OFF (compressor.auto_makeup), 1, 1, 0, 1, 0,
               0, NULL, 0}}},
   {"limiter", MUSA_FX_LIMITER, 0.2, 3, {
               {"ceiling", PT_DOUBLE, OFF (limiter.ceiling_db), -6, -0.5, -60, 0,

@@ -7,13 +7,19 @@
 /* 20 log10 (2) and its inverse */
 #define DB_PER_LOG2 6.020599913279624
 #define LOG2_PER_DB 0.16609640474436813
+/* the time constant of auto makeup's mean gain reduction */
+#define AUTO_SECONDS 2.0
 
 typedef struct
 {
-  double T, R, W, makeup;
-  double alpha_a, alpha_r;
+  double T, R, W, makeup, auto_share;
+  double alpha_a, alpha_r, alpha_auto;
   double slope, inv_2w;         /* 1/R - 1, 1/(2W) (0 without a knee) */
   double gs;                    /* smoothed gain reduction in dB (<= 0) */
+  double ga_num, ga_den;        /* its 2 s mean weighted by the detected
+                                 * power (sum of p gs, sum of p), for auto
+                                 * makeup: the louder parts, which carry
+                                 * the level, weigh more */
 } Comp;
 
 static int
@@ -28,6 +34,8 @@ comp_init (MusaFx * fx, MusaError * err)
   s->R = p->p.compressor.ratio;
   s->W = p->p.compressor.knee_db;
   s->makeup = p->p.compressor.makeup_db;
+  s->auto_share = p->p.compressor.auto_makeup;
+  s->alpha_auto = exp (-1.0 / (AUTO_SECONDS * fx->rate));
   s->alpha_a = exp (-1.0 / (p->p.compressor.attack_ms * 1e-3 * fx->rate));
   s->alpha_r = exp (-1.0 / (p->p.compressor.release_ms * 1e-3 * fx->rate));
   s->slope = 1.0 / s->R - 1.0;
@@ -52,8 +60,11 @@ comp_process (MusaFx * fx, float *x, size_t frames)
   const float T = (float) s->T, W = (float) s->W, hw = 0.5f * (float) s->W;
   const float slope = (float) s->slope, inv_2w = (float) s->inv_2w;
   const float makeup = (float) s->makeup;
-  float gc[BLOCK], gl[BLOCK];
-  double gs = s->gs;
+  float gc[BLOCK], gl[BLOCK], pw[BLOCK], gn[BLOCK], gd[BLOCK];
+  double gs = s->gs, ga_num = s->ga_num, ga_den = s->ga_den;
+  const double au = s->alpha_auto, bu = 1.0 - s->alpha_auto;
+  const double share = s->auto_share;
+  const float sh = (float) s->auto_share;
   size_t done;
 
   for (done = 0; done < frames; done += BLOCK) {
@@ -81,6 +92,9 @@ comp_process (MusaFx * fx, float *x, size_t frames)
     }
     for (f = len; f < n8; f++)
       gc[f] = 0.0f;
+    if (share > 0.0)
+      for (f = 0; f < len; f++)
+        pw[f] = gc[f] * gc[f];
     for (f = 0; f < n8; f++) {
       /* log2 (0) comes out near -127: far below any threshold */
       float d = (float) DB_PER_LOG2 * musa_fx_log2f (gc[f]) - T, k, knee,
@@ -108,6 +122,26 @@ comp_process (MusaFx * fx, float *x, size_t frames)
       gs = gs < -700.0 ? -700.0 : gs;
       gl[f] = (float) gs;
     }
+    if (share > 0.0) {
+      /* auto makeup gives back a share of the mean reduction: the
+       * means frame by frame (loop-carried), the ratio vectorised */
+      for (f = 0; f < len; f++) {
+        ga_num = au * ga_num + bu * (double) pw[f] * (double) gl[f];
+        ga_den = au * ga_den + bu * (double) pw[f];
+        /* (denominators below 1e-30: silence for a long while, nothing
+         * to give back; both go to 0 rather than subnormal) */
+        if (ga_den < 1e-30)
+          ga_num = ga_den = 0.0;
+        ga_num = ga_num > -1e-200 ? 0.0 : ga_num;       /* long at gs 0 */
+        gn[f] = (float) ga_num;
+        gd[f] = (float) ga_den;
+      }
+      for (f = 0; f < len; f++) {
+        int32_t live = gd[f] > 0.0f;
+        float d = musa_fx_select_f (live, gd[f], 1.0f);
+        gl[f] -= sh * (gn[f] / d);
+      }
+    }
     for (f = len; f < n8; f++)
       gl[f] = 0.0f;
     for (f = 0; f < n8; f++)
@@ -124,6 +158,8 @@ comp_process (MusaFx * fx, float *x, size_t frames)
     }
   }
   s->gs = gs;
+  s->ga_num = ga_num;
+  s->ga_den = ga_den;
 }
 
 static void
@@ -132,6 +168,8 @@ comp_reset (MusaFx * fx)
   Comp *s = fx->priv;
 
   s->gs = 0.0;
+  s->ga_num = 0.0;
+  s->ga_den = 0.0;
 }
 
 static void

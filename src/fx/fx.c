@@ -88,6 +88,7 @@ musa_fx_params_check (const MusaFxParams * p, int rate, MusaError * err)
       RANGE ("attack_ms", p->p.compressor.attack_ms, 0.01, 1000.0);
       RANGE ("release_ms", p->p.compressor.release_ms, 1.0, 5000.0);
       RANGE ("makeup_db", p->p.compressor.makeup_db, -24.0, 48.0);
+      RANGE ("auto_makeup", p->p.compressor.auto_makeup, 0.0, 1.0);
       break;
     case MUSA_FX_LIMITER:
       RANGE ("ceiling_db", p->p.limiter.ceiling_db, -60.0, 0.0);
@@ -183,12 +184,20 @@ musa_fx_describe (const MusaFxParams * p, char *buf, size_t len)
           "q=%.6g)", (unsigned) p->p.eq.shape <= MUSA_EQ_LOW_PASS ?
           eq_shape_names[p->p.eq.shape] : "?", p->p.eq.freq_hz,
           p->p.eq.gain_db, p->p.eq.q);
-    case MUSA_FX_COMPRESSOR:
+    case MUSA_FX_COMPRESSOR:{
+      /* auto_makeup only when set: descriptions without it stay as they
+       * were */
+      char auto_buf[40] = "";
+
+      if (p->p.compressor.auto_makeup != 0.0)
+        snprintf (auto_buf, sizeof auto_buf, ",auto_makeup=%.6g",
+            p->p.compressor.auto_makeup);
       return snprintf (buf, len, "compressor(threshold_db=%.6g,ratio=%.6g,"
-          "knee_db=%.6g,attack_ms=%.6g,release_ms=%.6g,makeup_db=%.6g)",
+          "knee_db=%.6g,attack_ms=%.6g,release_ms=%.6g,makeup_db=%.6g%s)",
           p->p.compressor.threshold_db, p->p.compressor.ratio,
           p->p.compressor.knee_db, p->p.compressor.attack_ms,
-          p->p.compressor.release_ms, p->p.compressor.makeup_db);
+          p->p.compressor.release_ms, p->p.compressor.makeup_db, auto_buf);
+    }
     case MUSA_FX_LIMITER:
       return snprintf (buf, len, "limiter(ceiling_db=%.6g,lookahead_ms=%.6g,"
           "release_ms=%.6g)", p->p.limiter.ceiling_db,

@@ -46,7 +46,8 @@
  *             knee_db       dB     [0, 24]            [0, 12]
  *             attack_ms     ms     [0.01, 1000]       [1, 30]
  *             release_ms    ms     [1, 5000]          [50, 300]
- *             makeup_db     dB     [-24, 48]          [0, 6]
+ *             makeup_db     dB     [-24, 48]          [0, 2]
+ *             auto_makeup          [0, 1]             1
  * limiter     ceiling_db    dBFS   [-60, 0]           [-6, -0.5]
  *             lookahead_ms  ms     [0.1, 100]         [1, 5]
  *             release_ms    ms     [1, 5000]          [20, 200]
@@ -76,7 +77,10 @@
  * - compressor: feed-forward, log domain (Giannoulis, Massberg, Reiss 2012):
  *   level = 20 log10 max_c |x_c| (linked peak), soft-knee gain computer,
  *   branching attack/release smoothing of the gain in dB with time constants
- *   attack_ms / release_ms (exp(-1/(tau rate))), then makeup. Static curve:
+ *   attack_ms / release_ms (exp(-1/(tau rate))), then makeup, plus
+ *   auto_makeup x the gain reduction averaged over 2 s (a one-pole mean of
+ *   the smoothed reduction in dB, as a compressor's auto gain: the dynamics
+ *   change, the level on average does not). Static curve (auto_makeup 0):
  *   out = in below T - W/2, T + (in - T)/R above T + W/2, quadratic between.
  * - limiter: output delayed by lookahead + 3 frames (latency); level =
  *   true peak (max over channels of |x| and of 4x-oversampled values, as in
@@ -87,7 +91,10 @@
  *   about 0.1 dB of it.
  * - distortion: wet = tanh(g x) | clamp(g x, -1, 1) | clamp(g x) quantised to
  *   `bits` bits (round to nearest of 2^(bits-1) steps per unit), g =
- *   10^(drive_db/20); out = mix wet + (1 - mix) x. tanh is a rational
+ *   10^(drive_db/20); out = mix wet / g + (1 - mix) x (level-compensated:
+ *   small signals pass at unity gain, the drive saturates the louder parts
+ *   instead of raising the level, as a saturator's output level knob
+ *   would). tanh is a rational
  *   approximation within 1e-4. No oversampling (aliasing as in a plain
  *   waveshaper).
  * - reverb: 8-line feedback delay network (Hadamard mixing) on the mean of
@@ -178,6 +185,8 @@ typedef struct
     struct
     {
       double threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db;
+      double auto_makeup;       /* [0, 1]: share of the average gain
+                                 * reduction given back (0: none) */
     } compressor;
     struct
     {

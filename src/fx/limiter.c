@@ -164,8 +164,6 @@ lim_process (MusaFx * fx, float *x, size_t frames)
           h[H + t] = x[(done + t) * nc + c];
         memmove (h, h + L, H * sizeof (float));
       }
-      for (t = 0; t < L; t++)
-        det[t] = 0.0f;
     }
 
     /* true-peak detection of the frames TP_DELAY back; loops run to a
