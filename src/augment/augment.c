@@ -1200,7 +1200,8 @@ musa_augment_draw_describe (const MusaAugmentDraw * d, char *buf, size_t len)
  * leaves alone do not go through it. Its delay is dropped from the front and
  * drained at the end, so the output lines up with the input; it adds
  * look-ahead + 3 frames of latency. (Before, a memoryless soft clip above
- * -0.26 dBFS: a tone 4 dB over came out with its harmonics at -25 dB.) */
+ * -0.26 dBFS: a tone 6 dB over came out with its harmonics and noise at
+ * -13.7 dB of the tone; now -150 dB.) */
 #define OUT_LIMIT_CEILING_DB -0.1
 #define OUT_LIMIT_LOOKAHEAD_MS 2.0
 #define OUT_LIMIT_RELEASE_MS 50.0
