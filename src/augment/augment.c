@@ -136,9 +136,9 @@ static const KindDesc kinds[] = {
                   0, NULL, 0},
           {"mix", PT_DOUBLE, OFF (echo.mix), 0.05, 0.35, 0, 1, 0, 0, NULL, 0}}},
   {"chorus", MUSA_FX_CHORUS, 0.15, 4, {
-              {"rate", PT_DOUBLE, OFF (chorus.rate_hz), 0.1, 2, 0.01, 20, 1, 0,
+              {"rate", PT_DOUBLE, OFF (chorus.rate_hz), 0.1, 1, 0.01, 20, 1, 0,
                   NULL, 0},
-              {"depth", PT_DOUBLE, OFF (chorus.depth_ms), 1, 5, 0, 50, 0, 0,
+              {"depth", PT_DOUBLE, OFF (chorus.depth_ms), 1, 4, 0, 50, 0, 0,
                     NULL,
                   0},
               {"delay", PT_DOUBLE, OFF (chorus.delay_ms), 5, 20, 0, 100, 0, 0,

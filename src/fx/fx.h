@@ -63,8 +63,8 @@
  * echo        delay_ms      ms     [1, 5000]          [60, 500]
  *             feedback             [0, 0.95]          [0, 0.5]
  *             mix                  [0, 1]             [0.05, 0.35]
- * chorus      rate_hz       Hz     [0.01, 20]         [0.1, 2]
- *             depth_ms      ms     [0, 50]            [1, 5]
+ * chorus      rate_hz       Hz     [0.01, 20]         [0.1, 1]
+ *             depth_ms      ms     [0, 50]            [1, 4]
  *             delay_ms      ms     [0, 100]           [5, 20]
  *             mix                  [0, 1]             [0.2, 0.5]
  * noise       colour        enum   white, pink        either

@@ -231,6 +231,23 @@ test_draw_values (void)
   CHECK (seen_pos && seen_neg && seen_stretch, "ranges not covered");
   musa_augment_chain_free (c);
 
+  /* the natural chorus thickens, it does not warble: its delay's slope
+   * (pi rate depth, the LFO swinging depth peak to peak) stays within
+   * +-22 cents of pitch (rate up to 2 Hz and depth up to 5 ms reached
+   * +-54 cents) */
+  c = parse_ok ("chorus:1");
+  for (i = 0; i < 300; i++) {
+    double slope, cents;
+
+    CHECK (musa_augment_draw (c, 1.0, 5, 7, i, 44100, &d, NULL) == MUSA_OK
+        && d.n_fx == 1 && d.fx[0].type == MUSA_FX_CHORUS, "chorus draw");
+    slope = M_PI * d.fx[0].p.chorus.rate_hz * d.fx[0].p.chorus.depth_ms * 1e-3;
+    cents = 1200.0 * log2 (1.0 + slope);
+    CHECK (cents <= 22.0, "chorus rate %g Hz depth %g ms: +-%.1f cents",
+        d.fx[0].p.chorus.rate_hz, d.fx[0].p.chorus.depth_ms, cents);
+  }
+  musa_augment_chain_free (c);
+
   /* fixed values, probability 1: deterministic */
   c = parse_ok ("gain:1(db=-6),pitch:1(semitones=2),stretch:1(rate=1.25)");
   musa_augment_draw (c, 1.0, 1, 2, 3, 44100, &d, NULL);
