@@ -50,6 +50,13 @@
  * threshold, comma-separated, best first; not for answers resting on less
  * than half a window of audio (an index with fewer than k items still tags).
  *
+ * Every `reload-interval` seconds a tagger looks at the index file; when it
+ * was replaced, the new index is read in a background thread and used from
+ * the next vote, with a `knntag-index` element message (`location`,
+ * `items` #guint64, `labels` #gint). The whole-stream vote keeps the sums of
+ * the labels the new index has and restarts its nearest neighbours. An
+ * unusable replacement gives one warning; the index in use stays.
+ *
  * Mode `learn`: the stream is cut into snippets of `window` seconds (one per
  * window; the last, shorter one is kept if it has at least half a window or
  * if it is the only one) or, for tensors, one item per buffer; at EOS they are
@@ -84,6 +91,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gst/tag/tag.h>
 
@@ -115,6 +123,7 @@ typedef enum
 #define DEFAULT_THRESHOLD 0.5
 #define DEFAULT_WINDOW 10.0
 #define DEFAULT_EMBEDDING "external"
+#define DEFAULT_RELOAD_INTERVAL 5.0
 
 #define TENSOR_CAPS "other/tensors, format = (string) static, " \
     "num_tensors = (int) 1, types = (string) float32"
@@ -131,6 +140,7 @@ enum
   PROP_THRESHOLD,
   PROP_WINDOW,
   PROP_EMBEDDING,
+  PROP_RELOAD_INTERVAL,
 };
 
 typedef struct
@@ -141,6 +151,7 @@ typedef struct
   MusaKnnConfig knn;
   gdouble window;
   gchar *embedding;
+  gdouble reload_interval;
 } GstKnntagProps;
 
 struct _GstKnntag
@@ -198,6 +209,22 @@ struct _GstKnntag
                                  * continues the stream */
 
   gfloat *vec;                  /* dim scratch */
+
+  /* tag mode: a rebuilt index replacing the file is loaded in a thread and
+   * used from the next query */
+  gchar *emb_name;              /* the embedding the index must hold */
+  gint emb_version;
+  struct stat index_st;         /* the file the index in use came from */
+  gint64 next_check;            /* monotonic time of the next look */
+  GThread *loader;
+  GMutex loader_lock;
+  gboolean loader_done;         /* under loader_lock, with the results */
+  struct stat loader_st;
+  MusaIndex *loaded_index;
+  MusaKnn *loaded_knn;
+  MusaError loaded_err;
+  struct stat refused_st;       /* a file version that failed to load */
+  gboolean have_refused;
 };
 
 G_DEFINE_TYPE (GstKnntag, gst_knntag, GST_TYPE_MUSA_ANALYSIS);
@@ -351,6 +378,12 @@ gst_knntag_class_init (GstKnntagClass * klass)
       g_param_spec_string ("embedding", "Embedding",
           "Name of the embedding arriving as other/tensors, recorded in and "
           "checked against the index (1..31 bytes)", DEFAULT_EMBEDDING, flags));
+  g_object_class_install_property (gobject_class, PROP_RELOAD_INTERVAL,
+      g_param_spec_double ("reload-interval", "Reload interval",
+          "Tag mode: look this often (seconds) whether the index file was "
+          "replaced (musa-index and learn mode move a new file into place) "
+          "and use the new one from the next vote, loaded in the background; "
+          "0 = never", 0.0, 3600.0, DEFAULT_RELOAD_INTERVAL, flags));
 
   gst_element_class_set_static_metadata (element_class,
       "k-NN tagger", "Filter/Analyzer/Audio",
@@ -399,7 +432,9 @@ gst_knntag_init (GstKnntag * self)
   self->props.knn.threshold = DEFAULT_THRESHOLD;
   self->props.window = DEFAULT_WINDOW;
   self->props.embedding = g_strdup (DEFAULT_EMBEDDING);
+  self->props.reload_interval = DEFAULT_RELOAD_INTERVAL;
   self->pending = g_array_new (FALSE, FALSE, sizeof (gfloat));
+  g_mutex_init (&self->loader_lock);
   self->first_pts = GST_CLOCK_TIME_NONE;
 }
 
@@ -411,9 +446,146 @@ props_clear (GstKnntagProps * p)
   g_clear_pointer (&p->embedding, g_free);
 }
 
+/* ---- reloading a replaced index (tag mode) ---- */
+
+static gboolean
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino
+      && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+      && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The loader thread: reads the index and builds its searcher; the element's
+ * configuration it reads does not change while the thread runs (it is
+ * joined before the configuration is released). */
+static gpointer
+loader_run (gpointer data)
+{
+  GstKnntag *self = data;
+  MusaError err;
+  MusaIndex *idx;
+  MusaKnn *knn = NULL;
+
+  memset (&err, 0, sizeof (err));
+  idx = musa_index_load (self->cfg.location, &err);
+  if (idx != NULL && musa_index_check_embedding (idx, self->emb_name,
+          self->dim, self->emb_version, &err) != MUSA_OK)
+    g_clear_pointer (&idx, musa_index_free);
+  if (idx != NULL && (knn = musa_knn_new (idx, &self->cfg.knn, &err)) == NULL)
+    g_clear_pointer (&idx, musa_index_free);
+  g_mutex_lock (&self->loader_lock);
+  self->loaded_index = idx;
+  self->loaded_knn = knn;
+  self->loaded_err = err;
+  self->loader_done = TRUE;
+  g_mutex_unlock (&self->loader_lock);
+  return NULL;
+}
+
+static void
+stop_loader (GstKnntag * self)
+{
+  if (self->loader == NULL)
+    return;
+  g_thread_join (self->loader);
+  self->loader = NULL;
+  musa_knn_free (self->loaded_knn);
+  self->loaded_knn = NULL;
+  musa_index_free (self->loaded_index);
+  self->loaded_index = NULL;
+}
+
+/* Use the loaded index: the whole-stream label sums follow their labels by
+ * name (labels the new index lacks drop out of the whole-stream vote), the
+ * whole-stream nearest neighbours start again (items are numbered anew). */
+static void
+swap_index (GstKnntag * self)
+{
+  gint n_old = musa_index_n_labels (self->index);
+  gint n_new = musa_index_n_labels (self->loaded_index), i, j;
+  gdouble *acc = g_new0 (gdouble, n_new + 1);
+  GstStructure *s;
+
+  for (i = 0; i < n_old; i++)
+    for (j = 0; j < n_new; j++)
+      if (strcmp (musa_index_label (self->index, i),
+              musa_index_label (self->loaded_index, j)) == 0) {
+        acc[j] = self->acc_scores[i];
+        break;
+      }
+  g_free (self->acc_scores);
+  self->acc_scores = acc;
+  self->n_nb = 0;
+  musa_knn_free (self->knn);
+  musa_index_free (self->index);
+  self->knn = self->loaded_knn;
+  self->index = self->loaded_index;
+  self->loaded_knn = NULL;
+  self->loaded_index = NULL;
+  self->index_st = self->loader_st;
+  s = gst_structure_new ("knntag-index", "location", G_TYPE_STRING,
+      self->cfg.location, "items", G_TYPE_UINT64,
+      (guint64) musa_index_n_items (self->index), "labels", G_TYPE_INT,
+      n_new, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Tag mode, before each query: finish a load that is done, or, every
+ * reload-interval seconds, start one when the file was replaced. */
+static void
+maybe_reload (GstKnntag * self)
+{
+  struct stat st;
+  gint64 now;
+
+  if (self->cfg.mode != GST_KNNTAG_MODE_TAG || !(self->cfg.reload_interval
+          > 0.0) || self->index == NULL)
+    return;
+  if (self->loader) {
+    gboolean done;
+
+    g_mutex_lock (&self->loader_lock);
+    done = self->loader_done;
+    g_mutex_unlock (&self->loader_lock);
+    if (!done)
+      return;
+    g_thread_join (self->loader);
+    self->loader = NULL;
+    if (self->loaded_index) {
+      swap_index (self);
+    } else {
+      /* a damaged or mismatched file: said once, the index in use kept */
+      self->refused_st = self->loader_st;
+      self->have_refused = TRUE;
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          ("The index %s was replaced by one that cannot be used (%s); "
+              "still tagging with the one loaded before", self->cfg.location,
+              self->loaded_err.message), (NULL));
+    }
+    return;
+  }
+  now = g_get_monotonic_time ();
+  if (now < self->next_check)
+    return;
+  self->next_check = now + (gint64) (self->cfg.reload_interval * 1e6);
+  /* (a file missing for a moment, as while it is moved, is looked at
+   * again next time) */
+  if (stat (self->cfg.location, &st) != 0 || same_file (&st, &self->index_st)
+      || (self->have_refused && same_file (&st, &self->refused_st)))
+    return;
+  self->loader_st = st;
+  self->loader_done = FALSE;
+  self->loader = g_thread_try_new ("knntag-reload", loader_run, self, NULL);
+}
+
 static void
 release_all (GstKnntag * self)
 {
+  stop_loader (self);
+  g_clear_pointer (&self->emb_name, g_free);
+  self->have_refused = FALSE;
   musa_knn_free (self->knn);
   self->knn = NULL;
   musa_index_free (self->index);
@@ -452,6 +624,7 @@ gst_knntag_finalize (GObject * object)
   forget_source (self);
   props_clear (&self->props);
   g_array_free (self->pending, TRUE);
+  g_mutex_clear (&self->loader_lock);
   G_OBJECT_CLASS (gst_knntag_parent_class)->finalize (object);
 }
 
@@ -492,6 +665,9 @@ gst_knntag_set_property (GObject * object, guint prop_id,
     case PROP_EMBEDDING:
       g_free (self->props.embedding);
       self->props.embedding = g_value_dup_string (value);
+      break;
+    case PROP_RELOAD_INTERVAL:
+      self->props.reload_interval = g_value_get_double (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -534,6 +710,9 @@ gst_knntag_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_EMBEDDING:
       g_value_set_string (value, self->props.embedding);
+      break;
+    case PROP_RELOAD_INTERVAL:
+      g_value_set_double (value, self->props.reload_interval);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -617,6 +796,15 @@ open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
     self->knn = musa_knn_new (self->index, &self->cfg.knn, err);
     if (self->knn == NULL)
       return FALSE;
+    /* what a replacement must hold, and the file this index came from
+     * (a file replaced between the load and this look is taken for it:
+     * the next replacement is seen) */
+    self->emb_name = g_strdup (name);
+    self->emb_version = version;
+    if (stat (self->cfg.location, &self->index_st) != 0)
+      memset (&self->index_st, 0, sizeof (self->index_st));
+    self->next_check = g_get_monotonic_time () +
+        (gint64) (self->cfg.reload_interval * 1e6);
     if (musa_index_n_items (self->index) == 0)
       GST_ELEMENT_WARNING (self, RESOURCE, READ,
           ("The index %s is empty: every answer will be empty",
@@ -755,6 +943,7 @@ warn_refused (GstKnntag * self, const gchar * what)
 static gboolean
 query (GstKnntag * self, const gfloat * vec)
 {
+  maybe_reload (self);
   if (musa_knn_query (self->knn, vec, &self->result) != MUSA_OK) {
     warn_refused (self, "Snippet embedding refused (out of range: audio far "
         "beyond full scale; or all zero, no direction for the cosine "

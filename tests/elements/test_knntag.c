@@ -1118,6 +1118,104 @@ GST_START_TEST (test_bad_input)
 
 GST_END_TEST;
 
+/* A rebuilt index moved over the one a tagger uses (as musa-index and learn
+ * mode write it) is used from a following vote, loaded in the background,
+ * with a knntag-index message; the whole-stream vote keeps the labels both
+ * indexes have and drops the others. A damaged file moved over it later
+ * gives one warning, and tagging goes on with the index in use. With
+ * reload-interval=0 the index in use stays. */
+GST_START_TEST (test_reload_replaced_index)
+{
+  gchar *index = tmp_path ("reload.knn"), *other = tmp_path ("reload2.knn");
+  gint pass;
+
+  for (pass = 0; pass < 2; pass++) {
+    GstBus *bus;
+    GstHarness *h;
+    GstMessage *m;
+    gboolean reloaded = FALSE, warned = FALSE;
+    const gchar *last = NULL;
+    gchar *last_copy = NULL, *final = NULL;
+    gint64 until;
+    gint i = 0;
+
+    g_unlink (index);
+    g_unlink (other);
+    learn_vectors (index, "alpha", 0);
+    learn_vectors (other, "beta", 0);
+    h = new_harness (&bus);
+    g_object_set (h->element, "location", index, "embedding", "clap-test",
+        "k", 3, "reload-interval", pass ? 0.0 : 0.02, NULL);
+    gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+    fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f, 0),
+        GST_FLOW_OK);
+    fail_unless (g_rename (other, index) == 0);
+    /* votes until the new index answers (at most 5 s) */
+    until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < until
+        && g_strcmp0 (last_copy, "beta") != 0) {
+      g_usleep (20000);
+      i++;
+      fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f,
+              i * GST_SECOND), GST_FLOW_OK);
+      while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+        const GstStructure *st = gst_message_get_structure (m);
+        if (gst_structure_has_name (st, "knntag-index"))
+          reloaded = TRUE;
+        else if (gst_structure_has_name (st, "knntag")) {
+          last = gst_structure_get_string (st, "label");
+          g_free (last_copy);
+          last_copy = g_strdup (last);
+        }
+        gst_message_unref (m);
+      }
+      if (pass && i >= 20)
+        break;
+    }
+    if (pass == 0) {
+      gchar *junk = tmp_path ("reload-junk.knn");
+
+      fail_unless (reloaded, "no knntag-index message");
+      fail_unless_equals_string (last_copy, "beta");
+      /* a damaged file: one warning, still tagging with "beta" */
+      fail_unless (g_file_set_contents (junk, "not an index", -1, NULL));
+      fail_unless (g_rename (junk, index) == 0);
+      until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+      while (g_get_monotonic_time () < until && !warned) {
+        g_usleep (20000);
+        i++;
+        fail_unless_equals_int (push_vector (h, 0.9f, 0.1f, 0.2f, 0.0f,
+                i * GST_SECOND), GST_FLOW_OK);
+        warned = pop_warning (bus);
+      }
+      fail_unless (warned, "no warning for a damaged replacement");
+      g_free (junk);
+    } else {
+      fail_if (reloaded, "reloaded with reload-interval=0");
+      fail_unless_equals_string (last_copy, "alpha");
+    }
+    gst_harness_push_event (h, gst_event_new_eos ());
+    {
+      GList *msgs = knntag_messages (bus);
+      final = g_strdup (final_label (msgs, NULL));
+      g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+    }
+    /* the whole-stream vote: alpha's votes are dropped with the index that
+     * had it (pass 0), kept without reloading (pass 1) */
+    fail_unless_equals_string (final, pass ? "alpha" : "beta");
+    fail_unless (bus_error_text (bus) == NULL);
+    g_free (final);
+    g_free (last_copy);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  g_unlink (index);
+  g_free (index);
+  g_free (other);
+}
+
+GST_END_TEST;
+
 static Suite *
 knntag_suite (void)
 {
@@ -1142,6 +1240,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_bad_input);
+  tcase_add_test (tc, test_reload_replaced_index);
   return s;
 }
 
