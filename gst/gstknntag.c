@@ -490,10 +490,8 @@ stop_loader (GstKnntag * self)
     return;
   g_thread_join (self->loader);
   self->loader = NULL;
-  musa_knn_free (self->loaded_knn);
-  self->loaded_knn = NULL;
-  musa_index_free (self->loaded_index);
-  self->loaded_index = NULL;
+  g_clear_pointer (&self->loaded_knn, musa_knn_free);
+  g_clear_pointer (&self->loaded_index, musa_index_free);
 }
 
 /* Use the loaded index: the whole-stream label sums follow their labels by
