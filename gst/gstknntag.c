@@ -526,8 +526,7 @@ swap_index (GstKnntag * self)
       self->cfg.location, "items", G_TYPE_UINT64,
       (guint64) musa_index_n_items (self->index), "labels", G_TYPE_INT,
       n_new, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  musa_analysis_post (GST_MUSA_ANALYSIS (self), s);
 }
 
 /* Tag mode, before each query: finish a load that is done, or, every

@@ -1373,8 +1373,10 @@ musa_augment_proc_latency (const MusaAugmentProc * p)
 {
   if (p == NULL)
     return 0;
+  /* (the output limiter's delay is in output frames: input frames x rate,
+   * rounded up) */
   return p->fx_latency + (p->st ? musa_stretch_latency (p->st) : 0) +
-      p->out_lim_latency;
+      (int64_t) ceil ((double) p->out_lim_latency * p->st_rate);
 }
 
 int64_t

@@ -92,9 +92,13 @@ comp_process (MusaFx * fx, float *x, size_t frames)
     }
     for (f = len; f < n8; f++)
       gc[f] = 0.0f;
+    /* (levels clamped at 1e6, +120 dBFS: the squares stay finite; one
+     * sample of 1e20 made them infinite, and every later gain NaN) */
     if (share > 0.0)
-      for (f = 0; f < len; f++)
-        pw[f] = gc[f] * gc[f];
+      for (f = 0; f < len; f++) {
+        float g = gc[f] < 1e6f ? gc[f] : 1e6f;
+        pw[f] = g * g;
+      }
     for (f = 0; f < n8; f++) {
       /* log2 (0) comes out near -127: far below any threshold */
       float d = (float) DB_PER_LOG2 * musa_fx_log2f (gc[f]) - T, k, knee,

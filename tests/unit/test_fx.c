@@ -603,6 +603,28 @@ test_compressor_auto_makeup (void)
   CHECK (fabs (lvl[1]) < 1.0, "with auto makeup %.2f dB", lvl[1]);
   CHECK (spread[1] < spread[2] - 0.5, "spread %.2f dB vs input %.2f dB",
       spread[1], spread[2]);
+  /* one absurd sample (1e20) leaves every later output finite (its
+   * square overflowed the weights: NaN to the end of the stream) */
+  {
+    MusaFxParams p;
+    MusaFx *fx;
+    size_t bad = 0;
+
+    natural_params (MUSA_FX_COMPRESSOR, &p);
+    p.p.compressor.auto_makeup = 1.0;
+    for (i = 0; i < 2 * n; i++)
+      y[i] = (float) (0.3 * sin (0.05 * (double) (i / 2)));
+    y[2000] = 1e20f;
+    fx = new_fx (&p, RATE, 2);
+    if (fx) {
+      musa_fx_process (fx, y, n);
+      for (i = 0; i < 2 * n; i++)
+        bad += !isfinite (y[i]);
+      CHECK (bad == 0, "%zu of %zu outputs not finite after a 1e20 sample",
+          bad, 2 * n);
+      musa_fx_free (fx);
+    }
+  }
   free (x);
   free (y);
 }
