@@ -168,6 +168,8 @@ typedef enum
   MUSA_NOISE_PINK
 } MusaNoiseColour;
 
+/* Zero it before filling the fields of one effect (memset): fields added
+ * later (as compressor.auto_makeup in 0.1) then keep their neutral value. */
 typedef struct
 {
   MusaFxType type;
