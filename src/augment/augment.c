@@ -1266,7 +1266,7 @@ musa_augment_proc_new (const MusaAugmentDraw * d, int sample_rate,
     int channels, size_t max_block, MusaError * err)
 {
   MusaAugmentProc *p;
-  int i;
+  int i, rings = 0;
 
   if (d == NULL) {
     musa_error_set (err, MUSA_ERR_INVALID, NULL, "no draw");
@@ -1313,7 +1313,15 @@ musa_augment_proc_new (const MusaAugmentDraw * d, int sample_rate,
       p->fx[p->n_fx++] = fx;
       p->fx_latency += musa_fx_latency (fx);
       p->fx_tail += musa_fx_tail (fx);
+      rings |= d->fx[i].type == MUSA_FX_REVERB || d->fx[i].type == MUSA_FX_ECHO;
     }
+    /* the stream grows by the reverb's and echo's tails only (through the
+     * effects after them); an EQ's ring or the chorus's delay line after
+     * the last sample is inaudible, and draining them made a draw with
+     * duration factor 1 longer than its input (1077 frames for a
+     * high-pass) */
+    if (!rings)
+      p->fx_tail = 0;
     sc.sample_rate = sample_rate;
     sc.channels = channels;
     sc.rate = d->rate;
@@ -1513,6 +1521,7 @@ musa_augment_proc_finish (MusaAugmentProc * p, float *out, size_t out_cap,
 struct MusaAugmentSession
 {
   MusaAugmentSessionConfig cfg;
+  MusaAugmentChain chain;       /* the session's copy: cfg.chain points here */
   size_t xf_in;                 /* input frames the old draw runs past a join */
   uint64_t pos;                 /* absolute input position */
   uint64_t seg_index, seg_end;
@@ -1588,6 +1597,10 @@ musa_augment_session_new (const MusaAugmentSessionConfig * cfg, MusaError * err)
     return NULL;
   }
   s->cfg = *cfg;
+  /* a copy: the caller may change or free its chain while the session
+   * lives (a chain set while playing applies from the next session) */
+  s->chain = *cfg->chain;
+  s->cfg.chain = &s->chain;
   if (cfg->segment_frames == 0)
     s->cfg.crossfade_frames = 0;
   if (s->cfg.segment_frames > 0 && s->cfg.crossfade_frames * 2 >

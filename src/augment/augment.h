@@ -188,7 +188,7 @@ extern "C"
 
   typedef struct
   {
-    const MusaAugmentChain *chain;      /* borrowed for the session's life */
+    const MusaAugmentChain *chain;      /* copied by session_new */
     double probability;
     uint64_t seed;
     uint64_t stream_hash;

@@ -1624,6 +1624,68 @@ GST_START_TEST (test_chain_change_between_streams)
 
 GST_END_TEST;
 
+/* A chain set while playing applies from the next draw session: in
+ * segment mode the session under way goes on drawing from the chain it
+ * started with. The element freed that chain when the same segment came
+ * again (sticky events re-sent after a relink) and the next segment's draw
+ * read freed memory (a crash in 3 of 3 PyGObject runs). */
+GST_START_TEST (test_chain_set_while_segments)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1,eq:1", 1.0, 3, "F32LE", "seg", &bus);
+  const gsize n = RATE / 10;
+  gfloat *x = make_music (20 * n);
+  GstSegment seg;
+  GstMessage *m;
+  GstBuffer *b;
+  gint i, draws = 0;
+  gsize frames = 0;
+
+  g_object_set (h->element, "segment-duration", 0.2, NULL);
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  for (i = 0; i < 20; i++) {
+    if (i % 5 == 2) {
+      g_object_set (h->element, "chain", i % 10 == 2 ? "reverb:1,echo:1" :
+          "gain:1,eq:1,chorus:1", NULL);
+      fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+    }
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x + 2 * i * n,
+                n, i * n)), GST_FLOW_OK);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    GstMapInfo map;
+    gsize k;
+
+    gst_buffer_map (b, &map, GST_MAP_READ);
+    for (k = 0; k < map.size / sizeof (gfloat); k++)
+      fail_unless (isfinite (((gfloat *) map.data)[k]));
+    frames += map.size / (2 * sizeof (gfloat));
+    gst_buffer_unmap (b, &map);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_int (frames, 20 * n);
+  /* every draw of the session comes from the chain it started with */
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (m);
+    const gchar *desc;
+
+    if (gst_structure_has_name (s, "musaugment")) {
+      desc = gst_structure_get_string (s, "description");
+      fail_unless (strstr (desc, "reverb") == NULL
+          && strstr (desc, "chorus") == NULL, "%s", desc);
+      draws++;
+    }
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (draws, 10);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* A BYTES segment (appsrc's default format, filesrc straight into raw
  * caps): processed, the draw's times NONE, without the GStreamer-CRITICALs
  * of converting TIME on it (gst_segment_to_stream_time / _running_time:
@@ -1713,6 +1775,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_segment_done_drains);
   tcase_add_test (tc, test_segment_loop_base);
   tcase_add_test (tc, test_chain_change_between_streams);
+  tcase_add_test (tc, test_chain_set_while_segments);
   tcase_add_test (tc, test_bytes_segment);
   return s;
 }

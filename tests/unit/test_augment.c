@@ -775,6 +775,46 @@ test_session_max_block (void)
   musa_augment_chain_free (chain);
 }
 
+/* The session keeps its own copy of the chain: the caller may free or
+ * replace its chain at once (the element replaced it when a chain was set
+ * while playing, and the running session's next draw read freed memory).
+ * Segment draws after the free still come from the first chain. */
+static void
+test_session_owns_chain (void)
+{
+  MusaAugmentChain *c = parse_ok ("gain:1(db=-6)"), *other;
+  MusaAugmentSessionConfig cfg;
+  MusaAugmentSession *s;
+  MusaError err;
+  const MusaAugmentDraw *d;
+  char desc[512];
+  int i;
+
+  memset (&cfg, 0, sizeof (cfg));
+  cfg.chain = c;
+  cfg.probability = 1.0;
+  cfg.sample_rate = 44100;
+  cfg.channels = 2;
+  cfg.segment_frames = 4410;
+  cfg.max_block = 4096;
+  s = musa_augment_session_new (&cfg, &err);
+  CHECK (s != NULL, "session: %s", err.message);
+  memset (c, 0xff, 64);         /* scribbled over, then freed */
+  musa_augment_chain_free (c);
+  other = parse_ok ("reverb:1,echo:1");
+  for (i = 0; i < 3; i++) {
+    d = musa_augment_session_next_draw (s, &err);
+    CHECK (d != NULL, "draw %d: %s", i, err.message);
+    if (d == NULL)
+      break;
+    musa_augment_draw_describe (d, desc, sizeof (desc));
+    CHECK (strstr (desc, "gain(db=-6)") != NULL
+        && strstr (desc, "reverb") == NULL, "draw %d: %s", i, desc);
+  }
+  musa_augment_session_free (s);
+  musa_augment_chain_free (other);
+}
+
 int
 main (void)
 {
@@ -793,5 +833,6 @@ main (void)
   musa_test_run ("s16", test_s16);
   musa_test_run ("null_config", test_null_config);
   musa_test_run ("session_max_block", test_session_max_block);
+  musa_test_run ("session_owns_chain", test_session_owns_chain);
   return musa_test_summary ();
 }
