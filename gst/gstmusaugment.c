@@ -163,6 +163,7 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gboolean have_info;
        MusaAugmentChain *chain;
        gchar *parsed_spec;      /* the spec self->chain was parsed from */
+       gchar *failed_spec;      /* the last spec that failed (posted once) */
        gchar *stream_id;
        gchar *draw_key;         /* the key of the session's draws: the
                                  * stream-key, else the stream id */
@@ -287,6 +288,7 @@ gst_musaugment_finalize (GObject * object)
 
   g_free (self->chain_spec);
   g_free (self->parsed_spec);
+  g_free (self->failed_spec);
   g_free (self->stream_key);
   g_free (self->stream_id);
   g_free (self->draw_key);
@@ -746,11 +748,15 @@ update_chain (GstMusaugment * self)
   musa_error_clear (&err);
   c = musa_augment_chain_parse (spec, &err);
   if (c == NULL) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Invalid chain spec (chain)"), ("chain: %s", err.message));
-    g_free (spec);
+    /* once per run and spec: the segment and the first buffer both ask */
+    if (g_strcmp0 (spec, self->failed_spec) != 0)
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+          ("Invalid chain spec (chain)"), ("chain: %s", err.message));
+    g_free (self->failed_spec);
+    self->failed_spec = spec;
     return FALSE;
   }
+  g_clear_pointer (&self->failed_spec, g_free);
   musa_augment_chain_free (self->chain);
   self->chain = c;
   g_free (self->parsed_spec);
@@ -800,6 +806,7 @@ gst_musaugment_stop (GstBaseTransform * trans)
   musa_augment_chain_free (self->chain);
   self->chain = NULL;
   g_clear_pointer (&self->parsed_spec, g_free);
+  g_clear_pointer (&self->failed_spec, g_free);
   g_clear_pointer (&self->stream_id, g_free);
   g_clear_pointer (&self->draw_key, g_free);
   musa_gst_tags_clear (&self->tags);
@@ -1329,13 +1336,13 @@ gst_musaugment_class_init (GstMusaugmentClass * klass)
           "Seed of the draws; with the stream id (and segment index) it fixes "
           "every random choice", 0, G_MAXUINT64, DEFAULT_SEED,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_PROBABILITY,
       g_param_spec_double ("probability", "Probability",
           "Share of streams (or segments) augmented at all (0..1)", 0.0, 1.0,
           DEFAULT_PROBABILITY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CHAIN,
       g_param_spec_string ("chain", "Chain",
           "Effects that may apply: effect[:probability][(param=value|lo..hi|"
@@ -1344,14 +1351,14 @@ gst_musaugment_class_init (GstMusaugmentClass * klass)
           "'default' = all with natural ranges, 'none' = nothing",
           DEFAULT_CHAIN,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
       g_param_spec_double ("segment-duration", "Segment duration",
           "0 = one draw per stream; > 0 = a new draw every that many seconds "
           "of input, crossfaded over 10 ms at the joins (seconds)", 0.0,
           86400.0, DEFAULT_SEGMENT_DURATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post a musaugment element message for each draw",
@@ -1364,7 +1371,7 @@ gst_musaugment_class_init (GstMusaugmentClass * klass)
           "sources whose stream ids are random, e.g. appsrc); NULL = use the "
           "stream id", DEFAULT_STREAM_KEY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

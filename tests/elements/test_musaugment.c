@@ -1408,6 +1408,50 @@ GST_START_TEST (test_bad_chain)
 
 GST_END_TEST;
 
+/* The settings the README lets a playing element take (applied from the
+ * next draw session) say so to applications (they were flagged
+ * READY-only); a bad chain set while playing gives one error, not one at
+ * the segment and another at the first buffer. */
+GST_START_TEST (test_chain_set_while_playing_bad)
+{
+  static const gchar *live[] = { "seed", "probability", "chain",
+    "segment-duration", "stream-key"
+  };
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:1", 1.0, 3, "F32LE", "bad", &bus);
+  gfloat *x = make_music (RATE / 10);
+  GstSegment seg;
+  GstMessage *m;
+  GstFlowReturn ret;
+  gint errors = 0;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (live); i++) {
+    GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS
+        (h->element), live[i]);
+
+    fail_unless (ps->flags & GST_PARAM_MUTABLE_PLAYING, "%s", live[i]);
+  }
+  fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, RATE / 10, 0)),
+      GST_FLOW_OK);
+  g_object_set (h->element, "chain", "foo:1", NULL);
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.start = seg.time = GST_SECOND;
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  ret = gst_harness_push (h, f32_buffer (x, RATE / 10, RATE));
+  fail_unless (ret != GST_FLOW_OK);
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) != NULL) {
+    errors++;
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (errors, 1);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_states)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -1776,6 +1820,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_segment_loop_base);
   tcase_add_test (tc, test_chain_change_between_streams);
   tcase_add_test (tc, test_chain_set_while_segments);
+  tcase_add_test (tc, test_chain_set_while_playing_bad);
   tcase_add_test (tc, test_bytes_segment);
   return s;
 }
