@@ -426,21 +426,50 @@ musa_onsetbpm_last_beat (const MusaOnsetBpm * ob)
   return ob ? ob->last_beat : -1.0;
 }
 
-/* Mean beat period (frames) of the tracked beats b[0..n), n >= 2, and the
- * share of their intervals within 15 % of it. The mean, not a straight-line
- * fit: a played tempo swings, and the tempo a listener hears over the song is
- * beats per second on average. */
+/* Mean beat period (frames) of the tracked beats b[0..n), n >= 2: the mean
+ * of the intervals within 15 % of @ref (the correlation's period), and
+ * their share of all intervals in @steady. The mean, not a straight-line
+ * fit: a played tempo swings, and the tempo a listener hears over the song
+ * is beats per second on average. The other intervals are the tracker's
+ * hops (half a beat in a syncopated groove) and gaps: the span over n - 1
+ * counted them as whole beats (120 BPM with one half-beat hop in 36 beats
+ * read 118.4). */
 static double
-mean_period (const double *b, size_t n, double *steady)
+mean_period (const double *b, size_t n, double ref, double *steady)
 {
-  double p = (b[n - 1] - b[0]) / (double) (n - 1);
+  double sum = 0.0;
   size_t i, ok = 0;
 
-  for (i = 1; i < n; i++)
-    if (fabs ((b[i] - b[i - 1]) / p - 1.0) < 0.15)
+  for (i = 1; i < n; i++) {
+    double d = b[i] - b[i - 1];
+    if (fabs (d / ref - 1.0) < 0.15) {
+      sum += d;
       ok++;
+    }
+  }
   *steady = (double) ok / (double) (n - 1);
-  return p;
+  return ok > 0 ? sum / (double) ok : ref;
+}
+
+/* The tracked beats' mean period replaces @out's when they are steady,
+ * within @tol of its period (so never another metrical level) and inside
+ * min-bpm..max-bpm (beats tracked at a period clamped to the range follow
+ * the music's own tempo beyond it). */
+static int
+beats_period (MusaOnsetBpm * ob, double tol, MusaTempoResult * out)
+{
+  double steady, p, bpm;
+
+  if (ob->n_beats < 8)
+    return 0;
+  p = mean_period (ob->beats, ob->n_beats, out->period, &steady);
+  bpm = 60.0 * ob->fps / p;
+  if (!(fabs (p / out->period - 1.0) < tol) || steady < 0.8
+      || bpm < ob->cfg.min_bpm || bpm > ob->cfg.max_bpm)
+    return 0;
+  out->period = p;
+  out->bpm = out->candidates[0] = bpm;
+  return 1;
 }
 
 /* Mean onset strength (largest within +-1 frame) and mean chord change at
@@ -677,13 +706,10 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
      * turning points (a +-6 % swing: Accuracy1 0.58 / 0.47 on seeds 1-2,
      * 0.80 / 0.73 from the beats). Within 10 % of the correlation's period,
      * so never another metrical level (the nearest is 4:3 away). */
-    if (ob->n_beats >= 8) {
-      double steady, p = mean_period (ob->beats, ob->n_beats, &steady);
-      if (fabs (p / out->period - 1.0) < 0.1 && steady >= 0.8) {
-        out->period = p;
-        out->bpm = out->candidates[0] = 60.0 * ob->fps / p;
-        steady_level (ob, p, out);
-      }
+    if (beats_period (ob, 0.1, out)) {
+      steady_level (ob, out->period, out);
+      /* (the beats tracked again there: the tempo follows them) */
+      beats_period (ob, 0.04, out);
     }
     for (i = 0; i < ob->n_beats; i++)
       ob->beats[i] /= ob->fps;

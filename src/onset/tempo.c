@@ -468,6 +468,29 @@ corr_at (const MusaTempo * t, double x, double tol)
   return best;
 }
 
+/* The correlation's local maximum reached by climbing from lag @x
+ * (interpolated): where the peak whose slope a period's score read lies. */
+static double
+local_peak (const MusaTempo * t, double x)
+{
+  int j = (int) lround (x), step;
+  double y0, y1, y2, d;
+
+  if (j < 2)
+    j = 2;
+  if (j > t->lags - 2)
+    j = t->lags - 2;
+  step = t->r[j + 1] > t->r[j] ? 1 : t->r[j - 1] > t->r[j] ? -1 : 0;
+  while (step != 0 && j + step >= 2 && j + step <= t->lags - 2
+      && t->r[j + step] > t->r[j])
+    j += step;
+  y0 = t->r[j - 1];
+  y1 = t->r[j];
+  y2 = t->r[j + 1];
+  d = y0 - 2.0 * y1 + y2;
+  return j + (d < 0.0 ? 0.5 * (y0 - y2) / d : 0.0);
+}
+
 int
 musa_tempo_related (double a, double b)
 {
@@ -603,6 +626,17 @@ refine (const MusaTempo * t, double tau)
   return den > 0.0 ? num / den : tau;
 }
 
+/* refine, kept within min-bpm..max-bpm: a peak refined past the range's
+ * edge stays at the edge (a 172 BPM song with max-bpm=168 read 172) */
+static double
+refine_in (const MusaTempo * t, double tau)
+{
+  double lo = 60.0 * t->cfg.fps / t->cfg.max_bpm;
+  double hi = 60.0 * t->cfg.fps / t->cfg.min_bpm, r = refine (t, tau);
+
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
 /* The correlation at the period's noise bound: what @used frames of
  * noise reach at most, @sigmas standard deviations of their correlation
  * (frames overlap: about 6 per independent value) */
@@ -685,6 +719,15 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
     s /= wsum;
     if (s < 0.0)
       s = 0.0;
+    /* near the range's edges, a score read off the slope of a peak that
+     * lies more than 1 % beyond it is no candidate (a 172 BPM song with
+     * max-bpm=168 read 172, or 168 at the edge; a level within the range,
+     * 86 with min-bpm=80, is the answer) */
+    if ((tau < 1.1 * tau_lo || tau > tau_hi / 1.1) && s > 0.0) {
+      double pk = local_peak (t, tau);
+      if (pk < tau_lo / 1.01 || pk > 1.01 * tau_hi)
+        s = 0.0;
+    }
     t->raw[g] = s;
     t->score[g] = s * prior (60.0 * fps / tau, t->cfg.prior_bpm);
   }
@@ -732,13 +775,14 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
       second = g;
   }
 
-  tau0 = refine (t, tau0);
+  tau0 = refine_in (t, tau0);
   out->period = tau0;
   out->candidates[0] = 60.0 * fps / tau0;
   out->strengths[0] = 1.0;
   if (second >= 0 && t->score[second] > 0.0) {
     double s0 = t->score[top], s1 = t->score[second];
-    out->candidates[1] = 60.0 * fps / refine (t, tau_lo + second * GRID_STEP);
+    out->candidates[1] =
+        60.0 * fps / refine_in (t, tau_lo + second * GRID_STEP);
     out->strengths[0] = s0 / (s0 + s1);
     out->strengths[1] = s1 / (s0 + s1);
   }
@@ -791,7 +835,7 @@ musa_tempo_keep (MusaTempo * t, double bpm, MusaTempoResult * out)
       || !(bpm >= t->cfg.min_bpm) || !(bpm <= t->cfg.max_bpm)
       || !musa_tempo_related (bpm, out->candidates[0]))
     return 0;
-  tau = refine (t, 60.0 * fps / bpm);
+  tau = refine_in (t, 60.0 * fps / bpm);
   c0 = corr_at (t, tau, 1.0);
   conf = confidence (c0, KEEP_SIGMAS, used, out->seconds);
   if (!(conf > 0.0))
@@ -830,7 +874,7 @@ musa_tempo_hold (MusaTempo * t, double bpm, double ratio, MusaTempoResult * out)
   if (!(s_new > 0.0) || s_old < ratio * s_new)
     return 0;
   c0 = out->candidates[0];
-  out->period = refine (t, tau);
+  out->period = refine_in (t, tau);
   out->bpm = 60.0 * fps / out->period;
   out->candidates[0] = out->bpm;
   out->candidates[1] = c0;

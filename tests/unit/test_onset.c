@@ -665,6 +665,62 @@ test_prior_bpm (void)
   free (ev);
 }
 
+/* min-bpm / max-bpm bound every answer, the final one too: a level within
+ * the range, or none. The final tempo (the tracked beats' mean) followed
+ * the music past the range (a 172 BPM song with max-bpm=168 read 172 at
+ * EOS; a 116 BPM groove with min-bpm=120 read 116 live: the peak's
+ * slope inside the range, refined). want 0: no metrical level lies in
+ * the range, any answer within it (or none) will do. */
+static void
+test_bpm_range (void)
+{
+  static const struct
+  {
+    double bpm, lo, hi, want;
+  } cases[] = {
+    {172, 80, 168, 86}, {120, 130, 300, 240}, {150, 40, 120, 75},
+    {90, 100, 240, 180}, {116, 120, 300, 232}, {172, 100, 168, 0},
+  };
+  MusaOnsetBpmConfig cfg;
+  Events *ev = malloc (sizeof (Events));
+  size_t k, n = 44100 * 20, i;
+  float *x = malloc (sizeof (float) * n);
+
+  for (k = 0; k < sizeof (cases) / sizeof (cases[0]); k++) {
+    MusaSynthConfig sc;
+    MusaTempoResult r;
+    MusaOnsetBpm *ob;
+
+    musa_synth_config_default (&sc);
+    sc.bpm = cases[k].bpm;
+    sc.seed = 5;
+    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    musa_onsetbpm_config_default (&cfg, 44100);
+    cfg.min_bpm = cases[k].lo;
+    cfg.max_bpm = cases[k].hi;
+    ob = musa_onsetbpm_new (&cfg, NULL);
+    CHECK (ob != NULL, "new");
+    if (ob == NULL)
+      break;
+    memset (ev, 0, sizeof (*ev));
+    for (i = 0; i < n; i += 44100) {
+      musa_onsetbpm_process (ob, x + i, 44100, collect, ev);
+      musa_onsetbpm_tempo (ob, &r);
+      CHECK (r.bpm == 0.0 || (r.bpm >= cases[k].lo && r.bpm <= cases[k].hi),
+          "groove at %.0f BPM, range %.0f..%.0f: live %.2f BPM at %zu s",
+          cases[k].bpm, cases[k].lo, cases[k].hi, r.bpm, i / 44100 + 1);
+    }
+    musa_onsetbpm_finish (ob, collect, ev, &r);
+    CHECK (cases[k].want == 0.0 ? r.bpm == 0.0 || (r.bpm >= cases[k].lo
+            && r.bpm <= cases[k].hi) : fabs (r.bpm / cases[k].want - 1.0) <
+        0.02, "groove at %.0f BPM, range %.0f..%.0f: %.2f BPM, want %.0f",
+        cases[k].bpm, cases[k].lo, cases[k].hi, r.bpm, cases[k].want);
+    musa_onsetbpm_free (ob);
+  }
+  free (x);
+  free (ev);
+}
+
 static void
 test_config_errors (void)
 {
@@ -1795,6 +1851,7 @@ main (void)
   musa_test_run ("methods_and_rates", test_methods_and_rates);
   musa_test_run ("silence_after_signal", test_silence_after_signal);
   musa_test_run ("prior_bpm", test_prior_bpm);
+  musa_test_run ("bpm_range", test_bpm_range);
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("beat_track_array", test_beat_track_array);
   musa_test_run ("chord_change", test_chord_change);
