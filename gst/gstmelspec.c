@@ -37,10 +37,13 @@
  *   format): buffers of `frames-per-buffer` frames, or fixed-length snippets of
  *   `snippet-duration` seconds every `snippet-hop` seconds, as float32
  *   `dimensions=n_mels:n_frames` tensors with PTS = time of the first frame's
- *   centre and duration = n_frames * hop. `last-snippet` chooses whether the
- *   incomplete last one is dropped or padded with silence (0 for linear and
- *   log1p values, 10*log10(amin) = -100 dB on the dB scale). A tensor is
- *   out when its last frame is complete: the LATENCY answer adds
+ *   centre and duration = n_frames * hop. Each snippet has
+ *   round (snippet-duration / hop) frames; snippet i starts at the frame
+ *   nearest i * snippet-hop (within half a hop of it, however long the
+ *   stream), and the framerate is 1 / snippet-hop. `last-snippet` chooses
+ *   whether the incomplete last one is dropped or padded with silence (0 for
+ *   linear and log1p values, 10*log10(amin) = -100 dB on the dB scale). A
+ *   tensor is out when its last frame is complete: the LATENCY answer adds
  *   (n_frames - 1) hops + n_fft / 2 (passthrough adds nothing).
  *
  * The dB scale floors each frame at its maximum minus `top-db` (librosa floors
@@ -149,7 +152,9 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
        GByteArray *pending;     /* frames [pending_first, ...) */
        guint64 pending_first;
        guint64 snippet_index;
-       guint snippet_frames, snippet_step;
+       guint snippet_frames;
+       gdouble snippet_step;    /* frames between snippet starts (snippet
+                                 * j starts at frame round (j * step)) */
        GQueue out_queue;
        GstClockTime hop_time;
 
@@ -573,10 +578,14 @@ gst_melspec_get_property (GObject * object, guint prop_id, GValue * value,
 #define MAX_TENSOR_BYTES (G_GUINT64_CONSTANT (1) << 30)
 #define MAX_BLOCK_BYTES MAX_TENSOR_BYTES
 
-/* Snippet geometry in frames, from the properties (object lock held). */
+/* Snippet geometry in frames, from the properties (object lock held): the
+ * length of a tensor (a whole number of frames, the same for all), and the
+ * step between tensor starts, in frames but not rounded: snippet j starts
+ * at the frame nearest j x snippet-hop seconds, so that the starts keep to
+ * the nominal grid (within half a frame) however long the stream. */
 static gboolean
 snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
-    guint * step, MusaError * err)
+    gdouble * step, MusaError * err)
 {
   guint64 bytes;
 
@@ -584,22 +593,26 @@ snippet_geometry (GstMelspec * self, gint rate, gint hop, guint * frames,
     gdouble hop_s = self->snippet_hop > 0.0 ? self->snippet_hop :
         self->snippet_duration;
     gdouble f = round (self->snippet_duration * rate / hop);
-    gdouble s = round (hop_s * rate / hop);
+    gdouble s = hop_s * rate / hop;
     if (f < 1.0 || f > (1 << 20)) {
       musa_error_set (err, MUSA_ERR_INVALID, "snippet-duration",
           "snippet-duration %g s gives %g frames of %d samples; it must "
           "give 1..1048576", self->snippet_duration, f, hop);
       return FALSE;
     }
-    if (s < 1.0 || s > (1 << 24)) {
+    if (round (s) < 1.0 || s > (1 << 24)) {
       musa_error_set (err, MUSA_ERR_INVALID, "snippet-hop",
           "snippet-hop %g s must be at least one hop (%d samples)", hop_s, hop);
       return FALSE;
     }
     *frames = (guint) f;
-    *step = (guint) s;
+    /* a hop that rounds to one frame (as it did when starts were rounded
+     * steps) starts one snippet per frame, never two at the same frame;
+     * a whole number of frames (up to float error) is taken as exact */
+    *step = fabs (s - round (s)) < 1e-9 ? round (s) : MAX (s, 1.0);
   } else {
-    *frames = *step = self->frames_per_buffer;
+    *frames = self->frames_per_buffer;
+    *step = self->frames_per_buffer;
   }
   /* each tensor buffer is allocated whole (and its frames kept until it is
    * complete): a size no training set needs would exhaust the memory hours
@@ -651,7 +664,8 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
   GstMelspec *self = GST_MELSPEC (trans);
   GstStructure *in, *out;
   gint rate = 0, hop, n_mels;
-  guint frames = 1, step = 1;
+  guint frames = 1;
+  gdouble step = 1.0;
   gboolean ok;
 
   othercaps = gst_caps_truncate (othercaps);
@@ -671,26 +685,29 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
   if (ok) {
     gchar *dims = g_strdup_printf ("%d:%u", n_mels, frames);
     /* buffers per second = rate / (hop * step); the product may not fit a
-     * gint (hop-length 65536, frames-per-buffer 32768): reduce it */
+     * gint (hop-length 65536, frames-per-buffer 32768): reduce it. A step
+     * that is not a whole number of frames gives 1 / snippet-hop. */
     guint64 num = (guint64) rate, den = (guint64) hop, a, b;
     gint n, d;
 
-    den *= step;
-    a = num;
-    b = den;
+    if (step == floor (step)) {
+      den *= (guint64) step;
+      a = num;
+      b = den;
 
-    while (b != 0) {
-      guint64 t = a % b;
-      a = b;
-      b = t;
+      while (b != 0) {
+        guint64 t = a % b;
+        a = b;
+        b = t;
+      }
+      num /= a;
+      den /= a;
     }
-    num /= a;
-    den /= a;
-    if (den <= G_MAXINT) {
+    if (step == floor (step) && den <= G_MAXINT) {
       n = (gint) num;
       d = (gint) den;
     } else {
-      gst_util_double_to_fraction ((gdouble) num / (gdouble) den, &n, &d);
+      gst_util_double_to_fraction ((gdouble) rate / (hop * step), &n, &d);
     }
     gst_structure_set (out, "dimensions", G_TYPE_STRING, dims, NULL);
     if (gst_structure_has_field (out, "framerate"))
@@ -917,18 +934,30 @@ queue_tensor (GstMelspec * self, guint64 first, const guint8 * data, guint have)
   g_queue_push_tail (&self->out_queue, buf);
 }
 
-/* Tensor mode: keep frames until snippet j = [j*step, j*step + frames) is
- * complete, then queue it. */
+/* First frame of snippet @j: the frame nearest j x snippet-hop, not j
+ * rounded steps (their error would grow with j). */
+static guint64
+snippet_first (GstMelspec * self, guint64 j)
+{
+  return (guint64) llround ((gdouble) j * self->snippet_step);
+}
+
+/* Tensor mode: keep frames until snippet j = [first (j), first (j) +
+ * frames) is complete, then queue it. Frames come one by one, in order. */
 static void
 tensor_frame (GstMelspec * self, guint64 index, const gfloat * mels)
 {
   gsize frame_bytes = sizeof (gfloat) * self->n_mels;
 
   for (;;) {
-    guint64 first = self->snippet_index * self->snippet_step;
+    guint64 first = snippet_first (self, self->snippet_index);
     guint64 have;
-    if (index < first)
-      return;                   /* in a gap between snippets */
+    if (index < first) {
+      /* in a gap between snippets: what is held comes before the next
+       * one (kept, it would no longer be contiguous with its frames) */
+      g_byte_array_set_size (self->pending, 0);
+      return;
+    }
     if (self->pending->len == 0)
       self->pending_first = index;
     if (index >= self->pending_first + self->pending->len / frame_bytes)
@@ -1047,7 +1076,7 @@ gst_melspec_finish (GstMusaAnalysis * base, guint64 pos)
   }
   musa_melspec_finish (self->ms, on_frame, self);
   if (self->tensor_mode) {
-    guint64 first = self->snippet_index * self->snippet_step;
+    guint64 first = snippet_first (self, self->snippet_index);
     guint have = self->pending->len / frame_bytes;
     if (self->last_snippet == GST_MELSPEC_LAST_PAD && have > 0 &&
         self->pending_first == first)

@@ -721,6 +721,105 @@ GST_START_TEST (test_tensor_snippets)
 
 GST_END_TEST;
 
+/* Snippet i starts at the frame nearest i x snippet-hop seconds, whatever
+ * snippet-hop is in frames: with 1.5 s = 23.4375 hops of 64 ms, starts
+ * rounded to whole hops (23) put snippet 100 at 147.2 s instead of 150 s.
+ * Snippets overlap (2 s = 31 frames), or leave gaps (1 s = 16 frames); each
+ * holds the frames the messages give from its start, PTS = that frame's
+ * centre; with pad, the incomplete last one is padded with silence. */
+GST_START_TEST (test_tensor_snippet_grid)
+{
+  const gint rate = 8000;
+  const gsize n = 160 * 8000;   /* 2501 frames of 64 ms */
+  const gchar *props = "n-fft=1024 hop-length=512 n-mels=16";
+  const GstClockTime frame_time = 64 * GST_MSECOND;
+  struct
+  {
+    const gchar *duration, *last;
+    guint frames, count;
+  } cases[] = {
+    /* complete while start + 31 <= 2501: starts up to 105 x 23.4375 */
+    {"2", "drop", 31, 106},
+    /* and one more from 2484 (106 x 23.4375), padded after 17 frames */
+    {"2", "pad", 31, 107},
+    /* gaps: complete while start + 16 <= 2501, i <= 106 */
+    {"1", "drop", 16, 107},
+    /* the next (2508) would start after the last frame */
+    {"1", "pad", 16, 107},
+  };
+  gfloat *x = g_new (gfloat, n);
+  Collected c;
+  guint k;
+
+  make_signal (x, n, rate);
+  run_passthrough (props, x, n, rate, 8000, &c);
+  fail_unless_equals_int (c.next_frame, 2501);
+  for (k = 0; k < G_N_ELEMENTS (cases); k++) {
+    gchar *p = g_strdup_printf ("%s snippet-duration=%s snippet-hop=1.5 "
+        "last-snippet=%s", props, cases[k].duration, cases[k].last);
+    GstHarness *h = tensor_harness (p, rate);
+    GstBuffer *buf;
+    GstCaps *caps;
+    gint num = 0, den = 0;
+    gsize done;
+    guint i = 0;
+
+    for (done = 0; done < n; done += 8000) {
+      buf = gst_buffer_new_memdup (x + done, 8000 * sizeof (gfloat));
+      GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (done, GST_SECOND, rate);
+      fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    }
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (gst_structure_get_fraction (gst_caps_get_structure (caps,
+                0), "framerate", &num, &den));
+    /* one snippet every 1.5 s */
+    fail_unless (num == 2 && den == 3, "%s: framerate %d/%d", p, num, den);
+    gst_caps_unref (caps);
+    while ((buf = gst_harness_try_pull (h))) {
+      GstClockTime pts = GST_BUFFER_PTS (buf);
+      GstClockTime nominal = i * 1500 * GST_MSECOND;
+      GstClockTimeDiff err = GST_CLOCK_DIFF (nominal, pts);
+      guint64 start = pts / frame_time;
+      guint have;
+      GstMapInfo map;
+
+      fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), i);
+      fail_unless_equals_uint64 (pts % frame_time, 0);
+      /* within half a frame of i x 1.5 s, at any i */
+      fail_unless (ABS (err) <= (GstClockTimeDiff) frame_time / 2,
+          "%s: snippet %u at %" GST_TIME_FORMAT ", not %" GST_TIME_FORMAT,
+          p, i, GST_TIME_ARGS (pts), GST_TIME_ARGS (nominal));
+      if (i == 100)
+        fail_unless (pts >= 150 * GST_SECOND - frame_time / 2 &&
+            pts <= 150 * GST_SECOND + frame_time / 2);
+      fail_unless (start < 2501);
+      have = MIN (cases[k].frames, 2501 - start);
+      fail_unless_equals_int (gst_buffer_get_size (buf),
+          cases[k].frames * 16 * 4);
+      gst_buffer_map (buf, &map, GST_MAP_READ);
+      /* the frames the messages give, then silence */
+      fail_unless (memcmp (map.data, &g_array_index (c.values, gfloat,
+                  start * 16), have * 16 * 4) == 0,
+          "%s: snippet %u differs from frames %" G_GUINT64_FORMAT "..", p, i,
+          start);
+      for (; have < cases[k].frames; have++)
+        fail_unless (((gfloat *) map.data)[have * 16] == 0.0f);
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
+      i++;
+    }
+    fail_unless (i == cases[k].count, "%s: %u snippets, not %u", p, i,
+        cases[k].count);
+    gst_harness_teardown (h);
+    g_free (p);
+  }
+  g_array_unref (c.values);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 static GstPadProbeReturn
 refuse_buffers (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
@@ -1000,6 +1099,7 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_frames_per_buffer);
   tcase_add_test (tc, test_tensor_latency);
   tcase_add_test (tc, test_tensor_snippets);
+  tcase_add_test (tc, test_tensor_snippet_grid);
   tcase_add_test (tc, test_tensor_restart_drops_old);
   tcase_add_test (tc, test_tensor_empty_stream);
   tcase_add_test (tc, test_tensor_caps_follow_properties);
