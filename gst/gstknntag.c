@@ -225,6 +225,17 @@ struct _GstKnntag
   MusaError loaded_err;
   struct stat refused_st;       /* a file version that failed to load */
   gboolean have_refused;
+
+  /* tag mode: an index read and not in use, with the file it came from: the
+   * one read when the element started, or the one in use when new caps
+   * rebuild the analysis; the caps take it while `location` is the same, so
+   * the index is read once per start */
+  MusaIndex *spare;
+  gchar *spare_location;
+  struct stat spare_st;
+  gchar *learn_checked;         /* learn mode: the index file (location,
+                                 * embedding) the caps checked */
+  gchar *caps_error;            /* the last index error posted at the caps */
 };
 
 G_DEFINE_TYPE (GstKnntag, gst_knntag, GST_TYPE_MUSA_ANALYSIS);
@@ -456,6 +467,24 @@ same_file (const struct stat *a, const struct stat *b)
       && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Reads the index at @location; @st = the file as it was just before (a file
+ * replaced during the read is seen as replaced at the next look, and read
+ * again, rather than taken for the one read). */
+static MusaIndex *
+read_index (const gchar * location, struct stat *st, MusaError * err)
+{
+  if (stat (location, st) != 0)
+    memset (st, 0, sizeof (*st));
+  return musa_index_load (location, err);
+}
+
+static void
+drop_spare (GstKnntag * self)
+{
+  g_clear_pointer (&self->spare, musa_index_free);
+  g_clear_pointer (&self->spare_location, g_free);
+}
+
 /* The loader thread: reads the index and builds its searcher; the element's
  * configuration it reads does not change while the thread runs (it is
  * joined before the configuration is released). */
@@ -585,8 +614,15 @@ release_all (GstKnntag * self)
   self->have_refused = FALSE;
   musa_knn_free (self->knn);
   self->knn = NULL;
-  musa_index_free (self->index);
-  self->index = NULL;
+  /* the index in use stays read for the next caps (a new rate, tensors
+   * after audio); stop drops it */
+  if (self->index != NULL) {
+    drop_spare (self);
+    self->spare = self->index;
+    self->spare_location = g_strdup (self->cfg.location);
+    self->spare_st = self->index_st;
+    self->index = NULL;
+  }
   musa_embed_free (self->embed);
   self->embed = NULL;
   g_clear_pointer (&self->acc_scores, g_free);
@@ -618,6 +654,9 @@ gst_knntag_finalize (GObject * object)
   GstKnntag *self = GST_KNNTAG (object);
 
   release_all (self);
+  drop_spare (self);
+  g_free (self->learn_checked);
+  g_free (self->caps_error);
   forget_source (self);
   props_clear (&self->props);
   g_array_free (self->pending, TRUE);
@@ -718,15 +757,86 @@ gst_knntag_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Snapshot the properties and open the index for an embedding (name, dim,
- * version). Fills @err naming the property at fault. */
+/* A location is given. */
 static gboolean
-open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
-    unsigned flags, MusaError * err)
+check_location (const gchar * location, MusaError * err)
+{
+  if (location != NULL && location[0] != '\0')
+    return TRUE;
+  musa_error_set (err, MUSA_ERR_INVALID, "location",
+      "no index file given (set location)");
+  return FALSE;
+}
+
+/* Learn mode's labels, split and checked (g_strfreev), NULL with @err. */
+static gchar **
+parse_labels (const gchar * label, MusaError * err)
 {
   gchar **labs;
   guint i;
 
+  if (label == NULL || label[0] == '\0') {
+    musa_error_set (err, MUSA_ERR_INVALID, "label",
+        "learn mode needs the stream's labels (label=a,b)");
+    return NULL;
+  }
+  labs = g_strsplit (label, ",", -1);
+  for (i = 0; labs[i]; i++) {
+    g_strstrip (labs[i]);
+    const gchar *c;
+    gboolean ok = labs[i][0] != '\0' && strlen (labs[i]) <= 255;
+    for (c = labs[i]; *c && ok; c++)
+      ok = !g_ascii_iscntrl (*c);
+    if (!ok) {
+      musa_error_set (err, MUSA_ERR_INVALID, "label",
+          "empty, too long (> 255 bytes) or unprintable label in \"%s\"",
+          label);
+      g_strfreev (labs);
+      return NULL;
+    }
+  }
+  return labs;
+}
+
+/* Learn mode: the index at @location can be written, and an existing one
+ * holds the embedding (name, dim, version) or a new one can be made. */
+static gboolean
+check_learn_index (const gchar * location, const gchar * name, gint dim,
+    gint version, unsigned flags, MusaError * err)
+{
+  MusaIndex *idx;
+  gboolean ok;
+
+  /* the index is written at EOS: fail now, not after the whole stream */
+  if (musa_index_check_writable (location, err) != MUSA_OK)
+    return FALSE;
+  if (g_file_test (location, G_FILE_TEST_EXISTS)) {
+    idx = musa_index_load (location, err);
+    if (idx == NULL)
+      return FALSE;
+    ok = musa_index_check_embedding (idx, name, dim, version, err) == MUSA_OK;
+  } else {
+    idx = musa_index_new (name, dim, version, flags, err);
+    ok = idx != NULL;
+  }
+  musa_index_free (idx);
+  return ok;
+}
+
+static gchar *
+learn_key (const gchar * location, const gchar * name, gint dim, gint version)
+{
+  return g_strdup_printf ("%s\n%s\n%d\n%d", location, name, dim, version);
+}
+
+/* Snapshot the properties and open the index for an embedding (name, dim,
+ * version): in tag mode the index read already (prepare_index, or when the
+ * element started) when it comes from `location`. Fills @err naming the
+ * property at fault. */
+static gboolean
+open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
+    unsigned flags, MusaError * err)
+{
   release_all (self);
   GST_OBJECT_LOCK (self);
   self->cfg = self->props;
@@ -738,68 +848,49 @@ open_index (GstKnntag * self, const gchar * name, gint dim, gint version,
   self->dim = dim;
   if (musa_knn_config_check (&self->cfg.knn, err) != MUSA_OK)
     return FALSE;
-  if (self->cfg.location == NULL || self->cfg.location[0] == '\0') {
-    musa_error_set (err, MUSA_ERR_INVALID, "location",
-        "no index file given (set location)");
+  if (!check_location (self->cfg.location, err))
     return FALSE;
-  }
   if (self->cfg.mode == GST_KNNTAG_MODE_LEARN) {
-    if (self->cfg.label == NULL || self->cfg.label[0] == '\0') {
-      musa_error_set (err, MUSA_ERR_INVALID, "label",
-          "learn mode needs the stream's labels (label=a,b)");
+    gchar *key;
+
+    drop_spare (self);
+    self->labels = parse_labels (self->cfg.label, err);
+    if (self->labels == NULL)
+      return FALSE;
+    /* the file, unless prepare_index checked it for these caps */
+    key = learn_key (self->cfg.location, name, dim, version);
+    if (g_strcmp0 (key, self->learn_checked) != 0
+        && !check_learn_index (self->cfg.location, name, dim, version, flags,
+            err)) {
+      g_free (key);
       return FALSE;
     }
-    labs = g_strsplit (self->cfg.label, ",", -1);
-    for (i = 0; labs[i]; i++) {
-      g_strstrip (labs[i]);
-      const gchar *c;
-      gboolean ok = labs[i][0] != '\0' && strlen (labs[i]) <= 255;
-      for (c = labs[i]; *c && ok; c++)
-        ok = !g_ascii_iscntrl (*c);
-      if (!ok) {
-        musa_error_set (err, MUSA_ERR_INVALID, "label",
-            "empty, too long (> 255 bytes) or unprintable label in \"%s\"",
-            self->cfg.label);
-        g_strfreev (labs);
-        return FALSE;
-      }
-    }
-    self->labels = labs;
-    /* the index is written at EOS: fail now, not after the whole stream */
-    if (musa_index_check_writable (self->cfg.location, err) != MUSA_OK)
-      return FALSE;
-    /* an existing index must hold the same embedding */
-    if (g_file_test (self->cfg.location, G_FILE_TEST_EXISTS)) {
-      MusaIndex *idx = musa_index_load (self->cfg.location, err);
-      if (idx == NULL)
-        return FALSE;
-      if (musa_index_check_embedding (idx, name, dim, version, err)) {
-        musa_index_free (idx);
-        return FALSE;
-      }
-      musa_index_free (idx);
-    } else {
-      MusaIndex *idx = musa_index_new (name, dim, version, flags, err);
-      if (idx == NULL)
-        return FALSE;
-      musa_index_free (idx);
-    }
+    g_free (self->learn_checked);
+    self->learn_checked = key;
   } else {
-    self->index = musa_index_load (self->cfg.location, err);
-    if (self->index == NULL)
-      return FALSE;
+    if (self->spare != NULL
+        && g_strcmp0 (self->spare_location, self->cfg.location) == 0) {
+      GST_DEBUG_OBJECT (self, "using the index read before from %s",
+          self->cfg.location);
+      self->index = g_steal_pointer (&self->spare);
+      self->index_st = self->spare_st;
+      g_clear_pointer (&self->spare_location, g_free);
+    } else {
+      drop_spare (self);
+      GST_DEBUG_OBJECT (self, "reading the index %s", self->cfg.location);
+      self->index = read_index (self->cfg.location, &self->index_st, err);
+      if (self->index == NULL)
+        return FALSE;
+    }
     if (musa_index_check_embedding (self->index, name, dim, version, err))
       return FALSE;
     self->knn = musa_knn_new (self->index, &self->cfg.knn, err);
     if (self->knn == NULL)
       return FALSE;
-    /* what a replacement must hold, and the file this index came from
-     * (a file replaced between the load and this look is taken for it:
-     * the next replacement is seen) */
+    /* what a replacement must hold (the file this index came from is in
+     * index_st) */
     self->emb_name = g_strdup (name);
     self->emb_version = version;
-    if (stat (self->cfg.location, &self->index_st) != 0)
-      memset (&self->index_st, 0, sizeof (self->index_st));
     self->next_check = g_get_monotonic_time () +
         (gint64) (self->cfg.reload_interval * 1e6);
     if (musa_index_n_items (self->index) == 0)
@@ -832,6 +923,78 @@ post_error (GstKnntag * self, const MusaError * err)
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("Invalid setting of property '%s': %s", err->property,
             err->message), (NULL));
+}
+
+/* An index error at the caps, posted once per run (basetransform offers
+ * refused caps again). */
+static void
+post_caps_error (GstKnntag * self, const MusaError * err)
+{
+  gchar *text = g_strdup_printf ("%d %s: %s", err->code, err->property,
+      err->message);
+
+  if (g_strcmp0 (text, self->caps_error) == 0) {
+    g_free (text);
+    return;
+  }
+  g_free (self->caps_error);
+  self->caps_error = text;
+  post_error (self, err);
+}
+
+/* Caps are about to configure the analysis for an embedding (name, dim,
+ * version): the index file is read here, where a damaged, unreadable or
+ * mismatched index gets its own error (configure's failures are all worded
+ * as an invalid setting by the base class). Tag mode: the index in use or
+ * the spare (read when the element started) serves while `location` is the
+ * same; else the file is read, as the spare that configure takes. Learn
+ * mode: the file is checked once per location and embedding. */
+static gboolean
+prepare_index (GstKnntag * self, const gchar * name, gint dim, gint version,
+    unsigned flags, MusaError * err)
+{
+  gchar *location, *key;
+  gboolean learn, ok = TRUE;
+  const MusaIndex *idx;
+
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->props.location);
+  learn = self->props.mode == GST_KNNTAG_MODE_LEARN;
+  GST_OBJECT_UNLOCK (self);
+  /* (no location: open_index says so) */
+  if (location == NULL || location[0] == '\0') {
+    g_free (location);
+    return TRUE;
+  }
+  if (learn) {
+    key = learn_key (location, name, dim, version);
+    if (g_strcmp0 (key, self->learn_checked) != 0) {
+      ok = check_learn_index (location, name, dim, version, flags, err);
+      g_free (self->learn_checked);
+      self->learn_checked = ok ? g_strdup (key) : NULL;
+    }
+    g_free (key);
+    g_free (location);
+    return ok;
+  }
+  if (self->index != NULL && g_strcmp0 (self->cfg.location, location) == 0) {
+    idx = self->index;
+  } else if (self->spare != NULL
+      && g_strcmp0 (self->spare_location, location) == 0) {
+    idx = self->spare;
+  } else {
+    drop_spare (self);
+    GST_DEBUG_OBJECT (self, "reading the index %s", location);
+    self->spare = read_index (location, &self->spare_st, err);
+    if (self->spare == NULL) {
+      g_free (location);
+      return FALSE;
+    }
+    self->spare_location = g_strdup (location);
+    idx = self->spare;
+  }
+  g_free (location);
+  return musa_index_check_embedding (idx, name, dim, version, err) == MUSA_OK;
 }
 
 /* ---- audio ---- */
@@ -1411,8 +1574,14 @@ gst_knntag_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   gint dim;
   gchar *name;
 
+  musa_error_clear (&err);
   if (!is_tensor_caps (incaps)) {
     self->tensor_mode = FALSE;
+    if (!prepare_index (self, MUSA_EMBED_NAME, MUSA_EMBED_DIM,
+            MUSA_EMBED_VERSION, MUSA_INDEX_FLAG_STANDARDISE, &err)) {
+      post_caps_error (self, &err);
+      return FALSE;
+    }
     return GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->set_caps
         (trans, incaps, outcaps);
   }
@@ -1429,7 +1598,6 @@ gst_knntag_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->props.embedding);
   GST_OBJECT_UNLOCK (self);
-  musa_error_clear (&err);
   if (name == NULL || name[0] == '\0' || strlen (name) >= MUSA_INDEX_NAME_LEN) {
     musa_error_set (&err, MUSA_ERR_INVALID, "embedding",
         "embedding name must have 1..%d bytes", MUSA_INDEX_NAME_LEN - 1);
@@ -1443,11 +1611,16 @@ gst_knntag_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     g_free (name);
     return TRUE;
   }
+  if (!prepare_index (self, name, dim, 1, 0, &err)) {
+    post_caps_error (self, &err);
+    g_free (name);
+    return FALSE;
+  }
   /* the audio analysis, if any, is over: audio caps after the tensors
    * configure it afresh */
   musa_analysis_release (GST_MUSA_ANALYSIS (self));
   if (!open_index (self, name, dim, 1, 0, &err)) {
-    post_error (self, &err);
+    post_caps_error (self, &err);
     g_free (name);
     return FALSE;
   }
@@ -1644,35 +1817,53 @@ gst_knntag_submit_input_buffer (GstBaseTransform * trans,
   return klass->submit_input_buffer (trans, is_discont, input);
 }
 
-/* The index file given when the element starts is checked then (the READY ->
- * PAUSED state change fails there, in the application's thread, instead of
- * an error from the streaming thread at the first caps): in tag mode that it
- * loads (missing, damaged), in learn mode that it can be written. Settings
- * may still change until the caps (GstHarness starts elements first), so
- * everything is checked again, with the embedding, at the caps. */
+/* The settings that need no caps are checked when the element starts (the
+ * READY -> PAUSED state change fails there, in the application's thread,
+ * instead of an error from the streaming thread at the first caps): in tag
+ * mode the index is read (missing, damaged: refused) and kept for the caps
+ * (read once: a big index costs its load time once, and a file overwritten
+ * after the start, cp over it, does not matter; a replacement is taken up by
+ * the reload), in learn mode that it can be written, and the labels. An
+ * element in a bin (a pipeline) has its properties by now, so a missing
+ * location or learn label fails too; a lone element (GstHarness starts it
+ * before the test sets its properties) may get them later: everything is
+ * checked again, with the embedding, at the caps. */
 static gboolean
 gst_knntag_start (GstBaseTransform * trans)
 {
   GstKnntag *self = GST_KNNTAG (trans);
-  gchar *location;
-  gboolean learn;
+  gchar *location, *label;
+  gboolean learn, in_bin;
   MusaError err;
 
   if (!GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->start (trans))
     return FALSE;
+  drop_spare (self);
+  g_clear_pointer (&self->learn_checked, g_free);
+  g_clear_pointer (&self->caps_error, g_free);
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->props.location);
+  label = g_strdup (self->props.label);
   learn = self->props.mode == GST_KNNTAG_MODE_LEARN;
+  in_bin = GST_OBJECT_PARENT (self) != NULL;
   GST_OBJECT_UNLOCK (self);
 
   musa_error_clear (&err);
-  if (location != NULL && location[0] != '\0') {
-    if (learn)
-      musa_index_check_writable (location, &err);
-    else
-      musa_index_free (musa_index_load (location, &err));
+  if (location == NULL || location[0] == '\0') {
+    if (in_bin)
+      check_location (location, &err);
+  } else if (learn) {
+    musa_index_check_writable (location, &err);
+  } else {
+    GST_DEBUG_OBJECT (self, "reading the index %s", location);
+    self->spare = read_index (location, &self->spare_st, &err);
+    if (self->spare != NULL)
+      self->spare_location = g_strdup (location);
   }
+  if (err.code == MUSA_OK && learn && (in_bin || (label && label[0])))
+    g_strfreev (parse_labels (label, &err));
   g_free (location);
+  g_free (label);
   if (err.code != MUSA_OK) {
     post_error (self, &err);
     return FALSE;
@@ -1688,6 +1879,8 @@ gst_knntag_stop (GstBaseTransform * trans)
 
   ret = GST_BASE_TRANSFORM_CLASS (gst_knntag_parent_class)->stop (trans);
   release_all (self);
+  drop_spare (self);
+  g_clear_pointer (&self->learn_checked, g_free);
   forget_source (self);
   self->tensor_mode = FALSE;
   self->warned_values = FALSE;

@@ -307,6 +307,116 @@ genre_tags (GstHarness * h, gchar ** last)
   return n;
 }
 
+/* In a pipeline, a tagger without `location` and a learner without `label`
+ * fail the READY -> PAUSED state change too, naming the property (they
+ * started and failed at the first caps, in the streaming thread). A lone
+ * element, as GstHarness starts it before the test sets its properties, may
+ * still get them later: they are checked at the caps (test_bad_input). */
+GST_START_TEST (test_start_needs_location_and_label)
+{
+  gchar *index = tmp_path ("start-needs.knn");
+  const gchar *cases[][2] = {
+    {"knntag", "'location'"},
+    {"knntag location=\"\"", "'location'"},
+    {"knntag mode=learn label=x", "'location'"},
+    {"knntag mode=learn location=\"%s\"", "'label'"},
+    {"knntag mode=learn label=\",,\" location=\"%s\"", "'label'"},
+  };
+  guint i;
+
+  g_unlink (index);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *knntag = g_strdup_printf (cases[i][0], index);
+    gchar *desc = g_strdup_printf ("audiotestsrc ! %s ! fakesink", knntag);
+    gchar *text = start_error (desc);
+
+    fail_unless (text != NULL, "%s: the state change did not fail", knntag);
+    fail_unless (strstr (text, cases[i][1]) != NULL,
+        "%s: '%s' does not say %s", knntag, text, cases[i][1]);
+    g_free (text);
+    g_free (desc);
+    g_free (knntag);
+  }
+  /* (a learner's index is written at EOS only) */
+  fail_if (g_file_test (index, G_FILE_TEST_EXISTS));
+  g_free (index);
+}
+
+GST_END_TEST;
+
+/* The index is read once, when the element starts, and the caps use that
+ * copy: an index overwritten after the start (cp over it, which an index in
+ * use allows) does not stop the tagger, which tags with the index it read
+ * (the caps read the file a second time, and the pipeline failed there with
+ * "Invalid setting of property 'location': ... truncated"). */
+GST_START_TEST (test_index_read_at_start)
+{
+  gchar *index = tmp_path ("read-once.knn");
+  GstElement *e;
+  GstBus *bus;
+  GstHarness *h;
+  gsize n;
+  gfloat *x;
+  GList *msgs = NULL;
+  GstMessage *m;
+  GstBuffer *buf;
+  gchar *genre = NULL;
+  FILE *f;
+
+  g_unlink (index);
+  learn_audio (index, "groove", FALSE, 1);
+  learn_audio (index, "chords", TRUE, 2);
+  e = gst_element_factory_make ("knntag", NULL);
+  g_object_set (e, "location", index, "k", 3, "window", 5.0, "interval",
+      5 * GST_SECOND, NULL);
+  /* started here (PLAYING), with its location: the index is read */
+  h = gst_harness_new_with_element (e, "sink", "src");
+  gst_object_unref (e);
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  /* overwritten in place, as `cp junk index.knn` does */
+  f = fopen (index, "wb");
+  fail_unless (f != NULL);
+  fail_unless (fputs ("not an index any more", f) >= 0);
+  fail_unless (fclose (f) == 0);
+
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  x = music (10.0, FALSE, 10, &n);
+  fail_unless_equals_int (push_audio (h, x, n, 2048, TRUE), GST_FLOW_OK);
+  /* no error, and the votes of the index read at the start */
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR |
+              GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (m);
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "error from %s",
+        GST_MESSAGE_SRC_NAME (m));
+    if (gst_structure_has_name (st, "knntag"))
+      msgs = g_list_append (msgs, gst_structure_copy (st));
+    gst_message_unref (m);
+  }
+  fail_unless_equals_string (final_label (msgs, NULL), "groove");
+  fail_unless (genre_tags (h, &genre) > 0);
+  fail_unless_equals_string (genre, "groove");
+  g_free (genre);
+  /* a next stream at another rate rebuilds the analysis, with the same
+   * index (the file is not read again) */
+  fail_unless (gst_harness_push_event (h,
+          gst_event_new_stream_start ("second")));
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format = (string) F32LE, "
+      "rate = (int) 16000, channels = (int) 1, layout = (string) interleaved");
+  buf = gst_buffer_new_and_alloc (16000 * sizeof (gfloat));
+  gst_buffer_memset (buf, 0, 0, 16000 * sizeof (gfloat));
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  fail_unless (bus_error_text (bus) == NULL);
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  g_free (x);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_unlink (index);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 /* An answer from less than half a window of audio is uncertain and tags
  * nothing (the first seconds of a radio stream, a short clip); the first
  * certain answer tags, even when the uncertain ones had the same label. */
@@ -675,6 +785,9 @@ tag_error_with_index (const gchar * path)
   return err;
 }
 
+/* A damaged or missing index read at the caps (its location set after the
+ * start, as in a GstHarness) is named as such, as at the start (the caps
+ * said "Invalid setting of property 'location'" for it). */
 GST_START_TEST (test_corrupt_index)
 {
   gchar *index = tmp_path ("good.knn"), *bad = tmp_path ("bad.knn");
@@ -687,13 +800,15 @@ GST_START_TEST (test_corrupt_index)
   /* truncated */
   fail_unless (g_file_set_contents (bad, data, len - 7, NULL));
   err = tag_error_with_index (bad);
-  fail_unless (err && strstr (err, "truncated"), "%s", err);
+  fail_unless (err && strstr (err, "Damaged index") && strstr (err,
+          "truncated"), "%s", err);
   g_free (err);
   /* one byte changed */
   data[len / 2] ^= 0x40;
   fail_unless (g_file_set_contents (bad, data, len, NULL));
   err = tag_error_with_index (bad);
-  fail_unless (err && strstr (err, "checksum"), "%s", err);
+  fail_unless (err && strstr (err, "Damaged index") && strstr (err,
+          "checksum"), "%s", err);
   g_free (err);
   /* not an index at all */
   fail_unless (g_file_set_contents (bad, "hello, world, this is text"
@@ -701,11 +816,28 @@ GST_START_TEST (test_corrupt_index)
           "................................................................",
           -1, NULL));
   err = tag_error_with_index (bad);
-  fail_unless (err && strstr (err, "not a musa index"), "%s", err);
+  fail_unless (err && strstr (err, "Damaged index") && strstr (err,
+          "not a musa index"), "%s", err);
   g_free (err);
+  /* the same in learn mode (an existing index must hold the embedding) */
+  {
+    GstBus *bus;
+    GstHarness *h = new_harness (&bus);
+    g_object_set (h->element, "mode", 1, "label", "a", "location", bad, NULL);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    fail_if (gst_harness_push (h, gst_buffer_new_and_alloc (400)) ==
+        GST_FLOW_OK);
+    err = bus_error_text (bus);
+    fail_unless (err && strstr (err, "Damaged index") && strstr (err,
+            "not a musa index"), "%s", err);
+    g_free (err);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
   /* missing */
   err = tag_error_with_index ("/nonexistent/dir/x.knn");
-  fail_unless (err && strstr (err, "cannot open"), "%s", err);
+  fail_unless (err && strstr (err, "Could not use the index")
+      && strstr (err, "cannot open"), "%s", err);
   g_free (err);
   g_free (data);
   g_free (index);
@@ -1227,6 +1359,8 @@ knntag_suite (void)
   tcase_add_test (tc, test_learn_then_tag);
   tcase_add_test (tc, test_no_tags_when_uncertain);
   tcase_add_test (tc, test_start_checks_index);
+  tcase_add_test (tc, test_start_needs_location_and_label);
+  tcase_add_test (tc, test_index_read_at_start);
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_tensor_input);
   tcase_add_test (tc, test_tensor_stream_change);
