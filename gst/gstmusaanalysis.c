@@ -17,6 +17,8 @@ GST_DEBUG_CATEGORY_STATIC (musa_analysis_debug);
 #define ALIGNMENT_THRESHOLD (40 * GST_MSECOND)
 /* a gap longer than this is a discontinuity, not silence */
 #define MAX_SILENCE (3600 * GST_SECOND)
+/* a forward jump with DISCONT up to this long is a dropout (silence) */
+#define MAX_DROPOUT (2 * GST_SECOND)
 
 enum
 {
@@ -395,6 +397,22 @@ warn_nonfinite (GstMusaAnalysis * self, gboolean final)
             "(a count follows at the end of the stream)"), (NULL));
 }
 
+/* The audio analysed so far gets its final results (unless it had them),
+ * then the analysis starts afresh: a discontinuity, like a new segment
+ * without a flush. */
+static void
+finish_and_reset (GstMusaAnalysis * self)
+{
+  GstMusaAnalysisClass *klass = GST_MUSA_ANALYSIS_GET_CLASS (self);
+  GstMusaAnalysisPrivate *priv = PRIV (self);
+
+  if (priv->configured && klass->finish && !priv->finished && priv->pos > 0) {
+    klass->finish (self, priv->pos);
+    priv->finished = TRUE;
+  }
+  musa_analysis_reset (self);
+}
+
 /* @frames samples of silence (a gap) go through the analysis */
 static void
 analyse_silence (GstMusaAnalysis * self, guint64 frames)
@@ -426,8 +444,26 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
   if (!priv->configured || priv->bpf == 0 || priv->reverse)
     return;
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && priv->pos > 0) {
-    GST_DEBUG_OBJECT (self, "discontinuity: resetting");
-    musa_analysis_reset (self);
+    GstClockTime pts = GST_BUFFER_PTS (buf);
+    GstClockTime expect = musa_analysis_sample_time (self, priv->pos);
+    GstClockTime half = GST_SECOND / (2 * (GstClockTime) priv->rate);
+
+    /* a dropout (a leaky queue, a live source's overrun: timestamps ahead by
+     * what was lost, at most MAX_DROPOUT) is silence, as below, and the
+     * analysis goes on (it started afresh at every dropped buffer, and
+     * under a leaky queue gave no results at all); any other discontinuity
+     * (no time missing, a jump back or far ahead) gives the audio before it
+     * its final results, then starts afresh */
+    if (GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (expect)
+        && pts > expect + half && pts - expect <= MAX_DROPOUT) {
+      GST_DEBUG_OBJECT (self, "dropout of %" GST_TIME_FORMAT
+          ": analysed as silence", GST_TIME_ARGS (pts - expect));
+      analyse_silence (self, gst_util_uint64_scale_int_round (pts - expect,
+              priv->rate, GST_SECOND));
+    } else {
+      GST_DEBUG_OBJECT (self, "discontinuity: final results, then afresh");
+      finish_and_reset (self);
+    }
   }
   /* timestamps that jump ahead without a DISCONT flag (a live source's
    * dropout, a do-timestamp appsrc that got nothing for a while): the time
@@ -447,13 +483,17 @@ musa_analysis_analyse_buffer (GstMusaAnalysis * self, GstBuffer * buf)
               priv->rate, GST_SECOND));
     } else if (pts > expect + ALIGNMENT_THRESHOLD) {
       GST_DEBUG_OBJECT (self, "timestamps jumped to %" GST_TIME_FORMAT
-          " (expected %" GST_TIME_FORMAT "): resetting", GST_TIME_ARGS (pts),
-          GST_TIME_ARGS (expect));
-      musa_analysis_reset (self);
+          " (expected %" GST_TIME_FORMAT "): final results, then afresh",
+          GST_TIME_ARGS (pts), GST_TIME_ARGS (expect));
+      finish_and_reset (self);
     }
   }
+  /* (buffers without timestamps, as appsrc fed from numpy gives them: the
+   * samples counted from the segment's start time the results) */
   if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
-    priv->base_ts = GST_BUFFER_PTS (buf);
+    priv->base_ts = GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) :
+        GST_BASE_TRANSFORM (self)->segment.format == GST_FORMAT_TIME ?
+        GST_BASE_TRANSFORM (self)->segment.start : 0;
 
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return;
@@ -500,10 +540,25 @@ analyse_gap (GstMusaAnalysis * self, GstEvent * event)
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur)
       || dur > MAX_SILENCE) {
     if (priv->pos > 0) {
-      GST_DEBUG_OBJECT (self, "gap without a usable duration: resetting");
-      musa_analysis_reset (self);
+      GST_DEBUG_OBJECT (self, "gap without a usable duration: final results, "
+          "then afresh");
+      finish_and_reset (self);
     }
     return;
+  }
+  /* a gap that overlaps the audio already analysed adds only what lies
+   * beyond it (a gap at 2.5 s for 1 s after audio up to 3 s made every
+   * later result 0.5 s late), one that starts later also covers the time
+   * up to it, as timestamps that jump ahead do */
+  if (priv->pos > 0 && GST_CLOCK_TIME_IS_VALID (priv->base_ts)) {
+    GstClockTime expect = musa_analysis_sample_time (self, priv->pos);
+
+    if (ts + ALIGNMENT_THRESHOLD < expect || ts > expect + ALIGNMENT_THRESHOLD)
+      dur = ts + dur > expect ? ts + dur - expect : 0;
+    if (dur > MAX_SILENCE) {
+      finish_and_reset (self);
+      return;
+    }
   }
   if (priv->pos == 0 && !GST_CLOCK_TIME_IS_VALID (priv->base_ts))
     priv->base_ts = ts;

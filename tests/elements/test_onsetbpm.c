@@ -19,6 +19,8 @@ typedef struct
   GstClockTime next_ts;
   /* the final message */
   gboolean have_final;
+  gint finals;                  /* final messages (a discontinuity gives one) */
+  gdouble first_final_bpm;
   gdouble final_bpm, final_conf;
   GArray *beats;
   /* onsets and beats: time (ns) and when they arrived (samples pushed) */
@@ -117,6 +119,9 @@ drain_bus (GstBus * bus, Run * r, guint64 pushed)
           const GValue *arr = gst_structure_get_value (s, "beats");
           guint i;
           fail_unless (arr != NULL);
+          if (r->finals++ == 0)
+            r->first_final_bpm = bpm;
+          g_array_set_size (r->beats, 0);       /* the last final's beats */
           r->have_final = TRUE;
           r->final_bpm = bpm;
           r->final_conf = conf;
@@ -468,6 +473,11 @@ GST_START_TEST (test_reset)
   fail_unless (fabs (r.final_bpm / 150.0 - 1.0) < 0.01, "discont: %f",
       r.final_bpm);
   check_beats_after (&r, 10.0, 0.4);
+  /* the audio before the discontinuity got its final result first (it was
+   * dropped) */
+  fail_unless_equals_int (r.finals, 2);
+  fail_unless (fabs (r.first_final_bpm / 90.0 - 1.0) < 0.01, "before: %f",
+      r.first_final_bpm);
   run_clear (&r);
 
   /* without a reset the whole stream mixes both: not 150 within 1 % */

@@ -438,6 +438,152 @@ GST_START_TEST (test_timestamp_jump)
 
 GST_END_TEST;
 
+/* A dropout flagged DISCONT (a leaky queue or a live source's overrun drops
+ * buffers and flags the next one; its timestamp is ahead by what was lost)
+ * is silence, and the analysis goes on: the results follow one another over
+ * it and one final result covers the whole stream. Each such buffer started
+ * the analysis afresh and threw away the results since the last interval
+ * (under a leaky queue an element posted 1 message for 20 s instead of 20).
+ * A DISCONT with no time missing still starts afresh, after the final
+ * results of the audio before it. */
+GST_START_TEST (test_discont_dropout)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    GstBuffer *buf;
+    Results r;
+    gint k;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    for (k = 0; k < 8; k++) {
+      push_audio (h, &pos, RATE / 4, 1024);
+      /* 1024 frames lost, the next buffer flagged */
+      pos += 1024;
+      buf = tone_buffer (pos, 1024);
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+      fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+      gst_buffer_unref (gst_harness_pull (h));
+      pos += 1024;
+    }
+    push_audio (h, &pos, RATE * 4 - pos, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results (bus, name);
+    fail_unless (r.n >= 4, "%s: %u messages", name, r.n);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 4 * GST_SECOND);
+    if (!g_str_equal (name, "melspec")) {
+      fail_unless_equals_int (r.finals, 1);
+      fail_unless_equals_uint64 (r.final_ts, 0);
+    }
+    free_harness (h, bus);
+
+    /* no time missing: final results, then afresh from there */
+    h = new_harness (name, &bus);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    pos = 0;
+    push_audio (h, &pos, RATE * 2, 1024);
+    buf = tone_buffer (pos, 1024);
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    pos += 1024;
+    push_audio (h, &pos, RATE * 4 - pos, 1024);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    if (!g_str_equal (name, "melspec")) {
+      GList *msgs = messages (bus, name), *l;
+      guint finals = 0;
+      GstClockTime ts = GST_CLOCK_TIME_NONE;
+
+      for (l = msgs; l; l = l->next) {
+        gboolean final = FALSE;
+
+        gst_structure_get_boolean (l->data, "final", &final);
+        if (final) {
+          finals++;
+          fail_unless (gst_structure_get_uint64 (l->data, "timestamp", &ts));
+        }
+      }
+      g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+      fail_unless_equals_int (finals, 2);
+      fail_unless_equals_uint64 (ts, 2 * GST_SECOND);
+    }
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
+/* Buffers without timestamps (appsrc fed from numpy without PTS, as most
+ * such feeders do): the results are timed by the samples counted from the
+ * segment's start (every timestamp was NONE, in tensors too). */
+GST_START_TEST (test_no_timestamps)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    while (pos < 3 * RATE) {
+      gsize n = MIN (1000, 3 * RATE - pos);
+      GstBuffer *buf = tone_buffer (pos, n);
+
+      GST_BUFFER_PTS (buf) = GST_BUFFER_DURATION (buf) = GST_CLOCK_TIME_NONE;
+      fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+      gst_buffer_unref (gst_harness_pull (h));
+      pos += n;
+    }
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results (bus, name);
+    fail_unless (r.n > 0);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 3 * GST_SECOND);
+    if (!g_str_equal (name, "melspec"))
+      fail_unless_equals_uint64 (r.final_ts, 0);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
+/* A GAP event that overlaps audio already received adds only what lies
+ * beyond it: audio to 3 s, a gap at 2.5 s for 1 s, audio from 3.5 s to 5 s
+ * (the whole second was added as silence: every later result 0.5 s late,
+ * the results ran to 5.5 s). */
+GST_START_TEST (test_gap_overlap)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (analysis_elements); i++) {
+    const gchar *name = analysis_elements[i];
+    GstBus *bus;
+    GstHarness *h = new_harness (name, &bus);
+    guint64 pos = 0;
+    Results r;
+
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+    push_audio (h, &pos, RATE * 3, 1050);
+    fail_unless (gst_harness_push_event (h,
+            gst_event_new_gap (2500 * GST_MSECOND, GST_SECOND)));
+    pos = RATE * 7 / 2;
+    push_audio (h, &pos, RATE * 3 / 2, 1050);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    r = results (bus, name);
+    fail_unless (r.n > 0);
+    fail_unless_equals_uint64 (MAX (r.end, r.final_end), 5 * GST_SECOND);
+    free_harness (h, bus);
+  }
+}
+
+GST_END_TEST;
+
 /* A segment seek ends with SEGMENT_DONE, not EOS: the segment's results
  * must be complete then (they were lost: the partial last interval and the
  * final results never came, and the next segment reset the analysis), and
@@ -929,6 +1075,9 @@ robust_suite (void)
   tcase_add_test (tc, test_setting_while_streaming);
   tcase_add_test (tc, test_gap_event);
   tcase_add_test (tc, test_timestamp_jump);
+  tcase_add_test (tc, test_discont_dropout);
+  tcase_add_test (tc, test_no_timestamps);
+  tcase_add_test (tc, test_gap_overlap);
   tcase_add_test (tc, test_segment_done);
   tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_segment_again);
