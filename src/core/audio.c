@@ -1,6 +1,7 @@
 /* libmusa — sample format conversion, downmix and spectra. */
 #include "core/audio.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "musa-core-orc.h"
@@ -22,6 +23,19 @@ musa_audio_sanitize (float *x, size_t n)
     }
   }
   return bad;
+}
+
+/* A double as a float: finite values beyond the float range saturate at
+ * +-FLT_MAX (they became Inf, and were then analysed as silence with a
+ * warning about non-finite input); NaN and Inf stay what they are. */
+static float
+f64_to_f32 (double d)
+{
+  if (d > FLT_MAX)
+    return isinf (d) ? INFINITY : FLT_MAX;
+  if (d < -FLT_MAX)
+    return isinf (d) ? -INFINITY : -FLT_MAX;
+  return (float) d;
 }
 
 size_t
@@ -49,12 +63,11 @@ musa_audio_to_f32 (const void *in, MusaSampleFormat format, int channels,
         break;
       case MUSA_SAMPLE_F64:
         for (i = 0; i < (size_t) len; i++)
-          out[done + i] = (float) ((const double *) in)[done + i];
+          out[done + i] = f64_to_f32 (((const double *) in)[done + i]);
         break;
     }
   }
-  /* Integer input is always finite; float input may carry NaN/Inf (and
-   * F64 values beyond float range become Inf). */
+  /* Integer input is always finite; float input may carry NaN/Inf. */
   if (format == MUSA_SAMPLE_F32 || format == MUSA_SAMPLE_F64)
     return musa_audio_sanitize (out, n);
   return 0;
@@ -74,9 +87,11 @@ musa_audio_to_mono (const void *in, MusaSampleFormat format, int channels,
 
   if (format == MUSA_SAMPLE_F32 && channels == 2) {
     const float *x = in;
-    /* Check first: NaN in one channel must silence that sample only. */
+    /* Check first: NaN in one channel must silence that sample only, and
+     * two samples near FLT_MAX would sum to Inf (the plain loop below sums
+     * in double) */
     for (f = 0; f < 2 * frames; f++)
-      if (!isfinite (x[f]))
+      if (!(fabsf (x[f]) <= 1e38f))
         bad++;
     if (bad == 0) {
       size_t done;
@@ -90,7 +105,8 @@ musa_audio_to_mono (const void *in, MusaSampleFormat format, int channels,
   }
 
   for (f = 0; f < frames; f++) {
-    float acc = 0.0f, v = 0.0f;
+    double acc = 0.0;
+    float v = 0.0f;
     for (c = 0; c < channels; c++) {
       size_t i = f * (size_t) channels + (size_t) c;
       switch (format) {
@@ -104,7 +120,7 @@ musa_audio_to_mono (const void *in, MusaSampleFormat format, int channels,
           v = ((const int32_t *) in)[i] * (1.0f / 2147483648.0f);
           break;
         case MUSA_SAMPLE_F64:
-          v = (float) ((const double *) in)[i];
+          v = f64_to_f32 (((const double *) in)[i]);
           break;
       }
       if (!isfinite (v)) {
@@ -113,7 +129,7 @@ musa_audio_to_mono (const void *in, MusaSampleFormat format, int channels,
       }
       acc += v;
     }
-    out[f] = acc / (float) channels;
+    out[f] = (float) (acc / channels);
   }
   return bad;
 }

@@ -2,6 +2,7 @@
  * configuration errors, sample conversion, ORC kernels against plain C, the
  * counter-based RNG and the test-signal synthesiser. */
 #include <limits.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -607,10 +608,25 @@ test_audio_conversion (void)
   CHECK (out[0] == -1.0f && out[1] == -0.5f && out[2] == 0.0f
       && out[3] == 0.5f, "s32 -> %g %g %g %g", out[0], out[1], out[2], out[3]);
 
+  /* a finite double beyond the float range saturates (it became Inf, then
+   * silence, counted as non-finite input); NaN is silenced and counted */
   bad = musa_audio_to_f32 (f64, MUSA_SAMPLE_F64, 1, 5, out);
-  CHECK (bad == 2, "f64: 1e300 (inf as float) and NaN counted, got %zu", bad);
-  CHECK (out[0] == 0.25f && out[1] == -1.5f && out[2] == 0.0f
+  CHECK (bad == 1, "f64: only NaN counted, got %zu", bad);
+  CHECK (out[0] == 0.25f && out[1] == -1.5f && out[2] == FLT_MAX
       && out[3] == 0.0f && out[4] == 0.0f, "f64 values");
+  {
+    double f64st[4] = { -1e300, 0.5, INFINITY, 0.5 };
+    float big[4] = { 3e38f, 3e38f, -3e38f, FLT_MAX };
+
+    /* two channels near FLT_MAX: their mean, not Inf */
+    bad = musa_audio_to_mono (big, MUSA_SAMPLE_F32, 2, 2, out);
+    CHECK (bad == 0 && out[0] == 3e38f && isfinite (out[1]),
+        "f32 stereo near FLT_MAX: bad %zu, %g %g", bad, out[0], out[1]);
+
+    bad = musa_audio_to_mono (f64st, MUSA_SAMPLE_F64, 2, 2, out);
+    CHECK (bad == 1 && out[0] == -FLT_MAX / 2 && out[1] == 0.25f,
+        "f64 stereo: bad %zu, %g %g", bad, out[0], out[1]);
+  }
 
   bad = musa_audio_to_f32 (f32, MUSA_SAMPLE_F32, 1, 4, out);
   CHECK (bad == 2 && out[0] == 0.5f && out[1] == 0.0f && out[2] == -0.25f
