@@ -1062,6 +1062,49 @@ musa_beat_push (MusaBeat * b, float value, float live_value, double period,
 /* longest gap between two beats the programme considers (frames) */
 #define MAX_GAP (LIVE_RING / 2)
 
+/* The first beats of a traced path. The programme starts a chain for
+ * free, so where the audio begins mid-bar a strong onset just before the
+ * first regular beat is squeezed in 0.55-0.8 periods before it (7 of 80
+ * songs analysed from 13 s into them, 1 of 80 from their start). The
+ * beats before an interval more than 15 % off the period among the first
+ * four are dropped when
+ * the next two are regular, and the grid is carried back from the first
+ * regular beat to the start, each beat on the best local score within a
+ * twentieth of a period of its place. */
+static size_t
+regular_start (const float *local, double period, double *out, size_t n,
+    size_t max)
+{
+  size_t drop = 0, add = 0, i;
+  double x, fill[64];
+
+  /* the last irregular interval among the first four, followed by two
+   * regular ones */
+  for (i = 1; i <= 4 && i + 2 < n; i++)
+    if (fabs ((out[i] - out[i - 1]) / period - 1.0) > 0.15
+        && fabs ((out[i + 1] - out[i]) / period - 1.0) <= 0.15
+        && fabs ((out[i + 2] - out[i + 1]) / period - 1.0) <= 0.15)
+      drop = i;
+  if (drop == 0)
+    return n;
+  for (x = out[drop] - period; x >= 0.0 && add < 64; x -= period) {
+    int64_t c = (int64_t) lround (x), w = (int64_t) (period / 20.0), j;
+    int64_t best = c < 0 ? 0 : c;
+    for (j = c - w; j <= c + w; j++)
+      if (j >= 0 && local[j] > local[best])
+        best = j;
+    fill[add++] = (double) best;
+    x = (double) best;
+  }
+  /* fill holds the new beats last first */
+  if (n - drop + add > max)
+    add = max - (n - drop);
+  memmove (out + add, out + drop, sizeof (double) * (n - drop));
+  for (i = 0; i < add; i++)
+    out[i] = fill[add - 1 - i];
+  return n - drop + add;
+}
+
 /* The dynamic programme on env[0..n) into the given work arrays. */
 static size_t
 track (const float *env, size_t n, double period, double tightness,
@@ -1168,7 +1211,7 @@ track (const float *env, size_t n, double period, double tightness,
     memmove (out, out + k, sizeof (double) * (n_out - k));
     n_out -= k;
   }
-  return n_out;
+  return regular_start (local, period, out, n_out, max);
 }
 
 size_t
