@@ -50,12 +50,19 @@
  * unknown.
  * At EOS the effects' tails (reverb, echo) and the stretcher's residue are
  * drained before EOS goes on, and so they are before SEGMENT_DONE (the end
- * of a segment seek's segment). FLUSH_STOP and a new segment restart the draw's
+ * of a segment seek's segment); when they run past the outgoing segment's
+ * stop, the segment is pushed again without a stop before them, and the
+ * next segment's running time starts after them. FLUSH_STOP and a new segment restart the draw's
  * processing (same draw for the same stream); so does a DISCONT buffer whose
- * timestamp jumps, after the running processing is drained. GAP buffers and
- * GAP events are processed as silence (tails ring on, the stretched timeline
- * stays consistent), except in passthrough, and so is the time timestamps
- * jump ahead by more than 40 ms without DISCONT (a live source's dropout).
+ * timestamp goes back or jumps ahead by more than 10 s, after the audio the
+ * processing held went out with no more tail than fits before the new
+ * timestamp (none when it goes back). GAP buffers and GAP events are
+ * processed as silence (tails ring on, the stretched timeline stays
+ * consistent), except in passthrough, and so is the time timestamps jump
+ * ahead by more than 40 ms without DISCONT, or by up to 10 s with DISCONT
+ * (a live source's dropout, a leaky queue: the output stays continuous).
+ * Float samples that are NaN, infinite or beyond 1e4 (+80 dBFS) are
+ * processed as silence, with one warning per stream and a count at its end.
  *
  * Each draw posts a `musaugment` element message (when
  * #GstMusaugment:post-messages is TRUE) and pushes a tag event downstream:
@@ -128,6 +135,18 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
 /* input timestamps further ahead than this of the frames counted jumped
  * (also without DISCONT); GstAudioBaseSink's default alignment-threshold */
 #define ALIGNMENT_THRESHOLD (40 * GST_MSECOND)
+/* a DISCONT buffer whose timestamp jumps ahead by at most this much is a
+ * dropout (a leaky queue, a lost packet): the time missing is silence, as
+ * without DISCONT; further (a new position) restarts the processing. The
+ * jump without DISCONT has no limit of its own (only a GAP's hour), too
+ * long for a DISCONT, which may also mean upstream moved. */
+#define DISCONT_MAX_FILL (10 * GST_SECOND)
+/* float samples beyond this (+80 dBFS) are no audio (uninitialised memory,
+ * a wrong format): processed as silence, as NaN/Inf. Float audio may pass
+ * full scale by a wide margin (a mix bus' headroom), never by 80 dB; and
+ * values near FLT_MAX overflowed the stretcher's and the gain's arithmetic
+ * to Inf/NaN. */
+#define MAX_SAMPLE_MAGNITUDE 1e4f
 /* A draw's tag event, to go out when the output reaches frame @at. */
      typedef struct
      {
@@ -177,6 +196,14 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
                                  * the outgoing, scaled one) */
        GstClockTime base_pts;   /* output PTS of out_frames = 0 */
        GstClockTime draw_pts;   /* input time of the current draw's start */
+       GstPadChainFunction base_chain;  /* the base class' */
+       gboolean dropout;        /* the next buffer is a DISCONT one whose
+                                 * jump ahead is filled with silence (the
+                                 * flag taken off it) */
+       GstClockTime resume_pts; /* segment mode with stretch: the output PTS
+                                 * the next session starts at (after a
+                                 * format change or a DISCONT restart within
+                                 * the segment), else NONE */
        guint64 in_frames, out_frames;
        guint64 first_frame;     /* session: input position of in_frames 0 */
        guint64 segment_frames;  /* session: frames per draw (0: stream) */
@@ -333,6 +360,28 @@ scale_time (GstClockTime t, gdouble rate)
   return (GstClockTime) (t / rate + 0.5);
 }
 
+/* The stream time of input time @pts (NONE without a TIME segment). A
+ * buffer may start before the segment's start (one straddling it after a
+ * seek, an appsrc): its stream time is the start's minus the difference,
+ * not NONE (the draws restarted at segment index 0), clamped at 0. */
+static GstClockTime
+stream_time_of (GstMusaugment * self, GstClockTime pts)
+{
+  GstSegment *seg = &self->in_segment;
+  guint64 st = 0;
+
+  if (seg->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID (pts))
+    return GST_CLOCK_TIME_NONE;
+  switch (gst_segment_to_stream_time_full (seg, GST_FORMAT_TIME, pts, &st)) {
+    case 1:
+      return st;
+    case -1:                   /* before 0 */
+      return 0;
+    default:
+      return GST_CLOCK_TIME_NONE;
+  }
+}
+
 static gint64
 current_latency (GstMusaugment * self)
 {
@@ -381,7 +430,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
 
   /* times only on a TIME segment (appsrc's default is BYTES) */
   if (seg->format == GST_FORMAT_TIME) {
-    st = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts);
+    st = stream_time_of (self, pts);
     rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
   }
   if (post) {
@@ -629,9 +678,7 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   cfg.max_block = MAX_BLOCK;
   self->segment_mode = cfg.segment_frames > 0;
   /* position in the stream (after a seek): the segment index */
-  st = self->in_segment.format == GST_FORMAT_TIME ?
-      gst_segment_to_stream_time (&self->in_segment, GST_FORMAT_TIME, pts) :
-      GST_CLOCK_TIME_NONE;
+  st = stream_time_of (self, pts);
   cfg.first_frame = GST_CLOCK_TIME_IS_VALID (st) ?
       gst_util_uint64_scale_round (st, rate, GST_SECOND) : 0;
 
@@ -655,22 +702,66 @@ start_session (GstMusaugment * self, GstBuffer * buf)
     self->base_pts = scale_time (pts, self->stream_rate);
   else
     self->base_pts = pts;
+  /* segment mode with stretch: the outgoing timeline is the draws' output
+   * end to end, not the input's; after a format change or a DISCONT within
+   * the segment it goes on where the output ended (it restarted at the
+   * input's PTS, inside the time the stretched output had covered) */
+  if (self->segment_mode && musa_augment_chain_min_rate (self->chain) != 1.0
+      && GST_CLOCK_TIME_IS_VALID (pts)
+      && GST_CLOCK_TIME_IS_VALID (self->resume_pts))
+    self->base_pts = self->resume_pts;
+  self->resume_pts = GST_CLOCK_TIME_NONE;
   update_latency (self);
   return TRUE;
+}
+
+/* Before the next @frames of a drain go out: when they end past the
+ * outgoing segment's stop (the tails of a segment seek's segment, of a
+ * stream whose segment has a stop), where a sink clipped them, the segment
+ * is opened (stop NONE, pushed again); the next segment's base then starts
+ * after them (see the SEGMENT event). */
+static void
+open_segment_stop (GstMusaugment * self, gsize frames)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstSegment seg;
+  GstClockTime end;
+  GstEvent *event;
+
+  if (trans->segment.format != GST_FORMAT_TIME || trans->segment.rate < 0.0
+      || !GST_CLOCK_TIME_IS_VALID (trans->segment.stop)
+      || !GST_CLOCK_TIME_IS_VALID (self->base_pts))
+    return;
+  end = self->base_pts + frames_to_time (self, self->out_frames + frames);
+  if (end <= trans->segment.stop + frames_to_time (self, 1))
+    return;
+  GST_DEBUG_OBJECT (self, "tail to %" GST_TIME_FORMAT ", past the segment's "
+      "stop %" GST_TIME_FORMAT ": segment opened", GST_TIME_ARGS (end),
+      GST_TIME_ARGS (trans->segment.stop));
+  GST_OBJECT_LOCK (self);
+  trans->segment.stop = GST_CLOCK_TIME_NONE;
+  seg = trans->segment;
+  GST_OBJECT_UNLOCK (self);
+  event = gst_event_new_segment (&seg);
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), event);
 }
 
 /* Drains the session (end of stream or of the current segment) and pushes
  * what comes out; with @ring_out FALSE only the output the input so far
  * owes (the frames held back by look-ahead and the stretcher: audio of the
- * input), not the effects' tails after it (a format change mid-stream: the
- * next audio follows at once, and a tail would overlap it in time). */
+ * input), and of the effects' tails after it at most @gap (output time):
+ * the time until the next audio starts (a format change mid-stream: 0, the
+ * next audio follows at once; a DISCONT far ahead: the jump), so that no
+ * tail overlaps the next audio in time. */
 static GstFlowReturn
-drain_full (GstMusaugment * self, gboolean ring_out)
+drain_full (GstMusaugment * self, gboolean ring_out, GstClockTime gap)
 {
   const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
   gsize w = 0, got, owed = G_MAXSIZE;
   GstFlowReturn ret = GST_FLOW_OK;
+  GstClockTime resume = GST_CLOCK_TIME_NONE;
 
+  self->resume_pts = GST_CLOCK_TIME_NONE;
   if (self->session == NULL || self->bypass) {
     drop_session (self);
     return GST_FLOW_OK;
@@ -687,6 +778,13 @@ drain_full (GstMusaugment * self, gboolean ring_out)
      * owes round (in_frames / rate) frames in all; with draws per segment
      * (rates change at the joins) at most what the current draw holds */
     owed = (gsize) MAX (0, MIN (held, left));
+    /* where the next audio goes on the output timeline (segment mode with
+     * stretch: see start_session) */
+    if (GST_CLOCK_TIME_IS_VALID (self->base_pts))
+      resume = self->base_pts + frames_to_time (self, self->out_frames +
+          owed) + gap;
+    owed += (gsize) gst_util_uint64_scale (gap, GST_AUDIO_INFO_RATE
+        (&self->info), GST_SECOND);
   }
   /* the tail goes out in buffers of about DRAIN_BLOCKS blocks: an echo
    * with a long delay and strong feedback rings for minutes, too much to
@@ -709,6 +807,8 @@ drain_full (GstMusaugment * self, gboolean ring_out)
     w += got;
     if (w > 0 && (got == 0 || owed == 0 || w >= DRAIN_BLOCKS * MAX_BLOCK)) {
       GST_DEBUG_OBJECT (self, "drained %" G_GSIZE_FORMAT " frames", w);
+      if (ring_out)
+        open_segment_stop (self, w);
       ret = push_output (self, w, NULL);
       w = 0;
     }
@@ -720,13 +820,14 @@ drain_full (GstMusaugment * self, gboolean ring_out)
   if (ret == GST_FLOW_OK)
     flush_pending_tags (self, TRUE);
   drop_session (self);
+  self->resume_pts = resume;
   return ret;
 }
 
 static GstFlowReturn
 drain (GstMusaugment * self)
 {
-  return drain_full (self, TRUE);
+  return drain_full (self, TRUE, 0);
 }
 
 /* (Re)parses the chain property when it changed; FALSE (element error
@@ -792,6 +893,7 @@ gst_musaugment_start (GstBaseTransform * trans)
   self->reverse = FALSE;
   self->have_base = FALSE;
   self->out_end_rt = GST_CLOCK_TIME_NONE;
+  self->resume_pts = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
   self->nan_count = 0;
   return TRUE;
@@ -827,7 +929,7 @@ gst_musaugment_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   /* a format change: end what was running in the old format (its held
    * audio, not the tails: the new format's audio follows at once) */
   if (self->session)
-    drain_full (self, FALSE);
+    drain_full (self, FALSE, 0);
   GST_OBJECT_LOCK (self);
   self->info = info;
   self->have_info = TRUE;
@@ -852,6 +954,22 @@ sample_format (const GstAudioInfo * info)
 
 static gboolean process_gap (GstMusaugment * self, GstEvent * event);
 
+/* Sets the finite samples of @x beyond MAX_SAMPLE_MAGNITUDE to 0 (NaN/Inf
+ * are already); returns how many. */
+static gsize
+silence_absurd (gfloat * x, gsize n)
+{
+  gsize i, bad = 0;
+
+  for (i = 0; i < n; i++) {
+    if (G_UNLIKELY (fabsf (x[i]) > MAX_SAMPLE_MAGNITUDE)) {
+      x[i] = 0.0f;
+      bad++;
+    }
+  }
+  return bad;
+}
+
 /* Runs @in (owned) through the session; *outbuf = what is ready (or NULL). */
 static GstFlowReturn
 process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
@@ -859,8 +977,10 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   const gint ch = GST_AUDIO_INFO_CHANNELS (&self->info);
   GstMapInfo map;
   gsize frames, pos = 0, w = 0, nan;
+  gboolean dropout = self->dropout;
 
   *outbuf = NULL;
+  self->dropout = FALSE;
   if (!self->have_info) {
     gst_buffer_unref (in);
     return GST_FLOW_NOT_NEGOTIATED;
@@ -873,14 +993,17 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
    * dropout, a do-timestamp appsrc that got nothing for a while, a live
    * source resumed after PAUSED): the time missing is silence, as for a
    * GAP event (tails ring on, the output timeline stays the input's);
-   * behind (a do-timestamp appsrc fed in bursts) is not a jump */
+   * behind (a do-timestamp appsrc fed in bursts) is not a jump. A DISCONT
+   * buffer a little ahead (see dropout_jump) comes here too, without the
+   * flag: any jump of it is filled. */
   if (self->session && !self->bypass && self->in_frames > 0
       && !GST_BUFFER_IS_DISCONT (in) && GST_BUFFER_PTS_IS_VALID (in)
       && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
     GstClockTime expect = self->draw_pts + frames_to_time (self,
         self->in_frames);
 
-    if (GST_BUFFER_PTS (in) > expect + ALIGNMENT_THRESHOLD) {
+    if (GST_BUFFER_PTS (in) > expect + (dropout ? frames_to_time (self, 1) :
+            ALIGNMENT_THRESHOLD)) {
       GstEvent *gap = gst_event_new_gap (expect, GST_BUFFER_PTS (in) - expect);
 
       GST_DEBUG_OBJECT (self, "timestamps jumped ahead by %" GST_TIME_FORMAT
@@ -890,8 +1013,12 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
       gst_event_unref (gap);
     }
   }
-  /* a discontinuity (timestamp jump without flush): end what ran, restart
-   * the draw's processing on the new timeline */
+  /* a discontinuity (timestamp jump without flush) behind, or further
+   * ahead than a dropout (DISCONT_MAX_FILL, see dropout_jump): end what ran
+   * with the audio it held and no more tail than fits before the next
+   * audio, restart the draw's processing on the new timeline (the whole
+   * tail went out, then the next audio restarted inside the time it had
+   * covered) */
   if (self->session && GST_BUFFER_IS_DISCONT (in) && self->in_frames > 0
       && GST_BUFFER_PTS_IS_VALID (in)
       && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
@@ -901,10 +1028,16 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
 
     if (ABS (jump) > (GstClockTimeDiff) frames_to_time (self, 1)) {
       GstFlowReturn ret;
+      GstClockTime gap = 0;
 
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
           GST_STIME_ARGS (jump));
-      ret = drain (self);
+      /* the time up to the next audio on the output timeline: scaled by
+       * the draw's rate in stream mode, as the timestamps are */
+      if (jump > 0)
+        gap = self->segment_mode ? (GstClockTime) jump :
+            scale_time ((GstClockTime) jump, self->stream_rate);
+      ret = drain_full (self, FALSE, gap);
       if (ret != GST_FLOW_OK) {
         gst_buffer_unref (in);
         return ret;
@@ -928,14 +1061,18 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   } else {
     nan = musa_audio_to_f32 (map.data, sample_format (&self->info), ch,
         frames, self->in_f32);
+    if (sample_format (&self->info) == MUSA_SAMPLE_F32
+        || sample_format (&self->info) == MUSA_SAMPLE_F64)
+      nan += silence_absurd (self->in_f32, frames * (gsize) ch);
     if (nan > 0) {
       /* one warning per stream, the count at its end (not one per buffer:
        * a stream of NaN would flood the bus) */
       if (self->nan_count == 0)
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-            ("NaN or infinite samples in the input are processed as "
-                "silence (a count follows at the end of the stream)"),
-            ("%" G_GSIZE_FORMAT " non-finite samples in this buffer", nan));
+            ("NaN, infinite or absurdly large (beyond +80 dBFS) samples in "
+                "the input are processed as silence (a count follows at the "
+                "end of the stream)"),
+            ("%" G_GSIZE_FORMAT " such samples in this buffer", nan));
       self->nan_count += nan;
     }
   }
@@ -981,6 +1118,46 @@ process_buffer (GstMusaugment * self, GstBuffer * in, GstBuffer ** outbuf)
   if (w > 0)
     return push_output (self, w, outbuf);
   return GST_FLOW_OK;
+}
+
+/* How far ahead of the input so far a DISCONT buffer @in starts, when that
+ * is a dropout (a leaky queue, a lost packet: more than a frame, at most
+ * DISCONT_MAX_FILL) to fill with silence; else 0. */
+static GstClockTime
+dropout_jump (GstMusaugment * self, GstBuffer * in)
+{
+  GstClockTime expect;
+
+  if (!self->have_info || self->reverse || self->session == NULL
+      || self->bypass || self->in_frames == 0 || !GST_BUFFER_PTS_IS_VALID (in)
+      || !GST_CLOCK_TIME_IS_VALID (self->draw_pts))
+    return 0;
+  expect = self->draw_pts + frames_to_time (self, self->in_frames);
+  if (GST_BUFFER_PTS (in) > expect + frames_to_time (self, 1)
+      && GST_BUFFER_PTS (in) - expect <= DISCONT_MAX_FILL)
+    return GST_BUFFER_PTS (in) - expect;
+  return 0;
+}
+
+/* The sink pad's chain function, before the base class': a DISCONT buffer
+ * after a dropout loses its flag, so that its output, which goes on
+ * continuously after the silence, is not marked DISCONT (the base class
+ * marks the next output of a DISCONT input so before the subclass sees
+ * it). */
+static GstFlowReturn
+gst_musaugment_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstMusaugment *self = GST_MUSAUGMENT (parent);
+
+  self->dropout = FALSE;
+  if (GST_BUFFER_IS_DISCONT (buf) && dropout_jump (self, buf) > 0) {
+    GST_DEBUG_OBJECT (self, "DISCONT %" GST_TIME_FORMAT " ahead: a dropout, "
+        "filled with silence", GST_TIME_ARGS (dropout_jump (self, buf)));
+    buf = gst_buffer_make_writable (buf);
+    GST_BUFFER_FLAG_UNSET (buf, GST_BUFFER_FLAG_DISCONT);
+    self->dropout = TRUE;
+  }
+  return self->base_chain (pad, parent, buf);
 }
 
 static GstFlowReturn
@@ -1068,6 +1245,8 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
     case GST_EVENT_FLUSH_STOP:{
       gboolean reset_time;
       drop_session (self);
+      self->resume_pts = GST_CLOCK_TIME_NONE;
+      self->dropout = FALSE;
       gst_event_parse_flush_stop (event, &reset_time);
       if (reset_time)
         self->have_base = FALSE;
@@ -1083,8 +1262,9 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
        * the same segment again (sticky events re-sent after a relink, an
        * element passing an unchanged segment on) is no new segment: the
        * processing goes on (draining there pushed the tails, then the audio
-       * went on at the time the tails had covered) */
-      if (!self->session || !musa_gst_segment_same (&seg, &self->in_segment))
+       * went on at the time the tails had covered; nor does it end a
+       * format change's restart, see resume_pts) */
+      if (!musa_gst_segment_same (&seg, &self->in_segment))
         drain (self);
       self->in_segment = seg;
       /* reverse playback: the buffers come last first (each one's samples
@@ -1155,6 +1335,12 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
           if (self->base_rate > 0.0) {
             seg.base = self->out_base + scale_time (base - self->in_base,
                 self->base_rate);
+            /* and after the tails drained at the end of the segment before
+             * (they ran on past its stop, the next loop started over them;
+             * a frame of rounding is no tail) */
+            if (GST_CLOCK_TIME_IS_VALID (self->out_end_rt)
+                && self->out_end_rt > seg.base + frames_to_time (self, 1))
+              seg.base = self->out_end_rt;
           } else {
             /* draws of their own rates (segment mode): at least where the
              * output of the segment before ended */
@@ -1203,8 +1389,9 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       drain (self);
       if (self->nan_count > 0) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-            ("%" G_GUINT64_FORMAT " NaN or infinite samples in this stream "
-                "were processed as silence", self->nan_count), (NULL));
+            ("%" G_GUINT64_FORMAT " NaN, infinite or absurdly large samples "
+                "in this stream were processed as silence", self->nan_count),
+            (NULL));
         self->nan_count = 0;
       }
       break;
@@ -1403,7 +1590,12 @@ gst_musaugment_init (GstMusaugment * self)
   self->stream_key = NULL;
   self->base_pts = GST_CLOCK_TIME_NONE;
   self->draw_pts = GST_CLOCK_TIME_NONE;
+  self->resume_pts = GST_CLOCK_TIME_NONE;
   self->stream_rate = 1.0;
+  /* see gst_musaugment_chain */
+  self->base_chain = GST_PAD_CHAINFUNC (GST_BASE_TRANSFORM_SINK_PAD (self));
+  gst_pad_set_chain_function (GST_BASE_TRANSFORM_SINK_PAD (self),
+      GST_DEBUG_FUNCPTR (gst_musaugment_chain));
   self->seg_rate = 1.0;
   gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
 }
