@@ -1134,12 +1134,29 @@ musa_augment_draw (const MusaAugmentChain * chain, double probability,
   return MUSA_OK;
 }
 
+/* A draw's counts within its arrays (a draw filled in by hand, not by
+ * musa_augment_draw: n_fx = 1000 read past fx[16]) */
+static int
+draw_counts_ok (const MusaAugmentDraw * d)
+{
+  int i;
+
+  if (d->n_fx < 0 || d->n_fx > MUSA_AUG_MAX_EFFECTS || d->n_effects < 0
+      || d->n_effects > MUSA_AUG_MAX_EFFECTS)
+    return 0;
+  for (i = 0; i < d->n_effects; i++)
+    if (d->effects[i].n_params < 0
+        || d->effects[i].n_params > MUSA_AUG_MAX_PARAMS)
+      return 0;
+  return 1;
+}
+
 int
 musa_augment_draw_is_identity (const MusaAugmentDraw * d)
 {
   int i;
 
-  if (d == NULL)
+  if (d == NULL || !draw_counts_ok (d))
     return 0;
   if (!d->applied)
     return 1;
@@ -1157,7 +1174,7 @@ musa_augment_draw_describe (const MusaAugmentDraw * d, char *buf, size_t len)
 
   if (o.len > 0)
     buf[0] = '\0';
-  if (d == NULL)
+  if (d == NULL || !draw_counts_ok (d))
     return MUSA_ERR_INVALID;
   out_printf (&o, "applied=%d seed=%llu segment=%llu weight=", d->applied,
       (unsigned long long) d->seed, (unsigned long long) d->segment);
@@ -1285,6 +1302,12 @@ musa_augment_proc_new (const MusaAugmentDraw * d, int sample_rate,
   if (max_block == 0 || max_block > (1u << 24)) {
     musa_error_set (err, MUSA_ERR_INVALID, "max-block",
         "block size %zu outside 1..16777216", max_block);
+    return NULL;
+  }
+  if (!draw_counts_ok (d)) {
+    musa_error_set (err, MUSA_ERR_INVALID, "draw",
+        "draw with %d effects / %d DSP effects, outside 0..%d", d->n_effects,
+        d->n_fx, MUSA_AUG_MAX_EFFECTS);
     return NULL;
   }
   p = calloc (1, sizeof (*p));
@@ -1606,8 +1629,13 @@ musa_augment_session_new (const MusaAugmentSessionConfig * cfg, MusaError * err)
   if (s->cfg.segment_frames > 0 && s->cfg.crossfade_frames * 2 >
       s->cfg.segment_frames)
     s->cfg.crossfade_frames = (size_t) (s->cfg.segment_frames / 2);
+  /* (segment mode without a crossfade still joins: the previous draw
+   * drains the frames it holds, its look-ahead, up to the join; it was
+   * freed with them, 91 frames lost at every join, and of 1-frame segments
+   * 1 frame came out of 44100) */
   s->xf_in = s->cfg.crossfade_frames ?
-      (size_t) ceil (s->cfg.crossfade_frames * MAX_STRETCH_RATE) + 4 : 0;
+      (size_t) ceil (s->cfg.crossfade_frames * MAX_STRETCH_RATE) + 4 :
+      s->cfg.segment_frames > 0 ? 1 : 0;
   if (s->cfg.segment_frames > 0 && s->xf_in > s->cfg.segment_frames)
     s->xf_in = (size_t) s->cfg.segment_frames;
   s->pos = cfg->first_frame;

@@ -312,6 +312,9 @@ test_draw_values (void)
   musa_augment_chain_free (c);
 }
 
+/* the sessions' crossfade at the joins (frames) */
+static size_t session_xfade = 441;
+
 /* run a whole signal through a session in blocks of @block (varying when
  * @vary), return the output (malloc) and its length */
 static float *
@@ -333,7 +336,7 @@ run_session (const MusaAugmentChain * c, double prob, uint64_t seg,
   cfg.sample_rate = 44100;
   cfg.channels = ch;
   cfg.segment_frames = seg;
-  cfg.crossfade_frames = 441;
+  cfg.crossfade_frames = session_xfade;
   cfg.max_block = 4096;
   s = musa_augment_session_new (&cfg, &err);
   CHECK (s != NULL, "session: %s", err.message);
@@ -685,6 +688,37 @@ test_short_segments (void)
   musa_augment_chain_free (l);
 }
 
+/* Segment mode without a crossfade (crossfade_frames 0, or segments so
+ * short that half of one is under a frame) keeps every frame: each join
+ * drained the frames the previous draw held (the output limiter's 91)
+ * and lost them: 43281 of 44100 frames with 4410-frame segments, 1 of 44100
+ * with 1-frame segments in the element. */
+static void
+test_segments_no_crossfade (void)
+{
+  MusaAugmentChain *c = parse_ok ("gain:1(db=-3)");
+  const size_t n = 12000, segs[] = { 4410, 441, 1 };
+  float *x = music (n, 2), *y;
+  const float g = (float) pow (10.0, -3.0 / 20.0);
+  size_t yn, i, k, worst;
+  int nd;
+
+  session_xfade = 0;
+  for (k = 0; k < 3; k++) {
+    y = run_session (c, 1.0, segs[k], x, n, 2, 700, 1, &yn, &nd);
+    CHECK (yn == n, "segments of %zu: %zu frames for %zu", segs[k], yn, n);
+    for (i = 0, worst = 0; i < 2 * (yn < n ? yn : n); i++)
+      if (fabsf (y[i] - g * x[i]) > 1e-6f)
+        worst++;
+    CHECK (worst == 0, "segments of %zu: %zu samples off x g", segs[k],
+        worst);
+    free (y);
+  }
+  session_xfade = 441;
+  free (x);
+  musa_augment_chain_free (c);
+}
+
 /* Segments the draw leaves alone pass through bit-exact, also across the
  * joins: a crossfade between two identical signals is that signal (it was
  * g a + (1 - g) a, off by an ulp in about one sample of two in the fade). */
@@ -747,6 +781,27 @@ test_null_config (void)
         "no draw (the chain is fine): %s: %s", err.property, err.message);
     musa_augment_chain_free (chain);
   }
+  /* a draw filled in by hand with counts beyond its arrays is refused (it
+   * read past fx[16]: invalid reads under valgrind, "unknown effect type") */
+  {
+    MusaAugmentChain *chain = parse_ok ("gain:1(db=-3)");
+    MusaAugmentDraw d;
+    char desc[256];
+
+    CHECK (musa_augment_draw (chain, 1.0, 1, 2, 0, 48000, &d, NULL) ==
+        MUSA_OK, "draw");
+    d.n_fx = 1000;
+    musa_error_clear (&err);
+    CHECK (musa_augment_proc_new (&d, 48000, 2, 1024, &err) == NULL
+        && err.code == MUSA_ERR_INVALID, "n_fx 1000: %s", err.message);
+    CHECK (musa_augment_draw_describe (&d, desc, sizeof (desc)) ==
+        MUSA_ERR_INVALID, "describe n_fx 1000");
+    CHECK (!musa_augment_draw_is_identity (&d), "identity n_fx 1000");
+    d.n_fx = -1;
+    CHECK (musa_augment_proc_new (&d, 48000, 2, 1024, NULL) == NULL,
+        "n_fx -1");
+    musa_augment_chain_free (chain);
+  }
 }
 
 /* A session with max_block 0 or beyond the processors' limit is refused
@@ -788,6 +843,8 @@ test_session_owns_chain (void)
   MusaError err;
   const MusaAugmentDraw *d;
   char desc[512];
+  static float zeros[2 * 1024], out[2 * (1 << 14)];
+  size_t room, got;
   int i;
 
   memset (&cfg, 0, sizeof (cfg));
@@ -810,6 +867,12 @@ test_session_owns_chain (void)
     musa_augment_draw_describe (d, desc, sizeof (desc));
     CHECK (strstr (desc, "gain(db=-6)") != NULL
         && strstr (desc, "reverb") == NULL, "draw %d: %s", i, desc);
+    /* the segment's audio, up to the next draw */
+    while ((room = musa_augment_session_room (s)) > 0) {
+      size_t n = room < 1024 ? room : 1024;
+      CHECK (musa_augment_session_process (s, zeros, n, out, 1 << 14,
+              &got) == MUSA_OK, "process");
+    }
   }
   musa_augment_session_free (s);
   musa_augment_chain_free (other);
@@ -829,6 +892,7 @@ main (void)
   musa_test_run ("stretch_length_and_tail", test_stretch_length_and_tail);
   musa_test_run ("segments", test_segments);
   musa_test_run ("short_segments", test_short_segments);
+  musa_test_run ("segments_no_crossfade", test_segments_no_crossfade);
   musa_test_run ("untouched_segments_exact", test_untouched_segments_exact);
   musa_test_run ("s16", test_s16);
   musa_test_run ("null_config", test_null_config);
