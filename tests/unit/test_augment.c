@@ -710,8 +710,7 @@ test_segments_no_crossfade (void)
     for (i = 0, worst = 0; i < 2 * (yn < n ? yn : n); i++)
       if (fabsf (y[i] - g * x[i]) > 1e-6f)
         worst++;
-    CHECK (worst == 0, "segments of %zu: %zu samples off x g", segs[k],
-        worst);
+    CHECK (worst == 0, "segments of %zu: %zu samples off x g", segs[k], worst);
     free (y);
   }
   session_xfade = 441;
@@ -798,8 +797,7 @@ test_null_config (void)
         MUSA_ERR_INVALID, "describe n_fx 1000");
     CHECK (!musa_augment_draw_is_identity (&d), "identity n_fx 1000");
     d.n_fx = -1;
-    CHECK (musa_augment_proc_new (&d, 48000, 2, 1024, NULL) == NULL,
-        "n_fx -1");
+    CHECK (musa_augment_proc_new (&d, 48000, 2, 1024, NULL) == NULL, "n_fx -1");
     musa_augment_chain_free (chain);
   }
 }
