@@ -3,7 +3,7 @@
 
 #pragma once
 
-#include <stdint.h>
+#include <math.h>
 
 #ifdef __cplusplus
 extern "C" {
