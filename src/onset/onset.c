@@ -99,6 +99,7 @@ struct MusaOnset
   float *cplx1, *cplx2;         /* previous two complex spectra (COMPLEX) */
   double prev_scalar;           /* previous energy / HFC */
   int64_t n_frames;             /* frames analysed */
+  int64_t full_frames;          /* at finish: frames whose window is audio */
   double level;                 /* running level of the raw function */
   float floor;
   double plevel;                /* the same for the picking function */
@@ -768,6 +769,10 @@ emit (MusaOnset * od, float value, float live_value, float pick_value,
   od->n_frames++;
   c = f.frame - od->delay;
   f.onset = pick (od, c, &f.onset_strength);
+  /* (frames whose window reaches into the padding after the stream's end
+   * see it stop: no onset there) */
+  if (od->finished && c >= od->full_frames)
+    f.onset = 0;
   f.onset_frame = c;
   f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
   if (func)
@@ -878,6 +883,11 @@ musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
   if (od->finished)
     return MUSA_OK;
   od->finished = 1;
+  /* the frames so far have whole windows of audio; those the padding
+   * completes see the audio stop abruptly, and its spread spectrum rose
+   * like an onset: a steady tone or a click track got one at its last
+   * frame */
+  od->full_frames = od->n_frames;
   musa_stft_finish (od->stft, on_frame, &ctx);
   /* the picker's pending decisions: frames past the end count as 0 */
   for (i = 0; i < od->delay; i++) {
@@ -885,7 +895,7 @@ musa_onset_finish (MusaOnset * od, MusaOnsetFunc func, void *user)
     int64_t c = od->n_frames - od->delay + i;
     memset (&f, 0, sizeof (f));
     f.frame = -1;
-    f.onset = pick (od, c, &f.onset_strength);
+    f.onset = c < od->full_frames ? pick (od, c, &f.onset_strength) : 0;
     f.onset_frame = c;
     f.onset_time = (double) c *od->hop / od->cfg.sample_rate;
     if (f.onset && func)

@@ -750,6 +750,41 @@ test_first_beats (void)
   free (env);
 }
 
+/* The end of the stream is no onset: the frames that the padding after it
+ * completes see the audio stop, and a steady tone got a second onset at
+ * its last frame, a click track one 0.25 s after its last click. */
+static void
+test_no_onset_at_end (void)
+{
+  MusaOnsetBpmConfig cfg;
+  Events *ev = malloc (sizeof (Events));
+  size_t n = 44100 * 3, i;
+  float *x = malloc (sizeof (float) * n), *c;
+  MusaTempoResult r;
+  MusaOnsetBpm *ob;
+
+  musa_onsetbpm_config_default (&cfg, 44100);
+  for (i = 0; i < n; i++)
+    x[i] = (float) (0.3 * sin (2.0 * M_PI * 440.0 * i / 44100.0));
+  ob = run (&cfg, x, n, 4096, ev, &r);
+  CHECK (ev->n_onsets == 1 && ev->onsets[0] < 0.05, "tone: %d onsets, the "
+      "last at %.3f s", ev->n_onsets, ev->n_onsets ?
+      ev->onsets[ev->n_onsets - 1] : -1.0);
+  musa_onsetbpm_free (ob);
+  c = clicks (44100, 120.0, 10.0, 0, &n);
+  ob = run (&cfg, c, n, 4096, ev, &r);
+  CHECK (ev->n_onsets > 0, "clicks: no onset");
+  if (ev->n_onsets > 0) {
+    double t = ev->onsets[ev->n_onsets - 1];
+    CHECK (fabs (t - 0.5 * round (t / 0.5)) < 0.03, "clicks: last onset at "
+        "%.3f s, off the clicks", t);
+  }
+  musa_onsetbpm_free (ob);
+  free (c);
+  free (x);
+  free (ev);
+}
+
 static void
 test_config_errors (void)
 {
@@ -1882,6 +1917,7 @@ main (void)
   musa_test_run ("prior_bpm", test_prior_bpm);
   musa_test_run ("bpm_range", test_bpm_range);
   musa_test_run ("first_beats", test_first_beats);
+  musa_test_run ("no_onset_at_end", test_no_onset_at_end);
   musa_test_run ("config_errors", test_config_errors);
   musa_test_run ("beat_track_array", test_beat_track_array);
   musa_test_run ("chord_change", test_chord_change);
