@@ -390,11 +390,17 @@ current_latency (GstMusaugment * self)
   return musa_augment_session_latency (self->session);
 }
 
+/* @only_up: a draw within a session (segment mode) never lowers the
+ * latency: the previous draw's held output still goes out with its delay,
+ * and a sink told the lower figure dropped it as late (a pitch draw's 77 ms
+ * followed by a 25 ms one lost a buffer at the join, live) */
 static void
-update_latency (GstMusaugment * self)
+update_latency (GstMusaugment * self, gboolean only_up)
 {
   gint64 l = current_latency (self);
 
+  if (only_up && l < self->latency_frames)
+    return;
   if (l != self->latency_frames) {
     /* the LATENCY query reads it from another thread */
     GST_OBJECT_LOCK (self);
@@ -639,7 +645,7 @@ next_draw (GstMusaugment * self)
         frames_to_time (self, self->in_frames);
   }
   announce_draw (self, d, pts, dur);
-  update_latency (self);
+  update_latency (self, TRUE);
   return TRUE;
 }
 
@@ -711,7 +717,7 @@ start_session (GstMusaugment * self, GstBuffer * buf)
       && GST_CLOCK_TIME_IS_VALID (self->resume_pts))
     self->base_pts = self->resume_pts;
   self->resume_pts = GST_CLOCK_TIME_NONE;
-  update_latency (self);
+  update_latency (self, FALSE);
   return TRUE;
 }
 

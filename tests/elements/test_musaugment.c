@@ -1744,6 +1744,58 @@ GST_START_TEST (test_chain_set_while_playing_bad)
 
 GST_END_TEST;
 
+/* In segment mode a draw never lowers the latency the element reports:
+ * the previous draw's held output still goes out with its delay, and a live
+ * sink told the lower figure dropped it as late (a pitch draw followed by
+ * one without). */
+GST_START_TEST (test_segment_latency_never_lowered)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness ("gain:0.5(db=-1),pitch:0.5(semitones=2)",
+      1.0, 4, "F32LE",
+      "lat", &bus);
+  const gsize n = RATE / 4;
+  gfloat *x = make_music (n);
+  GstClockTime lat, prev = 0;
+  GstMessage *m;
+  gint i, with = 0, after_without = 0;
+  gboolean seen_pitch = FALSE;
+
+  g_object_set (h->element, "segment-duration", 0.25, NULL);
+  for (i = 0; i < 16; i++) {
+    fail_unless_equals_int (gst_harness_push (h, f32_buffer (x, n, i * n)),
+        GST_FLOW_OK);
+    lat = gst_harness_query_latency (h);
+    fail_unless (lat >= prev, "segment %d: latency %" GST_TIME_FORMAT
+        " after %" GST_TIME_FORMAT, i, GST_TIME_ARGS (lat),
+        GST_TIME_ARGS (prev));
+    prev = lat;
+  }
+  /* the draws did go from a pitch shift to none */
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *st = gst_message_get_structure (m);
+    gdouble shift;
+
+    if (gst_structure_has_name (st, "musaugment")
+        && gst_structure_get_double (st, "key-shift", &shift)) {
+      if (shift != 0.0) {
+        with++;
+        seen_pitch = TRUE;
+      } else if (seen_pitch) {
+        after_without++;
+      }
+    }
+    gst_message_unref (m);
+  }
+  fail_unless (with > 0 && after_without > 0, "%d pitch draws, %d without "
+      "after one", with, after_without);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_states)
 {
   GstElement *e = gst_element_factory_make ("musaugment", NULL);
@@ -2213,6 +2265,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_chain_change_between_streams);
   tcase_add_test (tc, test_chain_set_while_segments);
   tcase_add_test (tc, test_chain_set_while_playing_bad);
+  tcase_add_test (tc, test_segment_latency_never_lowered);
   tcase_add_test (tc, test_bytes_segment);
   return s;
 }
