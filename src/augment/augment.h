@@ -219,10 +219,14 @@ extern "C"
   const MusaAugmentDraw *musa_augment_session_draw (const MusaAugmentSession *
       s);
 /* Bound for out_cap of a process call of @in_frames or of finish (0);
- * 0 for NULL. process: MUSA_ERR_INVALID for a NULL session, @produced,
- * @in (in_frames > 0) or @out (out_cap > 0); MUSA_ERR_STATE for more than
- * the room and after finish (a session has no reset: a new stream is a new
- * session; musa.h, "Streams"). */
+ * 0 for NULL and before the first draw. It depends on the draw (and on a
+ * join in progress): ask again after each musa_augment_session_next_draw.
+ * process: MUSA_ERR_INVALID for a NULL session, @produced, @in
+ * (in_frames > 0) or @out (out_cap > 0), and for an out_cap too small
+ * for the call's output (nothing is consumed then; the bound always
+ * suffices); MUSA_ERR_STATE for more than the room
+ * and after finish (a session has no reset: a new stream is a new session;
+ * musa.h, "Streams"). */
   size_t musa_augment_session_max_output (const MusaAugmentSession * s,
       size_t in_frames);
   int musa_augment_session_process (MusaAugmentSession * s, const float *in,
