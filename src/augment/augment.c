@@ -1614,6 +1614,17 @@ musa_augment_session_new (const MusaAugmentSessionConfig * cfg, MusaError * err)
         "block size %zu outside 1..16777216", cfg->max_block);
     return NULL;
   }
+  /* (positions are counted in uint64: a first frame near its end, far
+   * beyond any stream, overflowed the segment ends and stalled the join) */
+  if (cfg->first_frame > ((uint64_t) 1 << 62)
+      || cfg->segment_frames > ((uint64_t) 1 << 40)) {
+    musa_error_set (err, MUSA_ERR_INVALID, cfg->first_frame >
+        ((uint64_t) 1 << 62) ? "first-frame" : "segment-frames",
+        "first frame %llu or segment of %llu frames out of range",
+        (unsigned long long) cfg->first_frame,
+        (unsigned long long) cfg->segment_frames);
+    return NULL;
+  }
   s = calloc (1, sizeof (*s));
   if (s == NULL) {
     musa_error_set (err, MUSA_ERR_NOMEM, "", "out of memory");

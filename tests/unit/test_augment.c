@@ -457,8 +457,8 @@ static void
 test_full_scale (void)
 {
   static const char *specs[] = { "gain:1(db=12)",
-    "gain:1(db=12),stretch:1(rate=0.9)", "limiter:1(ceiling=-1),pitch:1("
-        "semitones=-3)"
+    "gain:1(db=12),stretch:1(rate=0.9)",
+    "limiter:1(ceiling=-1),pitch:1(semitones=-3)"
   };
   const double ceiling = pow (10.0, -0.1 / 20.0);
   const size_t n = 30000;
@@ -824,6 +824,14 @@ test_session_max_block (void)
   musa_error_clear (&err);
   CHECK (musa_augment_session_new (&cfg, &err) == NULL
       && strcmp (err.property, "max-block") == 0, "max_block 2^30: %s: %s",
+      err.property, err.message);
+  /* a first frame near UINT64_MAX overflowed the segment ends */
+  cfg.max_block = 4096;
+  cfg.segment_frames = 4410;
+  cfg.first_frame = UINT64_MAX - 100;
+  musa_error_clear (&err);
+  CHECK (musa_augment_session_new (&cfg, &err) == NULL
+      && strcmp (err.property, "first-frame") == 0, "first frame: %s: %s",
       err.property, err.message);
   musa_augment_chain_free (chain);
 }
