@@ -1195,6 +1195,21 @@ process_gap (GstMusaugment * self, GstEvent * event)
   gst_event_parse_gap (event, &ts, &dur);
   if (!GST_CLOCK_TIME_IS_VALID (ts) || !GST_CLOCK_TIME_IS_VALID (dur))
     return FALSE;
+  /* a gap that overlaps the audio already taken adds only what lies beyond
+   * it (a gap at 2.5 s for 1 s after audio up to 3 s made the output 0.5 s
+   * longer than the input, and everything after it late) */
+  if (self->session && self->in_frames > 0
+      && GST_CLOCK_TIME_IS_VALID (self->draw_pts)) {
+    GstClockTime expect = self->draw_pts + frames_to_time (self,
+        self->in_frames);
+
+    if (ts + frames_to_time (self, 1) / 2 < expect) {
+      if (ts + dur <= expect)
+        return TRUE;            /* all of it was audio: nothing to add */
+      dur = ts + dur - expect;
+      ts = expect;
+    }
+  }
   frames = gst_util_uint64_scale_round (dur, rate, GST_SECOND);
   if (frames == 0 || frames > (guint64) rate * 3600)
     return FALSE;

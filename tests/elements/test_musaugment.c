@@ -988,6 +988,33 @@ GST_START_TEST (test_gap_event)
 
 GST_END_TEST;
 
+/* A GAP event that overlaps audio already received adds only what lies
+ * beyond it: 0.5 s of audio, a gap at 0.25 s for 0.5 s, audio from 0.75 s
+ * for 0.5 s: 1.25 s out, continuous (the whole gap was silence: 1.5 s out,
+ * everything after it late) */
+GST_START_TEST (test_gap_overlap)
+{
+  GstHarness *h = new_harness ("gain:1(db=-3)", 1.0, 1, "F32LE", "gapov",
+      NULL);
+  const gsize n = RATE / 2;
+  gfloat *x = make_music (n);
+  Output o = { g_byte_array_new (), 0, TRUE, 0, 0 };
+
+  gst_harness_push (h, f32_buffer (x, n, 0));
+  fail_unless (gst_harness_push_event (h, gst_event_new_gap (GST_SECOND / 4,
+              GST_SECOND / 2)));
+  gst_harness_push (h, f32_buffer (x, n, n * 3 / 2));
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  collect (h, &o);
+  fail_unless (o.continuous);
+  fail_unless_equals_int (o.bytes->len / (2 * sizeof (gfloat)), n * 5 / 2);
+  output_free (&o);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_tail)
 {
   const gsize n = RATE;
@@ -2241,6 +2268,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_segment_again);
   tcase_add_test (tc, test_timestamp_jump);
   tcase_add_test (tc, test_gap_event);
+  tcase_add_test (tc, test_gap_overlap);
   tcase_add_test (tc, test_tail);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
