@@ -312,6 +312,19 @@ test_draw_values (void)
   musa_augment_chain_free (c);
 }
 
+/* A session configuration: @c at probability 1, @rate Hz stereo, the
+ * rest 0 (the caller sets what its test needs) */
+static void
+session_config (MusaAugmentSessionConfig * cfg, const MusaAugmentChain * c,
+    int rate)
+{
+  memset (cfg, 0, sizeof (*cfg));
+  cfg->chain = c;
+  cfg->probability = 1.0;
+  cfg->sample_rate = rate;
+  cfg->channels = 2;
+}
+
 /* the sessions' crossfade at the joins (frames) */
 static size_t session_xfade = 441;
 
@@ -811,11 +824,7 @@ test_session_max_block (void)
   MusaAugmentChain *chain = musa_augment_chain_parse (NULL, NULL);
   MusaAugmentSessionConfig cfg;
 
-  memset (&cfg, 0, sizeof (cfg));
-  cfg.chain = chain;
-  cfg.probability = 1.0;
-  cfg.sample_rate = 48000;
-  cfg.channels = 2;
+  session_config (&cfg, chain, 48000);
   musa_error_clear (&err);
   CHECK (musa_augment_session_new (&cfg, &err) == NULL
       && strcmp (err.property, "max-block") == 0, "max_block 0: %s: %s",
@@ -853,11 +862,7 @@ test_session_owns_chain (void)
   size_t room, got;
   int i;
 
-  memset (&cfg, 0, sizeof (cfg));
-  cfg.chain = c;
-  cfg.probability = 1.0;
-  cfg.sample_rate = 44100;
-  cfg.channels = 2;
+  session_config (&cfg, c, 44100);
   cfg.segment_frames = 4410;
   cfg.max_block = 4096;
   s = musa_augment_session_new (&cfg, &err);
