@@ -441,9 +441,12 @@ report (GstChromakey * self, const MusaChromaResult * res, guint64 start,
       classes++;
     weakest = MIN (weakest, res->chroma[i]);
   }
+  /* (the span's share with signal in it counts, not the span: a sliding
+   * window over 0.25 s of music and then silence said G major, certain) */
   uncertain = !has_key || (gdouble) (end - start) < min_span * self->rate
-      || classes < MIN_CLASSES || key.correlation < MIN_CORRELATION
-      || weakest >= FLAT_LEVEL;
+      || (res->frames > 0 && (gdouble) (end - start) * res->active_frames /
+      res->frames < min_span * self->rate) || classes < MIN_CLASSES
+      || key.correlation < MIN_CORRELATION || weakest >= FLAT_LEVEL;
 
   if (!has_key) {
     key.tonic = -1;

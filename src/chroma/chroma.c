@@ -34,6 +34,7 @@ struct MusaChroma
 
   /* sliding window */
   float *ring;                  /* cap * REC */
+  float *ring_w;                /* cap: each record's total weight */
   int cap, ring_pos, ring_fill;
   double win[REC];              /* sum of the ring's records: updated per
                                  * frame, summed afresh at each wrap (so that
@@ -176,7 +177,8 @@ musa_chroma_new (const MusaChromaConfig * cfg, MusaError * err)
     if (ch->cap < 1)
       ch->cap = 1;
     ch->ring = calloc ((size_t) ch->cap * REC, sizeof (float));
-    if (ch->ring == NULL)
+    ch->ring_w = calloc ((size_t) ch->cap, sizeof (float));
+    if (ch->ring == NULL || ch->ring_w == NULL)
       goto nomem;
   }
   musa_chroma_reset (ch);
@@ -199,6 +201,7 @@ musa_chroma_free (MusaChroma * ch)
   free (ch->env_lo);
   free (ch->env_hi);
   free (ch->ring);
+  free (ch->ring_w);
   free (ch);
 }
 
@@ -303,6 +306,12 @@ chroma_frame (void *user, int64_t index, const float *spectrum,
       ch->win[i] += (double) rec[i] - (ch->ring_fill == ch->cap ? slot[i] :
           0.0);
     memcpy (slot, rec, sizeof (float) * REC);
+    {
+      float w = 0.0f;
+      for (i = 0; i < REC; i++)
+        w += rec[i];
+      ch->ring_w[ch->ring_pos] = w;
+    }
     ch->ring_pos = (ch->ring_pos + 1) % ch->cap;
     if (ch->ring_fill < ch->cap)
       ch->ring_fill++;
@@ -389,6 +398,28 @@ musa_chroma_get_total (const MusaChroma * ch, MusaChromaResult * res)
     return;
   }
   fold (ch, ch->total, ch->total_frames, res);
+  res->active_frames = ch->total_frames;
+}
+
+/* Frames of @w[0..n) with at least ACTIVE_SHARE of the strongest one's
+ * weight (silence weighs 0: no peak clears the floor). */
+#define ACTIVE_SHARE 0.01f
+static int64_t
+active_frames (const float *w, int n)
+{
+  float top = 0.0f;
+  int64_t count = 0;
+  int f;
+
+  for (f = 0; f < n; f++)
+    if (w[f] > top)
+      top = w[f];
+  if (!(top > 0.0f))
+    return 0;
+  for (f = 0; f < n; f++)
+    if (w[f] >= ACTIVE_SHARE * top)
+      count++;
+  return count;
 }
 
 void
@@ -405,6 +436,7 @@ musa_chroma_get_window (const MusaChroma * ch, MusaChromaResult * res)
   for (i = 0; i < REC; i++)
     acc[i] = ch->win[i] > 0.0 ? ch->win[i] : 0.0;
   fold (ch, acc, ch->ring_fill, res);
+  res->active_frames = active_frames (ch->ring_w, ch->ring_fill);
 }
 
 int64_t

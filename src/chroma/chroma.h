@@ -59,6 +59,10 @@ extern "C"
     float tonalness;            /* 0..1 */
     float energy;               /* mean peak weight per frame (0 = silent) */
     int64_t frames;             /* frames averaged */
+    int64_t active_frames;      /* window: frames with at least a tenth of
+                                 * the strongest one's weight (the music in
+                                 * a window that is mostly silence); whole
+                                 * stream: = frames */
   } MusaChromaResult;
 
   typedef struct MusaChroma MusaChroma;

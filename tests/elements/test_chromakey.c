@@ -379,6 +379,51 @@ GST_START_TEST (test_chunk_invariance)
 
 GST_END_TEST;
 
+/* A sliding window that is mostly silence is uncertain: G major for 8 s,
+ * then silence; window=5. A window holding less than 2 s of the music is
+ * uncertain (the share of its span with signal counts, not the span: the
+ * window 7.75-12.75 s, 0.25 s of music, said G major, certain): none
+ * from 6.5 s on, with less than 1.5 s; one holding 3 s or more is. */
+GST_START_TEST (test_window_mostly_silence)
+{
+  gsize n1;
+  gint rate = 22050;
+  float *a = synth (rate, 8.0, 7, FALSE, TRUE, &n1);
+  gsize n = n1 + 5 * rate;
+  float *x = g_new0 (float, n);
+  Run r;
+  GList *l;
+  gint certain_late = 0, certain_early = 0;
+
+  memcpy (x, a, n1 * sizeof (float));
+  run_element ("window=5 interval=250000000", "F32LE", rate, 1, x, n, 4096,
+      0, &r);
+  for (l = r.messages; l; l = l->next) {
+    guint64 ts, dur;
+    gboolean final = FALSE, uncertain = TRUE;
+
+    gst_structure_get_uint64 (l->data, "timestamp", &ts);
+    gst_structure_get_uint64 (l->data, "duration", &dur);
+    gst_structure_get_boolean (l->data, "final", &final);
+    gst_structure_get_boolean (l->data, "uncertain", &uncertain);
+    if (final)
+      continue;
+    /* a whole window from @ts holds 8 s - ts of the music */
+    if (dur == 5 * GST_SECOND && ts > 6500 * GST_MSECOND && !uncertain)
+      certain_late++;
+    if (ts + dur >= 5 * GST_SECOND && ts <= 5 * GST_SECOND && !uncertain
+        && strcmp (sget (l->data, "key"), "G major") == 0)
+      certain_early++;
+  }
+  fail_unless_equals_int (certain_late, 0);
+  fail_unless (certain_early > 0);
+  run_clear (&r);
+  g_free (a);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* A minor for 16 s then Db major for 16 s: the 8 s window follows. */
 GST_START_TEST (test_sliding_window)
 {
@@ -783,6 +828,7 @@ chromakey_suite (void)
   tcase_add_test (tc, test_upstream_tags_kept);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_sliding_window);
+  tcase_add_test (tc, test_window_mostly_silence);
   tcase_add_test (tc, test_discont_reset);
   tcase_add_test (tc, test_flush_reset);
   tcase_add_test (tc, test_silence);
