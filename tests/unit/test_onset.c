@@ -35,6 +35,18 @@ collect (void *user, const MusaOnsetBpmEvent * ev)
   }
 }
 
+/* The synthetic groove (core/synth.h) at @bpm, 44.1 kHz, into x[0..n) */
+static void
+groove (float *x, size_t n, double bpm, uint64_t seed)
+{
+  MusaSynthConfig sc;
+
+  musa_synth_config_default (&sc);
+  sc.bpm = bpm;
+  sc.seed = seed;
+  CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+}
+
 /* Run a whole signal through a fresh tracker in chunks of @chunk samples. */
 static MusaOnsetBpm *
 run (const MusaOnsetBpmConfig * cfg, const float *x, size_t n, size_t chunk,
@@ -174,7 +186,6 @@ test_groove_tempi (void)
 
   musa_onsetbpm_config_default (&cfg, 44100);
   for (k = 0; k < sizeof (tempi) / sizeof (tempi[0]); k++) {
-    MusaSynthConfig sc;
     size_t n = 44100 * 20;
     float *x = malloc (sizeof (float) * n);
     MusaTempoResult r;
@@ -182,10 +193,7 @@ test_groove_tempi (void)
     const double *beats;
     size_t nb, i, on = 0;
 
-    musa_synth_config_default (&sc);
-    sc.bpm = tempi[k];
-    sc.seed = 7 + k;
-    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    groove (x, n, tempi[k], 7 + k);
     ob = run (&cfg, x, n, 4096, ev, &r);
     if (tempi[k] >= 80 && tempi[k] <= 160) {
       CHECK (fabs (r.bpm / tempi[k] - 1.0) < 0.02, "groove at %.0f: %.2f "
@@ -645,14 +653,10 @@ test_prior_bpm (void)
   float *x = malloc (sizeof (float) * n);
 
   for (k = 0; k < sizeof (cases) / sizeof (cases[0]); k++) {
-    MusaSynthConfig sc;
     MusaTempoResult r;
     MusaOnsetBpm *ob;
 
-    musa_synth_config_default (&sc);
-    sc.bpm = cases[k].bpm;
-    sc.seed = 11;
-    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    groove (x, n, cases[k].bpm, 11);
     musa_onsetbpm_config_default (&cfg, 44100);
     cfg.prior_bpm = cases[k].prior;
     ob = run (&cfg, x, n, 4096, ev, &r);
@@ -687,14 +691,10 @@ test_bpm_range (void)
   float *x = malloc (sizeof (float) * n);
 
   for (k = 0; k < sizeof (cases) / sizeof (cases[0]); k++) {
-    MusaSynthConfig sc;
     MusaTempoResult r;
     MusaOnsetBpm *ob;
 
-    musa_synth_config_default (&sc);
-    sc.bpm = cases[k].bpm;
-    sc.seed = 5;
-    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    groove (x, n, cases[k].bpm, 5);
     musa_onsetbpm_config_default (&cfg, 44100);
     cfg.min_bpm = cases[k].lo;
     cfg.max_bpm = cases[k].hi;
@@ -1307,14 +1307,10 @@ test_live_groove_beats (void)
   for (k = 0; k < 8; k++) {
     double bpm = 90.0 + 10.0 * k, p = 60.0 / bpm, t;
     int i, on = 0, live = 0, grid = 0;
-    MusaSynthConfig sc;
     MusaTempoResult r;
     MusaOnsetBpm *ob;
 
-    musa_synth_config_default (&sc);
-    sc.bpm = bpm;
-    sc.seed = 200 + k;
-    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    groove (x, n, bpm, 200 + k);
     ob = run (&cfg, x, n, 4096, ev, &r);
     CHECK (fabs (r.bpm / bpm - 1.0) < 0.02, "groove at %.0f: %.2f BPM", bpm,
         r.bpm);
@@ -1444,14 +1440,10 @@ test_live_tempo_steady (void)
   MusaTempoResult *r = malloc (sizeof (MusaTempoResult) * 30);
 
   for (k = 0; k < 16; k++) {
-    MusaSynthConfig sc;
-    double first = 0.0, worst = 0.0;
+    double bpm = 60.0 + 10.0 * k, first = 0.0, worst = 0.0;
     size_t i, m;
 
-    musa_synth_config_default (&sc);
-    sc.bpm = 60.0 + 10.0 * k;
-    sc.seed = 300 + k;
-    CHECK (musa_synth_music (&sc, x, n, NULL) == MUSA_OK, "synth");
+    groove (x, n, bpm, 300 + k);
     m = live_tempi (x, n, rate, r);
     /* the readings after 6 s (the first at index 5) */
     for (i = 5; i < m; i++) {
@@ -1461,7 +1453,7 @@ test_live_tempo_steady (void)
         worst = fabs (r[i].bpm / first - 1.0);
     }
     CHECK (first > 0.0 && worst < 0.02, "groove at %.0f BPM: live tempo "
-        "%.1f at 6 s, then up to %.1f %% away", sc.bpm, first, 100 * worst);
+        "%.1f at 6 s, then up to %.1f %% away", bpm, first, 100 * worst);
   }
   free (r);
   free (x);
