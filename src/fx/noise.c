@@ -2,8 +2,12 @@
  *
  * The signal's mean square (over all channels) is tracked causally: a
  * running mean over the first second, then an exponential average with a
- * 1 s time constant. Noise of that power / 10^(snr/10) is added to each
- * channel, independently per channel. Draws are SplitMix64 outputs
+ * 1 s time constant; the level used is that average held at its peaks and
+ * released with a 10 s time constant, so the noise floor stays put through
+ * quiet passages and fade-outs (a recording's hiss does not follow the
+ * music; a 1 s follower made it breathe like a noise gate, and put no
+ * noise after a song's end). Noise of that power / 10^(snr/10) is added to
+ * each channel, independently per channel. Draws are SplitMix64 outputs
  * (the mix64 finaliser of key + d * golden ratio; key from core/rng.h's
  * musa_rng_key (seed)), inlined here: sample i = n * channels + c (frame n,
  * channel c) uses half i % 2 of draw number d = i / 2, so the output does
@@ -19,12 +23,15 @@
 #include "core/rng.h"
 
 #define MAX_SECTIONS 8          /* written out in noise_process */
+#define HOLD_SECONDS 10.0       /* release time constant of the held level */
 
 typedef struct
 {
   uint64_t key;
   uint64_t n;                   /* frames done */
   double ms;                    /* tracked mean square */
+  double held;                  /* ms held at its peaks, slow release */
+  double release;               /* held's factor per frame */
   uint64_t win;                 /* window (frames) */
   double k_amp;                 /* 10^(-snr/20) */
   int pink, n_sec;
@@ -90,6 +97,7 @@ noise_init (MusaFx * fx, MusaError * err)
   fx->priv = s;
   s->key = musa_rng_key (p->p.noise.seed, 0x6e6f697365ULL, 0);
   s->win = (uint64_t) fx->rate;
+  s->release = exp (-1.0 / (HOLD_SECONDS * fx->rate));
   s->k_amp = pow (10.0, -p->p.noise.snr_db / 20.0);
   s->pink = p->p.noise.colour == MUSA_NOISE_PINK;
   if (s->pink) {
@@ -140,6 +148,9 @@ noise_init (MusaFx * fx, MusaError * err)
 
 #define BLOCK 256
 
+/* the level held at its peaks: released by @rel per frame, raised to @ms */
+#define HOLD(held, rel, ms) ((held) * (rel) > (ms) ? (held) * (rel) : (ms))
+
 /* Per block: the level (mean square per frame, then the sequential running
  * average), the white draws, the pink filters channel by channel with
  * their state in registers, then the mix. */
@@ -157,7 +168,8 @@ noise_process (MusaFx * fx, float *x, size_t frames)
     size_t len = frames - done < BLOCK ? frames - done : BLOCK, f;
     float *y = x + done * nc;
     uint64_t base = s->n * (uint64_t) nc;
-    double ms = s->ms;
+    double ms = s->ms, held = s->held;
+    const double rel = s->release;
     int c, k;
 
     /* amp[] holds the frames' mean squares first */
@@ -175,7 +187,8 @@ noise_process (MusaFx * fx, float *x, size_t frames)
     /* running mean during the first window, then the exponential one */
     for (f = 0; f < len && s->n + f < s->win; f++) {
       ms += (amp[f] - ms) / (double) (s->n + f + 1);
-      amp[f] = (float) ms;
+      held = ms;                /* an average of all so far: not held */
+      amp[f] = (float) held;
     }
     if (nc == 2) {
       /* stereo: draw n + f serves frame n + f; drawn in the loop of the
@@ -192,9 +205,12 @@ noise_process (MusaFx * fx, float *x, size_t frames)
         w[2 * f] = white_half ((uint32_t) u);
         w[2 * f + 1] = white_half ((uint32_t) (u >> 32));
         ms = ms * keep + alpha * amp[f];
-        if (((n0 + f) & 63) == 0)
+        held = HOLD (held, rel, ms);
+        if (((n0 + f) & 63) == 0) {
           ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms;
-        amp[f] = (float) ms;
+          held = held < MUSA_FX_FLUSH_D ? 0.0 : held;
+        }
+        amp[f] = (float) held;
       }
     } else {
       for (; f < len; f++) {
@@ -202,13 +218,17 @@ noise_process (MusaFx * fx, float *x, size_t frames)
          * every 64 frames of the stream (it cannot reach denormals
          * sooner) */
         ms = ms * keep + alpha * amp[f];
-        if (((s->n + f) & 63) == 0)
+        held = HOLD (held, rel, ms);
+        if (((s->n + f) & 63) == 0) {
           ms = ms < MUSA_FX_FLUSH_D ? 0.0 : ms; /* ms >= 0 */
-        amp[f] = (float) ms;
+          held = held < MUSA_FX_FLUSH_D ? 0.0 : held;
+        }
+        amp[f] = (float) held;
       }
       white_fill (s->key, base, w, len * nc);
     }
     s->ms = ms;
+    s->held = held;
     s->n += len;
     for (f = 0; f < len; f++)
       amp[f] = sqrtf (amp[f]) * k_amp;
@@ -318,6 +338,7 @@ noise_reset (MusaFx * fx)
 
   s->n = 0;
   s->ms = 0.0;
+  s->held = 0.0;
   memset (s->b, 0, sizeof s->b);
 }
 
