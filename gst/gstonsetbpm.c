@@ -49,7 +49,9 @@
  *     tempi (BPM) and their relative strengths; when `bpm` is the wrong
  *     metrical level (double or half what a listener taps), the runner-up
  *     is usually the right one, so `confidence` (how periodic the music
- *     is) does not tell the level, the strengths do;
+ *     is) does not tell the level, the strengths do (a tie, 0.5 / 0.5,
+ *     where the answer is the faster of two levels that are both as
+ *     regular as a metronome);
  *   - `beat-phase` (#gdouble): where the end of the span falls in the beat
  *     cycle, 0..1 (0 = on a beat), -1 when no beat is known yet;
  *   - `seconds` (#gdouble): the amount of audio the estimate used;

@@ -749,19 +749,18 @@ musa_tempo_estimate (MusaTempo * t, int whole, MusaTempoResult * out)
   if (t->score[best] <= 0.0)
     return;
   top = best;
-  /* runner-up: the best local maximum more than 4 % away */
   tau0 = tau_lo + best * GRID_STEP;
   /* parsimony: a pulse twice as fast that is just as periodic is the beat
-   * (a click track at 200 BPM is at 200, not at 100) */
+   * (a click track at 200 BPM is at 200, not at 100); it takes the
+   * salience of the level it displaces, which becomes the runner-up, so
+   * the two are reported as a tie (strengths 0.5 / 0.5) */
   while (tau0 / 2.0 >= tau_lo - 0.5) {
     double half = corr_at (t, tau0 / 2.0, 0.5 + 0.005 * tau0);
     if (half < 0.92 || half < 0.9 * corr_at (t, tau0, 0.5 + 0.01 * tau0))
       break;
     tau0 /= 2.0;
-    best = (int) lround ((tau0 - tau_lo) / GRID_STEP);
-    if (best < 0)
-      best = 0;
   }
+  /* runner-up: the best local maximum more than 4 % away */
   for (g = 0; g < t->n_grid; g++) {
     double tau = tau_lo + g * GRID_STEP;
     int is_peak = (g == 0 || t->score[g] >= t->score[g - 1]) &&

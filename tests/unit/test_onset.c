@@ -118,6 +118,20 @@ test_click_tempi (void)
     free (x);
   }
   CHECK (worst_ok, "all click tempi within 1 %%");
+  /* a metronome at 200 BPM repeats as exactly every two clicks: the faster
+   * level is the answer (parsimony), the slower the runner-up, a tie */
+  {
+    size_t n;
+    float *x = clicks (44100, 200.0, 12.0, 0, &n);
+    MusaTempoResult r;
+    MusaOnsetBpm *ob = run (&cfg, x, n, 4096, ev, &r);
+    CHECK (fabs (r.candidates[1] / 100.0 - 1.0) < 0.01
+        && r.strengths[0] == 0.5 && r.strengths[1] == 0.5,
+        "200 BPM clicks: runner-up %.3f, strengths %g / %g", r.candidates[1],
+        r.strengths[0], r.strengths[1]);
+    musa_onsetbpm_free (ob);
+    free (x);
+  }
   free (ev);
 }
 
