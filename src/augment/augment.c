@@ -1433,7 +1433,9 @@ out_limit (MusaAugmentProc * p, float *out, size_t n)
   return n - skip;
 }
 
-/* effects over p->buf (n frames), drop the look-ahead, then the stretcher */
+/* effects over p->buf (n frames), drop the look-ahead, then the stretcher;
+ * an @out_cap too small is refused before anything changes, so that the
+ * call can be repeated with a larger buffer */
 static int
 proc_run (MusaAugmentProc * p, size_t n, float *out, size_t out_cap,
     size_t *produced)
@@ -1442,12 +1444,13 @@ proc_run (MusaAugmentProc * p, size_t n, float *out, size_t out_cap,
   size_t skip = 0;
   int i, ret;
 
+  if (p->trim_left > 0)
+    skip = (size_t) p->trim_left < n ? (size_t) p->trim_left : n;
+  if (out_cap < (p->st ? musa_stretch_max_output (p->st, n - skip) : n - skip))
+    return MUSA_ERR_INVALID;
   for (i = 0; i < p->n_fx; i++)
     musa_fx_process (p->fx[i], p->buf, n);
-  if (p->trim_left > 0) {
-    skip = (size_t) p->trim_left < n ? (size_t) p->trim_left : n;
-    p->trim_left -= (int64_t) skip;
-  }
+  p->trim_left -= (int64_t) skip;
   n -= skip;
   if (p->st) {
     ret = musa_stretch_process (p->st, p->buf + skip * (size_t) ch, n, out,
@@ -1456,8 +1459,6 @@ proc_run (MusaAugmentProc * p, size_t n, float *out, size_t out_cap,
       *produced = out_limit (p, out, *produced);
     return ret;
   }
-  if (n > out_cap)
-    return MUSA_ERR_INVALID;
   memcpy (out, p->buf + skip * (size_t) ch, sizeof (float) * n * (size_t) ch);
   *produced = out_limit (p, out, n);
   return MUSA_OK;
@@ -1491,24 +1492,30 @@ int
 musa_augment_proc_finish (MusaAugmentProc * p, float *out, size_t out_cap,
     size_t *produced)
 {
+  int64_t left;
+
   if (produced)
     *produced = 0;
   if (p == NULL || produced == NULL || (out == NULL && out_cap > 0))
     return MUSA_ERR_INVALID;
-  if (p->drain_left < 0)
-    p->drain_left = p->fx_tail > p->fx_latency ? p->fx_tail : p->fx_latency;
-  /* feed silence through the effects: look-ahead and tails */
-  while (p->drain_left > 0) {
-    size_t n = (size_t) p->drain_left < p->max_block ?
-        (size_t) p->drain_left : p->max_block;
+  /* feed silence through the effects: look-ahead and tails (the count
+   * moves only once a call went through: a refused one changes nothing) */
+  left = p->drain_left >= 0 ? p->drain_left :
+      p->fx_tail > p->fx_latency ? p->fx_tail : p->fx_latency;
+  while (left > 0) {
+    size_t n = (size_t) left < p->max_block ? (size_t) left : p->max_block;
     int ret;
 
     memset (p->buf, 0, sizeof (float) * n * (size_t) p->channels);
-    p->drain_left -= (int64_t) n;
     ret = proc_run (p, n, out, out_cap, produced);
-    if (ret != MUSA_OK || *produced > 0)
+    if (ret != MUSA_OK)
       return ret;
+    left -= (int64_t) n;
+    p->drain_left = left;
+    if (*produced > 0)
+      return MUSA_OK;
   }
+  p->drain_left = 0;
   while (p->st && !p->stretch_done) {
     size_t got;
     int ret = musa_stretch_finish (p->st, out, out_cap, &got);

@@ -169,7 +169,10 @@ extern "C"
  * look-ahead peak limiter (true peak, -0.1 dBFS, 2 ms, release 50 ms),
  * so it never passes full scale; where it does not act it is exact (gain
  * 1). No allocation. MUSA_ERR_INVALID for a
- * NULL object, @produced, @in (in_frames > 0) or @out (out_cap > 0);
+ * NULL object, @produced, @in (in_frames > 0) or @out (out_cap > 0), and
+ * for an out_cap below musa_augment_proc_max_output (p, in_frames) where
+ * the call would need it (nothing changes then: repeat it with a larger
+ * buffer; the same for finish);
  * MUSA_ERR_STATE for in_frames > max_block and after finish until reset
  * (musa.h, "Streams"). */
   int musa_augment_proc_process (MusaAugmentProc * p, const float *in,

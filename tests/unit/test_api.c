@@ -961,6 +961,72 @@ test_after_finish_augment (void)
   free (x);
 }
 
+/* A process or finish call refused for a too small output buffer changes
+ * nothing: repeated with a large enough one, the output is bit-identical
+ * to a processor that never saw the refusal (before, the effects had run
+ * and the look-ahead or the tail count moved: up to 0.055 off). */
+static size_t
+run_refused (MusaAugmentProc * p, const float *x, int refuse, float *all,
+    size_t cap)
+{
+  size_t got, total = 0, k, big = musa_augment_proc_max_output (p, 4096);
+
+  for (k = 0; k < 4; k++) {
+    if (refuse)
+      CHECK (musa_augment_proc_process (p, x + k * 4096, 4096, all + total,
+              1, &got) == MUSA_ERR_INVALID && got == 0, "small buffer");
+    CHECK (musa_augment_proc_process (p, x + k * 4096, 4096, all + total,
+            big, &got) == MUSA_OK, "process");
+    total += got;
+  }
+  do {
+    /* (once all is out, finish gives MUSA_OK and nothing at any size) */
+    if (refuse) {
+      int r = musa_augment_proc_finish (p, all + total, 1, &got);
+      CHECK (got == 0 && (r == MUSA_ERR_INVALID || r == MUSA_OK),
+          "small buffer at finish: %d", r);
+    }
+    CHECK (musa_augment_proc_finish (p, all + total, big, &got) == MUSA_OK,
+        "finish");
+    total += got;
+  } while (got > 0 && total + big <= cap);
+  return total;
+}
+
+static void
+test_refused_output_changes_nothing (void)
+{
+  static const char *const specs[] = { "compressor:1(threshold=-30)",
+    "echo:1(mix=0.3),stretch:1(rate=1.2)", "limiter:1,pitch:1(semitones=2)"
+  };
+  float *x = signal (4 * 4096);
+  size_t cap = RATE * 4, i;
+  float *a = malloc (sizeof (float) * cap), *b = malloc (sizeof (float) * cap);
+
+  for (i = 0; i < 3; i++) {
+    MusaAugmentChain *chain = musa_augment_chain_parse (specs[i], NULL);
+    MusaAugmentDraw d;
+    MusaAugmentProc *p, *q;
+    size_t na, nb;
+
+    CHECK (chain != NULL && musa_augment_draw (chain, 1.0, 1, 2, 0, RATE, &d,
+            NULL) == MUSA_OK && d.applied, "%s: draw", specs[i]);
+    p = musa_augment_proc_new (&d, RATE, 1, 4096, NULL);
+    q = musa_augment_proc_new (&d, RATE, 1, 4096, NULL);
+    na = run_refused (p, x, 1, a, cap);
+    nb = run_refused (q, x, 0, b, cap);
+    CHECK (na == nb && na > 0 && memcmp (a, b, sizeof (float) * na) == 0,
+        "%s: %zu frames after refusals, %zu without; not the same", specs[i],
+        na, nb);
+    musa_augment_proc_free (p);
+    musa_augment_proc_free (q);
+    musa_augment_chain_free (chain);
+  }
+  free (a);
+  free (b);
+  free (x);
+}
+
 static void
 test_fx_tempo_have_no_finish (void)
 {
@@ -1015,6 +1081,8 @@ main (void)
   musa_test_run ("after_finish_chroma_embed", test_after_finish_chroma_embed);
   musa_test_run ("after_finish_stretch", test_after_finish_stretch);
   musa_test_run ("after_finish_augment", test_after_finish_augment);
+  musa_test_run ("refused_output_changes_nothing",
+      test_refused_output_changes_nothing);
   musa_test_run ("fx_tempo_have_no_finish", test_fx_tempo_have_no_finish);
   return musa_test_summary ();
 }
