@@ -29,9 +29,11 @@ def from_messages():
             break
         s = msg.get_structure()
         if s.get_name() == 'melspec':
-            ok, info = s.get_value('frames').map(Gst.MapFlags.READ)
+            buf = s.get_value('frames')
+            ok, info = buf.map(Gst.MapFlags.READ)
             frames.append(np.frombuffer(info.data, np.float32)
                           .reshape(-1, s['n-mels']).copy())
+            buf.unmap(info)
     p.set_state(Gst.State.NULL)
     return np.concatenate(frames).T
 
