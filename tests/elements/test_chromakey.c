@@ -477,6 +477,56 @@ GST_START_TEST (test_sliding_window)
 
 GST_END_TEST;
 
+/* A steady major key without chord changes: the seven scale degrees held
+ * at once, the tonic triad loudest (Krumhansl-like weights), each a tone
+ * with three harmonics, added into @x from sample @from to @to. */
+static void
+add_scale (float *x, gsize from, gsize to, gint rate, gint tonic)
+{
+  static const gint degree[7] = { 0, 2, 4, 5, 7, 9, 11 };
+  static const gdouble weight[7] = { 1.0, 0.4, 0.7, 0.5, 0.8, 0.4, 0.3 };
+  gsize i;
+  gint d, h;
+
+  for (d = 0; d < 7; d++) {
+    gdouble f = 261.63 * pow (2.0, ((tonic + degree[d]) % 12) / 12.0);
+    for (h = 1; h <= 3; h++)
+      for (i = from; i < to; i++)
+        x[i] += (gfloat) (0.03 * weight[d] / h *
+            sin (2.0 * G_PI * f * h * (gdouble) i / rate));
+  }
+}
+
+/* A key that has just taken over is not tagged until it holds for 2 s: 4 s
+ * of C major, then F# major and C major alternating every second for 8 s,
+ * then 6 s of F# major, through a 1 s sliding window every 0.5 s. Each
+ * alternating second fills the window with one key; before, the tag flipped
+ * C, F#, C, F#, ...; now C, then F# once it holds. */
+GST_START_TEST (test_tag_waits_for_a_steady_key)
+{
+  gint rate = 22050;
+  gsize n = 18 * (gsize) rate, sec;
+  float *x = g_new0 (float, n);
+  Run r;
+  guint k;
+
+  for (sec = 0; sec < 18; sec++)
+    add_scale (x, sec * rate, (sec + 1) * rate, rate,
+        sec < 4 || (sec < 12 && sec % 2 == 1) ? 0 : 6);
+  run_element ("window=1 interval=500000000", "F32LE", rate, 1, x, n, 4096,
+      0, &r);
+  fail_unless (r.tags->len >= 2);
+  fail_unless_equals_string (g_ptr_array_index (r.tags, 0), "C");
+  /* the tags before the final one: C, then F# once it held */
+  for (k = 1; k + 1 < r.tags->len; k++)
+    fail_unless_equals_string (g_ptr_array_index (r.tags, k), "F#");
+  fail_unless (r.tags->len <= 3, "%u tags for two keys", r.tags->len);
+  run_clear (&r);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* A DISCONT buffer starts the analysis afresh. */
 GST_START_TEST (test_discont_reset)
 {
@@ -828,6 +878,7 @@ chromakey_suite (void)
   tcase_add_test (tc, test_upstream_tags_kept);
   tcase_add_test (tc, test_chunk_invariance);
   tcase_add_test (tc, test_sliding_window);
+  tcase_add_test (tc, test_tag_waits_for_a_steady_key);
   tcase_add_test (tc, test_window_mostly_silence);
   tcase_add_test (tc, test_discont_reset);
   tcase_add_test (tc, test_flush_reset);

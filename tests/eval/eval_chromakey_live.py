@@ -62,7 +62,11 @@ back to 8 s (after>=8, one cycle of the 4-chord progressions) 17-32 %
 lone synthetic triad has the largest margin over its runner-up (0.23-0.25),
 not the smallest. The element also pushes 2.1-4.0 tags per 30 s song,
 32-43 % of them wrong (from the start); margin>=0.08 halves both, first tag
-still at 2.0 s.
+still at 2.0 s. The element then took stable>=4's rule in seconds (a periodic
+result is certain only when every periodic result of the last 2 s named its
+key): its rows now equal what stable>=4 gave over the earlier build, on
+every set and join bar (tags per song 1.6-2.3, 22-32 % wrong, first tag at
+2.0 s, wrong in 2-4 %).
 
 `--join-bar N` plays each song from the start of bar N, as heard by a tagger
 that tunes in late: make_set.py's progressions change chord every bar and
