@@ -65,6 +65,7 @@
 #endif
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gstmusaanalysis.h"
@@ -157,6 +158,10 @@ G_DECLARE_FINAL_TYPE (GstMelspec, gst_melspec, GST, MELSPEC, GstMusaAnalysis)
                                  * j starts at frame round (j * step)) */
        GQueue out_queue;
        GstClockTime hop_time;
+       gboolean checked_ignored;        /* snippet settings the mode ignores
+                                         * were looked for in this stream */
+       gboolean posted_dimensions;      /* and the error that downstream
+                                         * asks for other dimensions */
 
        /* own latency (object lock): tensor mode holds a tensor's frames
         * until its last one is complete */
@@ -657,29 +662,103 @@ gst_melspec_transform_caps (GstBaseTransform * trans,
   return res;
 }
 
+/* The tensor dimensions downstream asks for (@asked: the caps it takes,
+ * from which the fixated caps were made) are not the n_mels:frames the
+ * properties give at @rate: post an error that says both and what would
+ * give the ones asked for, instead of a bare not-negotiated upstream. */
+static void
+post_dimensions_error (GstMelspec * self, GstCaps * asked, gint rate, gint hop,
+    gint n_mels, guint frames, gdouble duration)
+{
+  static const gint rates[] = { 8000, 11025, 16000, 22050, 24000, 32000,
+    44100, 48000, 88200, 96000, 176400, 192000
+  };
+  GString *hint = g_string_new (NULL);
+  gchar *want = NULL, *ours;
+  guint i, want_mels = 0, want_frames = 0;
+
+  for (i = 0; i < gst_caps_get_size (asked) && want == NULL; i++) {
+    GstStructure *s = gst_caps_get_structure (asked, i);
+    const GValue *v = gst_structure_get_value (s, "dimensions");
+
+    if (gst_structure_has_name (s, "other/tensors") && v != NULL)
+      want = G_VALUE_HOLDS_STRING (v) ? g_value_dup_string (v) :
+          gst_value_serialize (v);
+  }
+  if (want == NULL)             /* not the dimensions (nothing else is set) */
+    want = g_strdup ("other caps");
+  if (sscanf (want, "%u:%u", &want_mels, &want_frames) == 2) {
+    if (want_mels != (guint) n_mels)
+      g_string_append_printf (hint, "; set n-mels=%u", want_mels);
+    if (want_frames > 0 && want_frames != frames && duration > 0.0) {
+      GString *r = g_string_new (NULL);
+      gint first = 0;
+
+      /* rates that give that many frames for this snippet-duration */
+      for (i = 0; i < G_N_ELEMENTS (rates); i++)
+        if (round (duration * rates[i] / hop) == want_frames) {
+          if (r->len == 0)
+            first = rates[i];
+          g_string_append_printf (r, "%s%d", r->len ? " or " : "", rates[i]);
+        }
+      if (r->len)
+        g_string_append_printf (hint, "; %u frames of %g s come at %s Hz: "
+            "resample before melspec (audioresample ! audio/x-raw,rate=%d ! "
+            "melspec)", want_frames, duration, r->str, first);
+      g_string_append_printf (hint, "; at %d Hz set snippet-duration=%g",
+          rate, (gdouble) want_frames * hop / rate);
+      g_string_free (r, TRUE);
+    } else if (want_frames > 0 && want_frames != frames) {
+      g_string_append_printf (hint, "; set frames-per-buffer=%u "
+          "(or snippet-duration=%g for snippets)", want_frames,
+          (gdouble) want_frames * hop / rate);
+    }
+  }
+  if (duration > 0.0)
+    ours = g_strdup_printf ("snippet-duration %g s at %d Hz with hop-length "
+        "%d", duration, rate, hop);
+  else
+    ours = g_strdup_printf ("frames-per-buffer %u", frames);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("melspec gives tensors of dimensions %d:%u (n-mels %d x %u frames: "
+          "%s) but downstream asks for dimensions %s%s", n_mels, frames,
+          n_mels, frames, ours, want, hint->str),
+      ("downstream takes %" GST_PTR_FORMAT, asked));
+  g_free (ours);
+  g_free (want);
+  g_string_free (hint, TRUE);
+}
+
 static GstCaps *
 gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
     GstCaps * caps, GstCaps * othercaps)
 {
   GstMelspec *self = GST_MELSPEC (trans);
   GstStructure *in, *out;
+  GstCaps *asked;
   gint rate = 0, hop, n_mels;
   guint frames = 1;
-  gdouble step = 1.0;
+  gdouble step = 1.0, duration;
   gboolean ok;
 
+  /* what downstream asked for, to tell whether it takes what the
+   * properties give */
+  asked = gst_caps_ref (othercaps);
   othercaps = gst_caps_truncate (othercaps);
   othercaps = gst_caps_make_writable (othercaps);
   out = gst_caps_get_structure (othercaps, 0);
   if (direction != GST_PAD_SINK || !gst_structure_has_name (out,
-          "other/tensors"))
+          "other/tensors")) {
+    gst_caps_unref (asked);
     return gst_caps_fixate (othercaps);
+  }
 
   in = gst_caps_get_structure (caps, 0);
   gst_structure_get_int (in, "rate", &rate);
   GST_OBJECT_LOCK (self);
   hop = self->props.stft.hop;
   n_mels = self->props.n_mels;
+  duration = self->snippet_duration;
   ok = rate > 0 && snippet_geometry (self, rate, hop, &frames, &step, NULL);
   GST_OBJECT_UNLOCK (self);
   if (ok) {
@@ -716,7 +795,16 @@ gst_melspec_fixate_caps (GstBaseTransform * trans, GstPadDirection direction,
       gst_structure_set (out, "framerate", GST_TYPE_FRACTION, n, d, NULL);
     g_free (dims);
   }
-  return gst_caps_fixate (othercaps);
+  othercaps = gst_caps_fixate (othercaps);
+  /* downstream will refuse these caps and upstream only sees
+   * not-negotiated: say why, and what would give what it asks for */
+  if (ok && !self->posted_dimensions && !gst_caps_can_intersect (othercaps,
+          asked)) {
+    post_dimensions_error (self, asked, rate, hop, n_mels, frames, duration);
+    self->posted_dimensions = TRUE;
+  }
+  gst_caps_unref (asked);
+  return othercaps;
 }
 
 /* A tensor (PTS = its first frame's centre) is complete when the second
@@ -760,6 +848,43 @@ gst_melspec_query (GstBaseTransform * trans, GstPadDirection direction,
   }
   return GST_BASE_TRANSFORM_CLASS (gst_melspec_parent_class)->query (trans,
       direction, query);
+}
+
+/* Snippet settings the negotiated mode ignores: without other/tensors
+ * downstream the audio passes through (a filesink gets PCM, not snippets),
+ * and snippet-hop does nothing without snippet-duration. Checked once per
+ * stream, at its first audio; what flows is not changed. */
+static void
+check_ignored_settings (GstMelspec * self)
+{
+  gdouble duration, hop;
+  guint fpb;
+
+  self->checked_ignored = TRUE;
+  GST_OBJECT_LOCK (self);
+  duration = self->snippet_duration;
+  hop = self->snippet_hop;
+  fpb = self->frames_per_buffer;
+  GST_OBJECT_UNLOCK (self);
+  if (!self->tensor_mode && duration > 0.0) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("snippet-duration %g s is ignored: downstream negotiated audio/x-raw, "
+            "so melspec passes the audio through (and posts messages); "
+            "snippets need other/tensors caps downstream (e.g. melspec "
+            "snippet-duration=%g ! other/tensors ! filesink)", duration,
+            duration), (NULL));
+  } else if (!self->tensor_mode && hop > 0.0) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("snippet-hop %g s is ignored: it needs snippet-duration, and "
+            "snippets need other/tensors caps downstream (downstream "
+            "negotiated audio/x-raw, so melspec passes the audio through)",
+            hop), (NULL));
+  } else if (self->tensor_mode && duration <= 0.0 && hop > 0.0) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("snippet-hop %g s is ignored: it needs snippet-duration (the "
+            "tensors have frames-per-buffer %u frames, one after the other)",
+            hop, fpb), (NULL));
+  }
 }
 
 static gboolean
@@ -1046,6 +1171,10 @@ gst_melspec_process (GstMusaAnalysis * base, const gfloat * mono, gsize n,
 {
   GstMelspec *self = GST_MELSPEC (base);
 
+  /* at the first audio, in the mode it flows in (not at caps that a
+   * renegotiation replaces before any audio) */
+  if (G_UNLIKELY (!self->checked_ignored))
+    check_ignored_settings (self);
   musa_melspec_process (self->ms, mono, n, on_frame, self);
 }
 
@@ -1129,6 +1258,10 @@ gst_melspec_sink_event (GstBaseTransform * trans, GstEvent * event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->out_queue, (GDestroyNotify) gst_buffer_unref);
+      break;
+    case GST_EVENT_STREAM_START:
+      self->checked_ignored = FALSE;
+      self->posted_dimensions = FALSE;
       break;
     default:
       break;

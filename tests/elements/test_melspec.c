@@ -1078,6 +1078,169 @@ GST_START_TEST (test_presets)
 
 GST_END_TEST;
 
+/* The texts of the warnings on @bus (a NULL-terminated array, g_strfreev). */
+static gchar **
+bus_warning_texts (GstBus * bus)
+{
+  GPtrArray *a = g_ptr_array_new ();
+  GstMessage *m;
+
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+
+    gst_message_parse_warning (m, &err, NULL);
+    g_ptr_array_add (a, g_strdup (err->message));
+    g_error_free (err);
+    gst_message_unref (m);
+  }
+  g_ptr_array_add (a, NULL);
+  return (gchar **) g_ptr_array_free (a, FALSE);
+}
+
+/* Snippet settings do nothing when downstream takes audio (melspec passes
+ * it through: a filesink gets PCM, not snippets) or when snippet-hop comes
+ * without snippet-duration: one warning per stream names the property and
+ * says what is missing; the audio still passes untouched. */
+GST_START_TEST (test_ignored_snippet_settings_warn)
+{
+  struct
+  {
+    const gchar *props;
+    gboolean tensors;
+    const gchar *says[2];       /* NULL: no warning */
+  } cases[] = {
+    {"snippet-duration=3", FALSE, {"snippet-duration 3 s is ignored",
+            "other/tensors"}},
+    {"snippet-duration=3 snippet-hop=1", FALSE, {"snippet-duration",
+            "other/tensors"}},
+    {"snippet-hop=2", FALSE, {"snippet-hop 2 s is ignored",
+            "needs snippet-duration"}},
+    {"snippet-hop=2", TRUE, {"snippet-hop 2 s is ignored",
+            "needs snippet-duration"}},
+    {"", FALSE, {NULL, NULL}},
+    {"snippet-duration=1 snippet-hop=0.5", TRUE, {NULL, NULL}},
+  };
+  const gchar *audio = AUDIO_CAPS ("F32LE", 8000, 1);
+  gfloat x[800];
+  guint i, j, k;
+
+  for (j = 0; j < G_N_ELEMENTS (x); j++)
+    x[j] = 0.5f * sinf (0.3f * j);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("melspec n-fft=256 hop-length=100 "
+        "n-mels=20 %s", cases[i].props);
+    GstHarness *h = gst_harness_new_parse (desc);
+    GstBus *bus = gst_bus_new ();
+    gchar **warnings;
+
+    gst_element_set_bus (h->element, bus);
+    gst_harness_set_src_caps_str (h, audio);
+    gst_harness_set_sink_caps_str (h, cases[i].tensors ? "other/tensors" :
+        audio);
+    gst_harness_play (h);
+    for (k = 0; k < 3; k++) {
+      GstBuffer *in = gst_buffer_new_memdup (x, sizeof (x));
+
+      fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+      if (!cases[i].tensors) {
+        GstBuffer *out = gst_harness_pull (h);
+
+        /* what flows is unchanged: the audio, bit for bit */
+        fail_unless (gst_buffer_memcmp (out, 0, x, sizeof (x)) == 0,
+            "%s: audio changed", desc);
+        gst_buffer_unref (out);
+      }
+    }
+    warnings = bus_warning_texts (bus);
+    if (cases[i].says[0] == NULL) {
+      fail_unless (warnings[0] == NULL, "%s: unexpected warning '%s'", desc,
+          warnings[0]);
+    } else {
+      fail_unless (warnings[0] != NULL, "%s: no warning", desc);
+      for (k = 0; k < 2; k++)
+        fail_unless (strstr (warnings[0], cases[i].says[k]) != NULL,
+            "%s: warning '%s' does not say '%s'", desc, warnings[0],
+            cases[i].says[k]);
+      /* once per stream, not per buffer or caps */
+      fail_unless (warnings[1] == NULL, "%s: warned again: '%s'", desc,
+          warnings[1]);
+    }
+    g_strfreev (warnings);
+    gst_element_set_bus (h->element, NULL);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
+/* Downstream asks for tensor dimensions the settings do not give at this
+ * rate: melspec itself posts the error, with the dimensions it gives, the
+ * ones asked for and how to get them (instead of only not-negotiated from
+ * upstream). Dimensions it does give negotiate without an error. */
+GST_START_TEST (test_tensor_dimensions_refused)
+{
+  struct
+  {
+    const gchar *props;
+    const gchar *dims;
+    const gchar *says[3];       /* NULL: negotiates */
+  } cases[] = {
+    /* 0.5 s at 16 kHz in hops of 100 = 80 frames; 40 come at 8 kHz */
+    {"snippet-duration=0.5", "20:40", {"dimensions 20:80",
+            "asks for dimensions 20:40", "rate=8000"}},
+    {"snippet-duration=0.5", "20:40", {"snippet-duration 0.5 s at 16000 Hz",
+            "set snippet-duration=0.25", NULL}},
+    {"snippet-duration=0.5", "40:80", {"dimensions 20:80",
+            "asks for dimensions 40:80", "set n-mels=40"}},
+    {"frames-per-buffer=10", "20:16", {"dimensions 20:10",
+            "asks for dimensions 20:16", "set frames-per-buffer=16"}},
+    {"snippet-duration=0.5", "20:80", {NULL, NULL, NULL}},
+    {"frames-per-buffer=10", "20:10", {NULL, NULL, NULL}},
+  };
+  gfloat zeros[1600] = { 0 };
+  guint i, k;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("melspec n-fft=256 hop-length=100 "
+        "n-mels=20 %s", cases[i].props);
+    gchar *want = g_strdup_printf ("other/tensors, dimensions=(string)%s",
+        cases[i].dims);
+    GstHarness *h = gst_harness_new_parse (desc);
+    GstBus *bus = gst_bus_new ();
+    GstFlowReturn ret;
+    gchar *text;
+
+    gst_element_set_bus (h->element, bus);
+    gst_harness_set_src_caps_str (h, AUDIO_CAPS ("F32LE", 16000, 1));
+    gst_harness_set_sink_caps_str (h, want);
+    gst_harness_play (h);
+    ret = gst_harness_push (h, gst_buffer_new_memdup (zeros, sizeof (zeros)));
+    text = bus_error_text (bus);
+    if (cases[i].says[0] == NULL) {
+      fail_unless_equals_int (ret, GST_FLOW_OK);
+      fail_unless (text == NULL, "%s ! %s: unexpected error '%s'", desc,
+          want, text);
+    } else {
+      fail_unless_equals_int (ret, GST_FLOW_NOT_NEGOTIATED);
+      fail_unless (text != NULL, "%s ! %s: no error from melspec", desc, want);
+      for (k = 0; k < 3 && cases[i].says[k]; k++)
+        fail_unless (strstr (text, cases[i].says[k]) != NULL,
+            "%s ! %s: error '%s' does not say '%s'", desc, want, text,
+            cases[i].says[k]);
+    }
+    g_free (text);
+    gst_element_set_bus (h->element, NULL);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+    g_free (want);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 melspec_suite (void)
 {
@@ -1106,6 +1269,8 @@ melspec_suite (void)
   tcase_add_test (tc, test_tensor_framerate_large);
   tcase_add_test (tc, test_tensor_rate_change);
   tcase_add_test (tc, test_presets);
+  tcase_add_test (tc, test_ignored_snippet_settings_warn);
+  tcase_add_test (tc, test_tensor_dimensions_refused);
   return s;
 }
 
