@@ -45,6 +45,11 @@
  *   linear and log1p values, 10*log10(amin) = -100 dB on the dB scale). A
  *   tensor is out when its last frame is complete: the LATENCY answer adds
  *   (n_frames - 1) hops + n_fft / 2 (passthrough adds nothing).
+ *   Snippet settings in passthrough mode (no `other/tensors` downstream),
+ *   or snippet-hop without snippet-duration, are ignored with a warning
+ *   (once per stream). When downstream asks for `dimensions` the settings
+ *   do not give at the input rate, melspec posts an error naming both (and
+ *   what would give the ones asked for) before negotiation fails.
  *
  * The dB scale floors each frame at its maximum minus `top-db` (librosa floors
  * at the maximum of the whole array; values above librosa's floor are equal).
