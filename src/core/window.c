@@ -5,11 +5,16 @@
 #include <string.h>
 
 /* Periodic window of @win_length points at index @i: the symmetric window
- * of win_length + 1 points with its last point dropped. */
+ * of win_length + 1 points with its last point dropped; a window of one
+ * point is [1] (scipy.signal.get_window, so librosa: the formula gave 0 for
+ * Hann and Blackman, an all-zero spectrogram). */
 static double
 window_value (MusaWindowType type, int i, int win_length)
 {
   double x = 2.0 * M_PI * i / win_length;
+
+  if (win_length == 1)
+    return 1.0;
 
   switch (type) {
     case MUSA_WINDOW_HAMMING:

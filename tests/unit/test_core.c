@@ -82,6 +82,23 @@ test_window_pad_center (void)
         closed_form_window (MUSA_WINDOW_HAMMING, i - lpad, 1001) : 0.0;
     CHECK (fabs (w[i] - v) <= 1e-7, "w[%d] = %g, expected %g", i, w[i], v);
   }
+  /* one point: [1], as scipy's get_window (every type; centred) */
+  {
+    static const MusaWindowType types[3] = { MUSA_WINDOW_HANN,
+      MUSA_WINDOW_HAMMING, MUSA_WINDOW_BLACKMAN
+    };
+    double w64[16];
+    int t;
+    for (t = 0; t < 3; t++) {
+      CHECK (musa_window_fill (w, 16, 1, types[t], NULL) == MUSA_OK
+          && musa_window_fill_f64 (w64, 16, 1, types[t], NULL) == MUSA_OK,
+          "fill");
+      for (i = 0; i < 16; i++)
+        CHECK (w[i] == (i == 7 ? 1.0f : 0.0f) && w64[i] == (i == 7 ? 1.0 :
+                0.0), "type %d, one point: w[%d] = %g / %g", t, i, w[i],
+            w64[i]);
+    }
+  }
   {
     MusaError err;
     musa_error_clear (&err);
