@@ -947,8 +947,17 @@ gst_melspec_configure (GstMusaAnalysis * base, gint rate, MusaError * err)
   GST_OBJECT_LOCK (self);
   self->cfg = self->props;
   self->cfg.sample_rate = rate;
-  ok = snippet_geometry (self, rate, self->cfg.stft.hop, &self->snippet_frames,
-      &self->snippet_step, err);
+  /* snippet settings count in tensor mode only (passing audio through they
+   * are ignored with a warning: a snippet-duration of 0.1 ms stopped a
+   * pipeline that only posted messages) */
+  if (self->tensor_mode) {
+    ok = snippet_geometry (self, rate, self->cfg.stft.hop,
+        &self->snippet_frames, &self->snippet_step, err);
+  } else {
+    self->snippet_frames = self->frames_per_buffer;
+    self->snippet_step = self->frames_per_buffer;
+    ok = TRUE;
+  }
   GST_OBJECT_UNLOCK (self);
   if (!ok)
     return FALSE;
