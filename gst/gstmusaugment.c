@@ -8,10 +8,14 @@
  * noise at an SNR, time stretch and pitch shift — to a chosen share of the
  * streams (or segments) that pass, and says what it did.
  *
- * Every draw is a pure function of (#GstMusaugment:seed, a hash of the stream
- * id from STREAM_START (or #GstMusaugment:stream-key), segment index): the
- * same file with the same seed gives the same output bit for bit whatever the
- * buffer sizes, the threads or the order files are processed in. With
+ * Every draw is a pure function of (#GstMusaugment:seed, a hash of the key,
+ * segment index), where the key is #GstMusaugment:stream-key when set, else
+ * for a local file (the URI upstream answers, from which the stream id was
+ * made) its canonical URI (symlinks, "//", "." and ".." resolved, plus a
+ * demuxer's track suffix), else the stream id from STREAM_START: the same
+ * file with the same seed gives the same output bit for bit whatever the
+ * buffer sizes, the threads, the order files are processed in or the way
+ * its path is written. With
  * #GstMusaugment:probability (default 0.25) the draw decides whether the
  * stream is augmented at all; then each effect of #GstMusaugment:chain comes
  * up with its own probability and draws its parameters in its ranges.
@@ -72,7 +76,10 @@
  *   GST_CLOCK_TIME_NONE (whole stream);
  * - `applied` (#gboolean): whether anything was done;
  * - `seed` (#guint64), `stream-id` (#gchararray), `segment-index` (#guint64):
- *   the key of the draw (`stream-id` is #GstMusaugment:stream-key when set);
+ *   the key of the draw (`stream-id` is the key string: #GstMusaugment:stream-key
+ *   when set, else a local file's canonical URI, e.g.
+ *   `file:///data/set1/001.wav`, else the stream id; set as
+ *   #GstMusaugment:stream-key it makes the same draws);
  * - `effects` (#GstValueArray of #GstStructure): one structure per effect in
  *   processing order, named after the effect (`eq`, `reverb`, ...) with its
  *   parameters as #gdouble fields (units as in the chain spec: dB, Hz, ms) or
@@ -83,7 +90,11 @@
  *   (= 1 / rate);
  * - `weight` (#gdouble): suggested sample weight in (0, 1] (1 = untouched;
  *   the product over effects of 1 - 0.3 x severity);
- * - `description` (#gchararray): all of the above on one line, as in the tag.
+ * - `description` (#gchararray): the draw on one line, as in the tag:
+ *   `applied`, `seed`, `stream-id` (quoted when empty or with spaces),
+ *   `segment`, `weight`, `key+`, `tempo*`, `duration*`, `effects` (whole
+ *   numbers such as the noise seed in full, the others to 6 digits); not
+ *   the times.
  *
  * Tags: `musaugment-provenance` (string, the one-line description, registered
  * by this plugin) and #GST_TAG_EXTENDED_COMMENT `musaugment=<description>`
@@ -103,6 +114,7 @@
 #endif
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gst/gst.h>
@@ -184,8 +196,11 @@ G_DECLARE_FINAL_TYPE (GstMusaugment, gst_musaugment, GST, MUSAUGMENT,
        gchar *parsed_spec;      /* the spec self->chain was parsed from */
        gchar *failed_spec;      /* the last spec that failed (posted once) */
        gchar *stream_id;
+       gchar *file_key;         /* a local file's stream: its canonical URI
+                                 * (see file_key_for) */
        gchar *draw_key;         /* the key of the session's draws: the
-                                 * stream-key, else the stream id */
+                                 * stream-key, else the file key, else the
+                                 * stream id */
        MusaAugmentSession *session;
        gboolean bypass;         /* stream mode, identity draw: passthrough */
        gboolean segment_mode;
@@ -318,6 +333,7 @@ gst_musaugment_finalize (GObject * object)
   g_free (self->failed_spec);
   g_free (self->stream_key);
   g_free (self->stream_id);
+  g_free (self->file_key);
   g_free (self->draw_key);
   musa_augment_session_free (self->session);
   musa_augment_chain_free (self->chain);
@@ -412,6 +428,78 @@ update_latency (GstMusaugment * self, gboolean only_up)
   }
 }
 
+/* The key of the draws (object lock held): the stream-key, else a local
+ * file's canonical URI, else the stream id; "" when there is none. */
+static const gchar *
+draw_key_locked (GstMusaugment * self)
+{
+  if (self->stream_key)
+    return self->stream_key;
+  if (self->file_key)
+    return self->file_key;
+  return self->stream_id ? self->stream_id : "";
+}
+
+/* The key of a local file's stream (at STREAM_START): the file's canonical
+ * URI (g_filename_to_uri of its realpath: no "//", ".", ".." or symlinks),
+ * followed by what a demuxer added to the source's stream id (e.g. "/0001"
+ * for a track), so that the same file gives the same draws however its path
+ * is written. The stream id GStreamer gives a file is the SHA-256 of the URI
+ * as written (gst_pad_create_stream_id): /tmp/set1/a.wav, /tmp/set1//a.wav
+ * and a symlinked folder made three different draws of one file. NULL (the
+ * stream id stays the key) when upstream answers no file:// URI, the file is
+ * not there, or the stream id was not made from that URI (a source or an
+ * element upstream that names streams its own way). */
+static gchar *
+file_key_for (GstMusaugment * self, const gchar * stream_id)
+{
+  GstQuery *q;
+  gchar *uri = NULL, *hash = NULL, *path = NULL, *real = NULL;
+  gchar *canon = NULL, *key = NULL;
+
+  if (stream_id == NULL)
+    return NULL;
+  q = gst_query_new_uri ();
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
+    gst_query_parse_uri (q, &uri);
+  gst_query_unref (q);
+  if (uri == NULL || !gst_uri_has_protocol (uri, "file"))
+    goto done;
+  hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, uri, -1);
+  if (!g_str_has_prefix (stream_id, hash)) {
+    GST_DEBUG_OBJECT (self, "stream id %s not from the URI %s", stream_id, uri);
+    goto done;
+  }
+  path = g_filename_from_uri (uri, NULL, NULL);
+  if (path == NULL)
+    goto done;
+#ifdef G_OS_UNIX
+  {
+    char *r = realpath (path, NULL);
+
+    real = r ? g_strdup (r) : NULL;
+    free (r);
+  }
+#else
+  real = g_canonicalize_filename (path, NULL);
+#endif
+  if (real == NULL) {
+    GST_DEBUG_OBJECT (self, "no real path for %s", path);
+    goto done;
+  }
+  canon = g_filename_to_uri (real, NULL, NULL);
+  if (canon)
+    key = g_strconcat (canon, stream_id + strlen (hash), NULL);
+  GST_DEBUG_OBJECT (self, "URI %s: key %s", uri, GST_STR_NULL (key));
+done:
+  g_free (uri);
+  g_free (hash);
+  g_free (path);
+  g_free (real);
+  g_free (canon);
+  return key;
+}
+
 /* Message and tags for @d, which starts at input time @pts. */
 static void
 announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
@@ -419,7 +507,9 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
 {
   GstSegment *seg = &self->in_segment;
   GstClockTime st = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
-  gchar desc[2048];
+  const gchar *key = self->draw_key ? self->draw_key : "";
+  gchar *desc;
+  gint len;
   GstTagList *tags;
   GstEvent *event;
   gchar *comment;
@@ -427,7 +517,10 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
   gsize pending;
   int i, j;
 
-  musa_augment_draw_describe (d, desc, sizeof (desc));
+  /* the key (a file's path) may be long */
+  len = musa_augment_draw_describe_key (d, key, NULL, 0);
+  desc = g_malloc (MAX (len, 0) + 1);
+  musa_augment_draw_describe_key (d, key, desc, MAX (len, 0) + 1);
   GST_INFO_OBJECT (self, "draw: %s", desc);
 
   GST_OBJECT_LOCK (self);
@@ -468,7 +561,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
         "duration", G_TYPE_UINT64, duration,
         "applied", G_TYPE_BOOLEAN, d->applied != 0,
         "seed", G_TYPE_UINT64, d->seed,
-        "stream-id", G_TYPE_STRING, self->draw_key ? self->draw_key : "",
+        "stream-id", G_TYPE_STRING, key,
         "segment-index", G_TYPE_UINT64, d->segment,
         "key-shift", G_TYPE_DOUBLE, d->key_shift,
         "tempo-factor", G_TYPE_DOUBLE, d->tempo_factor,
@@ -485,6 +578,7 @@ announce_draw (GstMusaugment * self, const MusaAugmentDraw * d,
   gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE_ALL, MUSAUGMENT_TAG, desc,
       GST_TAG_EXTENDED_COMMENT, comment, NULL);
   g_free (comment);
+  g_free (desc);
   event = musa_gst_tags_own_event (&self->tags, tags);
   /* at a join the previous draw's last frames (its look-ahead, the
    * stretcher's delay) are still to come: the tag waits for them */
@@ -668,8 +762,8 @@ start_session (GstMusaugment * self, GstBuffer * buf)
   GST_OBJECT_LOCK (self);
   cfg.probability = self->probability;
   cfg.seed = self->seed;
-  key = self->stream_key ? self->stream_key : self->stream_id;
-  cfg.stream_hash = musa_rng_hash_string (key ? key : "");
+  key = draw_key_locked (self);
+  cfg.stream_hash = musa_rng_hash_string (key);
   g_free (self->draw_key);
   self->draw_key = g_strdup (key);
   /* at least a frame: any segment-duration > 0 is segment mode, as the
@@ -916,6 +1010,7 @@ gst_musaugment_stop (GstBaseTransform * trans)
   g_clear_pointer (&self->parsed_spec, g_free);
   g_clear_pointer (&self->failed_spec, g_free);
   g_clear_pointer (&self->stream_id, g_free);
+  g_clear_pointer (&self->file_key, g_free);
   g_clear_pointer (&self->draw_key, g_free);
   musa_gst_tags_clear (&self->tags);
   return TRUE;
@@ -1255,6 +1350,8 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
       gst_event_parse_stream_start (event, &id);
       g_free (self->stream_id);
       self->stream_id = g_strdup (id);
+      g_free (self->file_key);
+      self->file_key = file_key_for (self, id);
       GST_DEBUG_OBJECT (self, "stream id %s", GST_STR_NULL (id));
       /* the next stream has tags of its own */
       musa_gst_tags_clear (&self->tags);
@@ -1314,11 +1411,11 @@ gst_musaugment_sink_event (GstBaseTransform * trans, GstEvent * event)
         segdur = self->segment_duration;
         prob = self->probability;
         seed = self->seed;
-        key = self->stream_key ? self->stream_key : self->stream_id;
+        key = draw_key_locked (self);
         if (segdur > 0.0) {
           scaled = musa_augment_chain_min_rate (self->chain) != 1.0;
         } else if (musa_augment_draw (self->chain, prob, seed,
-                musa_rng_hash_string (key ? key : ""), 0,
+                musa_rng_hash_string (key), 0,
                 GST_AUDIO_INFO_RATE (&self->info), &draw, NULL) == MUSA_OK) {
           rate = draw.rate;
         }
@@ -1575,9 +1672,9 @@ gst_musaugment_class_init (GstMusaugmentClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_STREAM_KEY,
       g_param_spec_string ("stream-key", "Stream key",
-          "Key of the draws instead of the stream id of STREAM_START (for "
-          "sources whose stream ids are random, e.g. appsrc); NULL = use the "
-          "stream id", DEFAULT_STREAM_KEY,
+          "Key of the draws instead of a local file's canonical URI or the "
+          "stream id of STREAM_START (for sources whose stream ids are "
+          "random, e.g. appsrc); NULL = use those", DEFAULT_STREAM_KEY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 

@@ -187,7 +187,13 @@ fmt_num (char *buf, size_t len, double v)
 
   if (fabs (v) < 5e-13)
     v = 0.0;
-  snprintf (buf, len, "%.6g", v);
+  /* whole numbers (noise seeds, semitones, bits) in full: %.6g printed a
+   * noise seed of 2181521356641492 as 2.18152e+15, which cannot make the
+   * noise again; below 2^53 every whole number is exact in a double */
+  if (v == floor (v) && fabs (v) < 9007199254740992.0)
+    snprintf (buf, len, "%.0f", v);
+  else
+    snprintf (buf, len, "%.6g", v);
   for (c = buf; *c; c++)
     if (*c == ',')
       *c = '.';
@@ -1166,8 +1172,30 @@ musa_augment_draw_is_identity (const MusaAugmentDraw * d)
   return d->rate == 1.0 && d->semitones == 0.0;
 }
 
+/* A key needs quotes when empty or with spaces, control characters, quotes
+ * or backslashes (the line is split at spaces). */
+static int
+key_needs_quotes (const char *key)
+{
+  const unsigned char *c;
+
+  if (*key == '\0')
+    return 1;
+  for (c = (const unsigned char *) key; *c; c++)
+    if (*c <= ' ' || *c == 0x7f || *c == '"' || *c == '\\')
+      return 1;
+  return 0;
+}
+
 int
 musa_augment_draw_describe (const MusaAugmentDraw * d, char *buf, size_t len)
+{
+  return musa_augment_draw_describe_key (d, NULL, buf, len);
+}
+
+int
+musa_augment_draw_describe_key (const MusaAugmentDraw * d, const char *key,
+    char *buf, size_t len)
 {
   Out o = { buf, buf ? len : 0, 0 };
   int i, j;
@@ -1176,8 +1204,19 @@ musa_augment_draw_describe (const MusaAugmentDraw * d, char *buf, size_t len)
     buf[0] = '\0';
   if (d == NULL || !draw_counts_ok (d))
     return MUSA_ERR_INVALID;
-  out_printf (&o, "applied=%d seed=%llu segment=%llu weight=", d->applied,
-      (unsigned long long) d->seed, (unsigned long long) d->segment);
+  out_printf (&o, "applied=%d seed=%llu ", d->applied,
+      (unsigned long long) d->seed);
+  if (key && key_needs_quotes (key)) {
+    const char *c;
+
+    out_printf (&o, "stream-id=\"");
+    for (c = key; *c; c++)
+      out_printf (&o, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+    out_printf (&o, "\" ");
+  } else if (key) {
+    out_printf (&o, "stream-id=%s ", key);
+  }
+  out_printf (&o, "segment=%llu weight=", (unsigned long long) d->segment);
   out_num (&o, d->weight);
   out_printf (&o, " key+=");
   out_num (&o, d->key_shift);

@@ -146,6 +146,15 @@ extern "C"
  * MUSA_ERR_INVALID for a NULL draw. */
   int musa_augment_draw_describe (const MusaAugmentDraw * draw, char *buf,
       size_t len);
+/* The same line with the key the draw's stream hash was made from
+ * (musa_rng_hash_string (@key)) after the seed:
+ * "applied=1 seed=7 stream-id=file:///music/song.flac segment=0 ..."; a key
+ * that is empty or has spaces, control characters, quotes or backslashes is
+ * written in double quotes, with \" and \\ for its quotes and backslashes.
+ * Whole numbers (seeds, semitones, bits) are written in full, the other
+ * numbers to 6 significant digits. @key NULL: musa_augment_draw_describe. */
+  int musa_augment_draw_describe_key (const MusaAugmentDraw * draw,
+      const char *key, char *buf, size_t len);
 
 /* ---- processor ----------------------------------------------------------- */
 

@@ -1,6 +1,8 @@
 /* Element tests of musaugment (GstHarness). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
@@ -1126,6 +1128,154 @@ GST_START_TEST (test_provenance)
 
 GST_END_TEST;
 
+/* Plays filesrc location=@loc ! wavparse ! musaugment seed=7 probability=1
+ * to its end; returns the output and the first draw's stream-id and
+ * description. */
+static GByteArray *
+run_file (const gchar * loc, gchar ** key, gchar ** desc)
+{
+  gchar *launch = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
+      "musaugment seed=7 probability=1 ! appsink name=out sync=false", loc);
+  GstElement *pipe = gst_parse_launch (launch, NULL);
+  GstElement *sink;
+  GstBus *bus;
+  GByteArray *out = g_byte_array_new ();
+  GstSample *sample = NULL;
+  GstMessage *m;
+
+  fail_unless (pipe != NULL, "%s", launch);
+  g_free (launch);
+  sink = gst_bin_get_by_name (GST_BIN (pipe), "out");
+  bus = gst_element_get_bus (pipe);
+  *key = *desc = NULL;
+  fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* (appsink's action signal: NULL at EOS) */
+  for (;;) {
+    GstBuffer *b;
+    GstMapInfo map;
+
+    g_signal_emit_by_name (sink, "pull-sample", &sample);
+    if (sample == NULL)
+      break;
+    b = gst_sample_get_buffer (sample);
+    gst_buffer_map (b, &map, GST_MAP_READ);
+    g_byte_array_append (out, map.data, map.size);
+    gst_buffer_unmap (b, &map);
+    gst_sample_unref (sample);
+  }
+  while ((m = gst_bus_pop (bus)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "error for %s", loc);
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT && *key == NULL
+        && gst_structure_has_name (s, "musaugment")) {
+      *key = g_strdup (gst_structure_get_string (s, "stream-id"));
+      *desc = g_strdup (gst_structure_get_string (s, "description"));
+    }
+    gst_message_unref (m);
+  }
+  fail_unless (*key != NULL && *desc != NULL, "no draw for %s", loc);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  return out;
+}
+
+/* A local file's draw is keyed by its canonical path: the same file gives
+ * the same draw and bytes however its path is written ("//", "/./", a
+ * symlinked folder), and the provenance names that path as the key (the key
+ * was the stream id, GStreamer's hash of the URI as written: three
+ * spellings of one file, three different draws). Another file, the same
+ * audio under another name, is another key. */
+GST_START_TEST (test_file_key_canonical)
+{
+  gchar *dir = g_dir_make_tmp ("musa-augkey-XXXXXX", NULL);
+  gchar *link = g_strconcat (dir, "-link", NULL);
+  gchar *file = g_build_filename (dir, "a.wav", NULL);
+  gchar *copy = g_build_filename (dir, "b.wav", NULL);
+  gchar *real_dir = realpath (dir, NULL);
+  gchar *real_file = g_build_filename (real_dir, "a.wav", NULL);
+  gchar *want = g_filename_to_uri (real_file, NULL, NULL);
+  const gsize n = RATE;
+  gfloat *x = make_music (n);
+  guint8 *wav = g_malloc0 (44 + 4 * n);
+  gchar *locs[4];
+  GByteArray *first = NULL;
+  gchar *first_desc = NULL, *key, *desc;
+  gsize i;
+
+  /* 1 s of S16LE stereo in a WAV file */
+  memcpy (wav, "RIFF", 4);
+  GST_WRITE_UINT32_LE (wav + 4, 36 + 4 * n);
+  memcpy (wav + 8, "WAVEfmt ", 8);
+  GST_WRITE_UINT32_LE (wav + 16, 16);
+  GST_WRITE_UINT16_LE (wav + 20, 1);
+  GST_WRITE_UINT16_LE (wav + 22, 2);
+  GST_WRITE_UINT32_LE (wav + 24, RATE);
+  GST_WRITE_UINT32_LE (wav + 28, RATE * 4);
+  GST_WRITE_UINT16_LE (wav + 32, 4);
+  GST_WRITE_UINT16_LE (wav + 34, 16);
+  memcpy (wav + 36, "data", 4);
+  GST_WRITE_UINT32_LE (wav + 40, 4 * n);
+  for (i = 0; i < 2 * n; i++)
+    GST_WRITE_UINT16_LE (wav + 44 + 2 * i,
+        (guint16) (gint16) lrintf (CLAMP (x[i], -1.0f, 1.0f) * 32767.0f));
+  fail_unless (g_file_set_contents (file, (const gchar *) wav, 44 + 4 * n,
+          NULL));
+  fail_unless (g_file_set_contents (copy, (const gchar *) wav, 44 + 4 * n,
+          NULL));
+  fail_unless (symlink (dir, link) == 0);
+
+  locs[0] = g_strdup (file);
+  locs[1] = g_strconcat (dir, "//a.wav", NULL);
+  locs[2] = g_strconcat (dir, "/./a.wav", NULL);
+  locs[3] = g_build_filename (link, "a.wav", NULL);
+  for (i = 0; i < G_N_ELEMENTS (locs); i++) {
+    GByteArray *out = run_file (locs[i], &key, &desc);
+
+    fail_unless_equals_string (key, want);
+    fail_unless (strstr (desc, want) != NULL, "%s", desc);
+    fail_unless (out->len > 0);
+    if (first == NULL) {
+      first = out;
+      first_desc = g_strdup (desc);
+    } else {
+      fail_unless_equals_string (desc, first_desc);
+      fail_unless (out->len == first->len
+          && memcmp (out->data, first->data, out->len) == 0,
+          "%s: other bytes than %s", locs[i], locs[0]);
+      g_byte_array_unref (out);
+    }
+    g_free (key);
+    g_free (desc);
+  }
+  for (i = 0; i < G_N_ELEMENTS (locs); i++)
+    g_free (locs[i]);
+  /* the same audio in another file: its own key */
+  g_byte_array_unref (run_file (copy, &key, &desc));
+  fail_unless (g_str_has_suffix (key, "/b.wav"), "%s", key);
+  g_free (key);
+  g_free (desc);
+
+  g_byte_array_unref (first);
+  g_free (first_desc);
+  fail_unless (unlink (link) == 0 && unlink (file) == 0
+      && unlink (copy) == 0 && rmdir (dir) == 0);
+  free (real_dir);
+  g_free (real_file);
+  g_free (want);
+  g_free (link);
+  g_free (file);
+  g_free (copy);
+  g_free (dir);
+  g_free (wav);
+  g_free (x);
+}
+
+GST_END_TEST;
+
 /* The provenance tags are added to the stream's tags from upstream: the
  * title stays, the musaugment= comment goes beside the file's comments, and
  * upstream's next tags keep the provenance (musaugment's tag event held its
@@ -1214,7 +1364,7 @@ GST_START_TEST (test_provenance_stream_key)
   c = musa_augment_chain_parse ("default", NULL);
   fail_unless (musa_augment_draw (c, 1.0, seed, musa_rng_hash_string (id),
           seg, RATE, &d, NULL) == MUSA_OK);
-  musa_augment_draw_describe (&d, again, sizeof (again));
+  musa_augment_draw_describe_key (&d, id, again, sizeof (again));
   fail_unless_equals_string (again, desc);
   musa_augment_chain_free (c);
   gst_message_unref (m);
@@ -2273,6 +2423,7 @@ musaugment_suite (void)
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_provenance);
   tcase_add_test (tc, test_provenance_stream_key);
+  tcase_add_test (tc, test_file_key_canonical);
   tcase_add_test (tc, test_provenance_keeps_upstream_tags);
   tcase_add_test (tc, test_segments_messages);
   tcase_add_test (tc, test_segment_tags_before_their_audio);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # musaugment in real pipelines: the same file with the same seed gives the same
-# bytes whatever the source's block size (the draw is keyed by the stream id
-# filesrc derives from the URI), another seed gives other bytes, the
+# bytes whatever the source's block size or the way its path is written (the
+# draw is keyed by the file's canonical URI), another seed gives other bytes, the
 # provenance reaches the encoded file as a tag, and a bad chain fails naming
 # `chain`.
 set -eu
@@ -36,6 +36,32 @@ echo "$out" | grep -q 'key-shift=(double)1' || { echo "FAIL: key-shift missing";
 tags=$(gst-launch-1.0 -t filesrc location="$tmp/e.flac" ! flacparse ! fakesink 2>&1)
 echo "$tags" | grep -q 'musaugment=applied=1' || { echo "FAIL: tag not in the FLAC file"; echo "$tags"; exit 1; }
 echo "ok: provenance message and FLAC tag"
+
+# a local file's draw is keyed by its canonical path, however the path is
+# written ("//", a symlinked folder), through decodebin too; the FLAC tag
+# names that key and gives the noise seed as the whole number drawn
+mkdir "$tmp/set"
+cp "$tmp/in.wav" "$tmp/set/in.wav"
+ln -s "$tmp/set" "$tmp/link"
+want="file://$(realpath "$tmp/set/in.wav")"
+n=0
+for loc in "$tmp/set/in.wav" "$tmp/set//in.wav" "$tmp/link/in.wav"; do
+  n=$((n + 1))
+  gst-launch-1.0 -m filesrc location="$loc" ! decodebin ! audioconvert ! \
+    musaugment seed=2 probability=1 chain="noise:1,eq:1" ! audioconvert ! \
+    audio/x-raw,format=S16LE ! flacenc ! filesink location="$tmp/k$n.flac" > "$tmp/k$n.log" 2>&1
+  grep -q "stream-id=(string)$want," "$tmp/k$n.log" || { echo "FAIL: $loc: key not $want"; grep -o 'stream-id=[^,]*' "$tmp/k$n.log"; exit 1; }
+done
+for n in 2 3; do
+  cmp "$tmp/k1.flac" "$tmp/k$n.flac" || { echo "FAIL: path spelling $n changed the output"; exit 1; }
+done
+tags=$(gst-launch-1.0 -t filesrc location="$tmp/k1.flac" ! flacparse ! fakesink 2>&1)
+echo "$tags" | grep -q "musaugment=applied=1 seed=2 stream-id=$want segment=0 " || { echo "FAIL: key not in the tag"; echo "$tags"; exit 1; }
+seed=$(echo "$tags" | grep -o 'noise(colour=[a-z]*,snr=[0-9.]*,seed=[0-9]*)' | head -1 | sed 's/.*seed=\([0-9]*\))/\1/')
+[ -n "$seed" ] || { echo "FAIL: noise seed not a whole number in the tag"; echo "$tags"; exit 1; }
+# (the message's effects: nested structures, escaped)
+grep -qF "seed\\=\\(double\\)$seed\\;" "$tmp/k1.log" || { echo "FAIL: tag's noise seed $seed is not the draw's"; grep -o 'seed.=.(double.)[^,;]*' "$tmp/k1.log"; exit 1; }
+echo "ok: one key ($want) and one output for three spellings; noise seed $seed exact"
 
 # a bad chain spec is an error naming the property
 if err=$($GL audiotestsrc num-buffers=2 ! musaugment chain="eq:2" ! fakesink 2>&1); then

@@ -447,6 +447,10 @@ test_null_augment (void)
   CHECK (musa_augment_draw (chain, 1.0, 1, 2, 0, RATE, &d, NULL) == MUSA_OK,
       "draw");
   CHECK (musa_augment_draw_describe (&d, NULL, 16) > 0, "length needed");
+  CHECK (musa_augment_draw_describe_key (NULL, "k", buf, sizeof (buf)) ==
+      MUSA_ERR_INVALID && buf[0] == '\0', "describe_key no draw");
+  CHECK (musa_augment_draw_describe_key (&d, "k", NULL, 16) >
+      musa_augment_draw_describe (&d, NULL, 16), "key length needed");
 
   CHECK_NULL_WITH_ERROR (musa_augment_proc_new (NULL, RATE, 1, 64, &e));
   musa_augment_proc_free (NULL);

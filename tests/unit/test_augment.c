@@ -164,6 +164,94 @@ test_draw_reproducible (void)
   musa_augment_chain_free (c);
 }
 
+/* Where @name comes in @s after @from (NULL if absent). */
+static const char *
+field_after (const char *s, const char *from, const char *name)
+{
+  const char *p = strstr (s, from);
+
+  return p ? strstr (p, name) : NULL;
+}
+
+/* The provenance line gives back the draw: the noise seed, semitones and
+ * bits as the whole numbers drawn (the seed, kept below 2^53 so that it is
+ * exact as a double, was printed as 2.18152e+15 and could not make the
+ * noise again), and the key after the seed, quoted when it has spaces. */
+static void
+test_describe_exact (void)
+{
+  MusaAugmentChain *c =
+      parse_ok ("noise:1,pitch:1(semitones=-12..12),distortion:1"
+      "(mode=bitcrush,bits=1..24)");
+  MusaAugmentDraw d;
+  char line[2048];
+  int s, i, j, big = 0;
+
+  for (s = 0; s < 40; s++) {
+    const MusaAugmentEffect *noise = NULL;
+    unsigned long long seed = 0;
+    double semis = 0.0, bits = 0.0, drawn_bits = -1.0;
+    const char *p;
+    char *end;
+
+    CHECK (musa_augment_draw (c, 1.0, s, musa_rng_hash_string ("song"), 0,
+            44100, &d, NULL) == MUSA_OK, "draw");
+    musa_augment_draw_describe (&d, line, sizeof (line));
+    for (i = 0; i < d.n_effects; i++)
+      if (strcmp (d.effects[i].name, "noise") == 0)
+        noise = &d.effects[i];
+      else if (strcmp (d.effects[i].name, "distortion") == 0)
+        for (j = 0; j < d.effects[i].n_params; j++)
+          if (strcmp (d.effects[i].params[j].name, "bits") == 0)
+            drawn_bits = d.effects[i].params[j].value;
+    CHECK (noise != NULL && drawn_bits >= 1.0, "draw %d: %s", s, line);
+    if (noise == NULL)
+      continue;
+    p = field_after (line, "noise(", "seed=");
+    CHECK (p != NULL, "no noise seed: %s", line);
+    if (p == NULL)
+      continue;
+    seed = strtoull (p + 5, &end, 10);
+    CHECK (*end == ')' || *end == ',', "seed not a whole number: %s", line);
+    for (i = 0; i < d.n_fx; i++)
+      if (d.fx[i].type == MUSA_FX_NOISE)
+        CHECK (seed == d.fx[i].p.noise.seed, "printed seed %llu, drawn %llu:"
+            " %s", seed, (unsigned long long) d.fx[i].p.noise.seed, line);
+    for (i = 0; i < noise->n_params; i++)
+      if (strcmp (noise->params[i].name, "seed") == 0)
+        CHECK ((double) seed == noise->params[i].value, "%s", line);
+    big += seed >= 1000000;
+    p = field_after (line, "pitch(", "semitones=");
+    semis = p ? strtod (p + 10, &end) : 0.0;
+    CHECK (p && semis == d.semitones && (*end == ')' || *end == ','),
+        "semitones %g: %s", d.semitones, line);
+    p = field_after (line, "distortion(", "bits=");
+    bits = p ? strtod (p + 5, &end) : 0.0;
+    CHECK (p && bits == drawn_bits && (*end == ')' || *end == ','),
+        "bits %g: %s", drawn_bits, line);
+  }
+  CHECK (big >= 39, "%d/40 noise seeds >= 1e6", big);
+
+  /* the key, after the seed; quoted when needed */
+  musa_augment_draw_describe_key (&d, "file:///music/a.flac", line,
+      sizeof (line));
+  CHECK (strstr (line, "applied=1 seed=39 "
+          "stream-id=file:///music/a.flac segment=0 ") == line, "%s", line);
+  musa_augment_draw_describe_key (&d, "my \"song\"", line, sizeof (line));
+  CHECK (strstr (line, " stream-id=\"my \\\"song\\\"\" segment=0 ") != NULL,
+      "%s", line);
+  musa_augment_draw_describe_key (&d, "", line, sizeof (line));
+  CHECK (strstr (line, " stream-id=\"\" segment=0 ") != NULL, "%s", line);
+  {
+    char a[2048];
+
+    musa_augment_draw_describe_key (&d, NULL, line, sizeof (line));
+    musa_augment_draw_describe (&d, a, sizeof (a));
+    CHECK (strcmp (a, line) == 0 && strstr (a, "stream-id") == NULL, "%s", a);
+  }
+  musa_augment_chain_free (c);
+}
+
 static void
 test_draw_rate (void)
 {
@@ -895,6 +983,7 @@ main (void)
   musa_test_run ("parse", test_parse);
   musa_test_run ("draw_reproducible", test_draw_reproducible);
   musa_test_run ("draw_rate", test_draw_rate);
+  musa_test_run ("describe_exact", test_describe_exact);
   musa_test_run ("draw_values", test_draw_values);
   musa_test_run ("processor_gain_latency", test_processor_gain_latency);
   musa_test_run ("full_scale", test_full_scale);
