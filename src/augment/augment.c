@@ -199,6 +199,27 @@ fmt_num (char *buf, size_t len, double v)
       *c = '.';
 }
 
+/* The shortest %g (6 to 17 digits) that reads back as @v exactly, for the
+ * canonical spec (a spec must re-parse to the same draws: %.6g made
+ * rate=1.0000004 rate=1, and a probability of 1e-13 0). */
+static void
+fmt_num_exact (char *buf, size_t len, double v)
+{
+  int prec;
+  char *c;
+
+  for (prec = 6; prec < 17; prec++) {
+    snprintf (buf, len, "%.*g", prec, v);
+    if (strtod (buf, NULL) == v)
+      break;
+  }
+  if (prec == 17)
+    snprintf (buf, len, "%.17g", v);
+  for (c = buf; *c; c++)
+    if (*c == ',')
+      *c = '.';
+}
+
 /* Appends to a bounded buffer; keeps counting when truncated. */
 typedef struct
 {
@@ -226,6 +247,15 @@ out_num (Out * o, double v)
   char tmp[48];
 
   fmt_num (tmp, sizeof (tmp), v);
+  out_printf (o, "%s", tmp);
+}
+
+static void
+out_num_exact (Out * o, double v)
+{
+  char tmp[48];
+
+  fmt_num_exact (tmp, sizeof (tmp), v);
   out_printf (o, "%s", tmp);
 }
 
@@ -754,7 +784,7 @@ musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
     int n = 0;
 
     out_printf (&o, "%s%s:", i ? "," : "", it->desc->name);
-    out_num (&o, it->prob);
+    out_num_exact (&o, it->prob);
     out_printf (&o, "(");
     for (j = 0; j < it->desc->n_params; j++) {
       const ParamDesc *pd = &it->desc->params[j];
@@ -779,10 +809,10 @@ musa_augment_chain_to_string (const MusaAugmentChain * chain, char *buf,
         double lo, hi;
 
         param_range (it, j, &lo, &hi);
-        out_num (&o, lo);
+        out_num_exact (&o, lo);
         if (hi != lo) {
           out_printf (&o, "..");
-          out_num (&o, hi);
+          out_num_exact (&o, hi);
         }
       }
     }
