@@ -14,7 +14,9 @@ struct MusaKnn
   int dim, n_labels, standardise;
   size_t n;
   float *norm2;                 /* |x'|^2 per item */
-  float *inv_norm;              /* 1 / |x'| per item (0 for a zero vector) */
+  /* 1 / |x'| per item for the vectorised cosine; 0 for a zero vector, -1
+   * for an item whose cosine the float pass cannot give (see exact_key) */
+  float *inv_norm;
   float *inv_std;               /* dim */
   float *qs;                    /* standardised query, dim */
   float *w;                     /* query weights, dim */
@@ -22,6 +24,31 @@ struct MusaKnn
   float *scores;                /* n_labels */
   int *rank;                    /* label -> position in name order */
 };
+
+/* @f in double, a subnormal one too whatever the thread's MXCSR: ORC code
+ * (the embedding's) leaves denormals-are-zero on in the thread, which reads
+ * 1e-40f as 0 in every float instruction, conversions included. */
+static inline double
+exact_double (float f)
+{
+  uint32_t u;
+  double m;
+
+  memcpy (&u, &f, sizeof (u));
+  if ((u & 0x7f800000u) != 0)
+    return (double) f;
+  m = (double) (u & 0x7fffffu) * 0x1p-149;
+  return (u >> 31) ? -m : m;
+}
+
+/* item or query value @x standardised (when @knn standardises) in double */
+static inline double
+exact_standardised (const MusaKnn * knn, const float *mean, int j, float x)
+{
+  if (!knn->standardise)
+    return exact_double (x);
+  return (exact_double (x) - exact_double (mean[j])) * knn->inv_std[j];
+}
 
 void
 musa_knn_config_default (MusaKnnConfig * cfg)
@@ -126,13 +153,29 @@ musa_knn_new (const MusaIndex * idx, const MusaKnnConfig * cfg, MusaError * err)
     knn->inv_std[j] = knn->standardise ? 1.0f / sd[j] : 1.0f;
   for (i = 0; i < knn->n; i++) {
     const float *x = musa_index_vector (idx, i);
-    double s = 0.0;
+    double s = 0.0, s_exact = 0.0, s_raw = 0.0;
     for (j = 0; j < knn->dim; j++) {
       double v = knn->standardise ? (x[j] - mean[j]) * knn->inv_std[j] : x[j];
+      double e = exact_standardised (knn, mean, j, x[j]);
+      double r = exact_double (x[j]) * knn->inv_std[j];
       s += v * v;
+      s_exact += e * e;
+      s_raw += r * r;
     }
     knn->norm2[i] = (float) s;
-    knn->inv_norm[i] = s > 0.0 ? (float) (1.0 / sqrt (s)) : 0.0f;
+    /* The vectorised cosine takes the dot product of the query weights and
+     * the raw item in float: fine unless the item is so small that its
+     * products underflow (|x'| < 2^-40; 1 / |x'| even overflowed float for
+     * |x'|^2 < 1e-77: distances of -inf and NaN), or so close to the mean
+     * compared with its size (|x / std| > 2^10 |x'|) that the float sum
+     * loses the difference. Those few items get their cosine in double
+     * (exact_key); a vector equal to the mean (all zero) has none. */
+    if (s_exact == 0.0)
+      knn->inv_norm[i] = 0.0f;
+    else if (s >= 0x1p-80 && s_raw <= 0x1p20 * s_exact)
+      knn->inv_norm[i] = (float) (1.0 / sqrt (s));
+    else
+      knn->inv_norm[i] = -1.0f;
   }
   for (j = 0; j < knn->n_labels; j++)
     order[j] = j;
@@ -229,13 +272,43 @@ musa_knn_dots (const float *rows, size_t n, int dim, const float *q, float *out)
 }
 #endif
 
+#if defined(__GNUC__)
+#define COLD __attribute__ ((noinline, cold))
+#else
+#define COLD
+#endif
+
+/* 1 - cos (q', x') of item @it in double (every finite vector of floats
+ * has its direction there: squares down to 1e-102), clamped to 0..2; @qs
+ * is the standardised query scaled as the vectorised pass uses it, |qs|^2 =
+ * @qn2 >= 1. Out of line: only the rare items marked -1 come here. */
+COLD static float
+exact_key (const MusaKnn * knn, size_t it, const float *qs, double qn2)
+{
+  const float *x = musa_index_vector (knn->idx, it);
+  const float *mean = musa_index_mean (knn->idx);
+  double dot = 0.0, xn2 = 0.0, cs;
+  int j;
+
+  for (j = 0; j < knn->dim; j++) {
+    double v = exact_standardised (knn, mean, j, x[j]);
+    dot += exact_double (qs[j]) * v;
+    xn2 += v * v;
+  }
+  if (!(xn2 > 0.0))
+    return 1.0f;
+  cs = dot / (sqrt (qn2) * sqrt (xn2));
+  cs = cs > 1.0 ? 1.0 : cs < -1.0 ? -1.0 : cs;
+  return (float) (1.0 - cs);
+}
+
 int
 musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
 {
   const float *mean, *matrix;
   int dim, k, nk = 0, j, cosine;
   double qn2 = 0.0, c = 0.0, total = 0.0;
-  float qinv, worst = INFINITY;
+  float qinv, vmax = 0.0f, worst = INFINITY;
   size_t b, i;
 
   if (knn == NULL || query == NULL || res == NULL)
@@ -252,16 +325,40 @@ musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
     float v = knn->standardise ? (query[j] - mean[j]) * knn->inv_std[j] :
         query[j];
     knn->qs[j] = v;
+    vmax = fmaxf (vmax, fabsf (v));
+  }
+  if (cosine) {
+    /* The cosine does not depend on the query's length: scale it to a
+     * largest value in 1..2, by a power of two (exact: the distances are
+     * those of the unscaled query), so that a query of tiny values keeps
+     * its direction (its 1 / |q'| overflowed float, giving -inf and NaN).
+     * One whose standardised values underflowed float is recomputed in
+     * double first. */
+    if (vmax < 0x1p-100f) {
+      double m = 0.0;
+      for (j = 0; j < dim; j++)
+        m = fmax (m, fabs (exact_standardised (knn, mean, j, query[j])));
+      /* a query without direction has the same cosine distance (1) to
+       * every item: the "neighbours" would be the first items of the index
+       * and their labels a vote presented as an answer */
+      if (!(m > 0.0))
+        return MUSA_ERR_INVALID;
+      for (j = 0; j < dim; j++)
+        knn->qs[j] = (float) ldexp (exact_standardised (knn, mean, j,
+                query[j]), -ilogb (m));
+    } else {
+      float scale = ldexpf (1.0f, -ilogbf (vmax));
+      for (j = 0; j < dim; j++)
+        knn->qs[j] *= scale;
+    }
+  }
+  for (j = 0; j < dim; j++) {
+    float v = knn->qs[j];
     knn->w[j] = v * knn->inv_std[j];
     qn2 += (double) v *v;
     if (knn->standardise)
       c += (double) knn->w[j] * mean[j];
   }
-  /* a query without direction has the same cosine distance (1) to every
-   * item: the "neighbours" would be the first items of the index and their
-   * labels a vote presented as an answer */
-  if (cosine && !(qn2 > 0.0))
-    return MUSA_ERR_INVALID;
   qinv = qn2 > 0.0 ? (float) (1.0 / sqrt (qn2)) : 0.0f;
   if (k > (int) knn->n)
     k = (int) knn->n;
@@ -273,8 +370,9 @@ musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
       float dp = (float) (knn->dots[i] - c), key;
       int p;
       if (cosine) {
-        key = (qinv > 0.0f && knn->inv_norm[it] > 0.0f) ?
-            1.0f - dp * qinv * knn->inv_norm[it] : 1.0f;
+        float inv = knn->inv_norm[it];
+        key = inv > 0.0f ? 1.0f - dp * qinv * inv :
+            inv < 0.0f ? exact_key (knn, it, knn->qs, qn2) : 1.0f;
       } else {
         key = (float) qn2 + knn->norm2[it] - 2.0f * dp;
         if (key < 0.0f)
@@ -298,9 +396,11 @@ musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res)
     }
   }
   res->n_neighbours = nk;
-  if (!cosine)
-    for (j = 0; j < nk; j++)
-      res->distance[j] = sqrtf (res->distance[j]);
+  /* rounding may take a cosine distance out of 0..2 by a few ulps: clamped
+   * (as scikit-learn's cosine_distances) once chosen, not in the loop */
+  for (j = 0; j < nk; j++)
+    res->distance[j] = cosine ? fminf (fmaxf (res->distance[j], 0.0f), 2.0f)
+        : sqrtf (res->distance[j]);
   /* vote */
   for (j = 0; j < knn->n_labels; j++)
     knn->scores[j] = 0.0f;

@@ -10,7 +10,14 @@
  *
  * Distances, as scikit-learn's: cosine = 1 - cos(q', x') (1 when either
  * vector is zero), euclidean = |q' - x'|. Ties in distance keep the lower
- * item number first.
+ * item number first. Every distance is finite, a cosine one in 0..2
+ * (rounding clamped, as scikit-learn's cosine_distances), and every finite
+ * vector that is not all zero has its direction, however small its values
+ * (1e-40, subnormal; also with denormals-are-zero on in the thread): the
+ * query is scaled by a power of two for the cosine (exact), and the rare
+ * items whose cosine the float pass would lose (|x'| < 2^-40, or
+ * |x / std| > 2^10 |x'|: a hair from the index mean) get it in double. A
+ * zero vector is one equal to the mean (standardised) or all 0.
  *
  * Votes: uniform (every neighbour weighs 1) or distance (1 / distance;
  * neighbours at distance 0, if any, take all the weight, as scikit-learn's
@@ -75,7 +82,8 @@ extern "C"
 /* Search @query (dim values, raw: standardised here if the index says so).
  * Non-finite values or values beyond 1e6 are refused (MUSA_ERR_INVALID), and
  * so is, with the cosine metric, a query without direction (all zero, after
- * standardisation where the index standardises), and a NULL searcher,
+ * standardisation where the index standardises: every value exactly 0, or
+ * equal to the mean; tiny values have a direction), and a NULL searcher,
  * @query or @res. */
   int musa_knn_query (MusaKnn * knn, const float *query, MusaKnnResult * res);
 /* Standardise @v in place as the searcher does (identity without the

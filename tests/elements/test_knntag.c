@@ -666,6 +666,85 @@ GST_START_TEST (test_tensor_input)
 
 GST_END_TEST;
 
+/* Learn @n 4-value vectors @v under @label (clap-test tensors). */
+static void
+learn_these (const gchar * index, const gchar * label, const gfloat (*v)[4],
+    gint n)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  gint i;
+
+  g_object_set (h->element, "mode", 1, "label", label, "location", index,
+      "embedding", "clap-test", NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  for (i = 0; i < n; i++)
+    fail_unless_equals_int (push_vector (h, v[i][0], v[i][1], v[i][2],
+            v[i][3], i * GST_SECOND), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless (bus_error_text (bus) == NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+/* The one vote of a k = 1 tensor tagger over @index for @v: its label and
+ * nearest distance. */
+static gchar *
+tag_one (const gchar * index, const gfloat * v, gfloat * distance)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  GList *msgs;
+  const GValue *d;
+  gchar *label;
+
+  g_object_set (h->element, "location", index, "embedding", "clap-test",
+      "k", 1, NULL);
+  gst_harness_set_src_caps_str (h, TENSOR_CAPS4);
+  fail_unless_equals_int (push_vector (h, v[0], v[1], v[2], v[3], 0),
+      GST_FLOW_OK);
+  msgs = knntag_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 1);
+  label = g_strdup (gst_structure_get_string (msgs->data, "label"));
+  d = gst_structure_get_value (msgs->data, "distances");
+  fail_unless (d != NULL && gst_value_array_get_size (d) == 1);
+  *distance = g_value_get_float (gst_value_array_get_value (d, 0));
+  g_list_free_full (msgs, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return label;
+}
+
+/* Tiny but legal tensor values keep their direction: a learnt [1e-40, 0,
+ * 0, 0] was at cosine distance -inf from everything and answered every
+ * vote; a query of tiny values had distances -inf and NaN. */
+GST_START_TEST (test_tensor_tiny_values)
+{
+  static const gfloat normal[3][4] = {
+    {1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}
+  };
+  static const gfloat tiny[1][4] = { {1e-40f, 0, 0, 0} };
+  static const gfloat near_normal[4] = { 1, 2, 3, 4.1f };
+  static const gfloat tiny_query[4] = { 3e-39f, 1e-45f, 0, 0 };
+  gchar *index = tmp_path ("tiny.knn"), *label;
+  gfloat dist = -1.0f;
+
+  g_unlink (index);
+  learn_these (index, "normal", normal, 3);
+  learn_these (index, "tiny", tiny, 1);
+  label = tag_one (index, near_normal, &dist);
+  fail_unless_equals_string (label, "normal");
+  fail_unless (dist >= 0.0f && dist < 1e-3f, "distance %g", dist);
+  g_free (label);
+  label = tag_one (index, tiny_query, &dist);
+  fail_unless_equals_string (label, "tiny");
+  fail_unless (dist >= 0.0f && dist < 1e-3f, "distance %g", dist);
+  g_free (label);
+  g_free (index);
+}
+
+GST_END_TEST;
+
 /* Tensor input, two streams without EOS between them (concat, gapless): the
  * first stream's whole-stream vote comes when the second starts (it was
  * dropped with the accumulator), the second's at EOS, once each. */
@@ -1364,6 +1443,7 @@ knntag_suite (void)
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_tensor_input);
   tcase_add_test (tc, test_tensor_stream_change);
+  tcase_add_test (tc, test_tensor_tiny_values);
   tcase_add_test (tc, test_mismatch);
   tcase_add_test (tc, test_corrupt_index);
   tcase_add_test (tc, test_learn_unwritable);

@@ -1,5 +1,6 @@
 /* Unit tests of knntag's built-in embedding and exact search. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,10 @@
 #include "knn/embed.h"
 #include "knn/knn.h"
 #include "musatest.h"
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #define RATE 22050
 #define DIM MUSA_EMBED_DIM
@@ -428,6 +433,152 @@ test_cosine_zero_query (void)
   musa_index_free (idx);
 }
 
+/* @f in double, subnormals too, whatever the MXCSR (ORC code, as the
+ * embedding's, leaves denormals-are-zero on in the thread) */
+static double
+exact (float f)
+{
+  uint32_t u;
+  double m;
+  memcpy (&u, &f, sizeof (u));
+  if ((u & 0x7f800000u) != 0)
+    return (double) f;
+  m = (double) (u & 0x7fffffu) * 0x1p-149;
+  return (u >> 31) ? -m : m;
+}
+
+/* Every search of @idx for @q with every metric and weighting (k = all
+ * items): finite distances, cosine ones in 0..2 and as a double-precision
+ * brute force gives them (1 for a zero item), scores in 0..1. */
+static void
+check_finite (const MusaIndex * idx, const float *q, const char *what)
+{
+  int dim = musa_index_dim (idx), n = (int) musa_index_n_items (idx), m, w;
+  int st = (musa_index_flags (idx) & MUSA_INDEX_FLAG_STANDARDISE) != 0;
+  const float *mean = musa_index_mean (idx), *sd = musa_index_std (idx);
+
+  for (m = MUSA_KNN_COSINE; m <= MUSA_KNN_EUCLIDEAN; m++)
+    for (w = MUSA_KNN_UNIFORM; w <= MUSA_KNN_DISTANCE; w++) {
+      MusaKnnConfig cfg;
+      MusaKnn *knn;
+      MusaKnnResult res;
+      int i, j;
+      musa_knn_config_default (&cfg);
+      cfg.k = n;
+      cfg.metric = m;
+      cfg.weighting = w;
+      knn = musa_knn_new (idx, &cfg, NULL);
+      CHECK (musa_knn_query (knn, q, &res) == MUSA_OK, "%s: query", what);
+      CHECK (res.n_neighbours == n, "%s: %d neighbours", what,
+          res.n_neighbours);
+      for (i = 0; i < res.n_neighbours; i++) {
+        const float *x = musa_index_vector (idx, res.item[i]);
+        double dot = 0, qn = 0, xn = 0, d2 = 0, want;
+        for (j = 0; j < dim; j++) {
+          double a = st ? (exact (q[j]) - exact (mean[j])) / sd[j] :
+              exact (q[j]);
+          double b = st ? (exact (x[j]) - exact (mean[j])) / sd[j] :
+              exact (x[j]);
+          /* scaled up (exact): squares of 1e-40 underflow in double too */
+          a = ldexp (a, 200);
+          b = ldexp (b, 200);
+          dot += a * b;
+          qn += a * a;
+          xn += b * b;
+          d2 += (a - b) * (a - b);
+        }
+        want = m == MUSA_KNN_COSINE ? (xn > 0 ? 1.0 - dot / sqrt (qn * xn) :
+            1.0) : ldexp (sqrt (d2), -200);
+        CHECK (isfinite (res.distance[i]), "%s, metric %d: distance %g",
+            what, m, res.distance[i]);
+        if (m == MUSA_KNN_COSINE) {
+          CHECK (res.distance[i] >= 0.0f && res.distance[i] <= 2.0f,
+              "%s: cosine distance %g", what, res.distance[i]);
+          CHECK (fabs (res.distance[i] - want) < 1e-4, "%s: item %zu at %g, "
+              "brute force %g", what, res.item[i], res.distance[i], want);
+        }
+      }
+      CHECK (res.top >= 0 && res.top_score > 0.0f && res.top_score <= 1.0f,
+          "%s, metric %d, weighting %d: top %d score %g", what, m, w, res.top,
+          res.top_score);
+      for (j = 0; j < musa_index_n_labels (idx); j++)
+        CHECK (isfinite (res.scores[j]) && res.scores[j] >= 0.0f
+            && res.scores[j] <= 1.0f, "%s: score %g", what, res.scores[j]);
+      musa_knn_free (knn);
+    }
+}
+
+/* Tiny but legal vectors (finite, |v| <= 1e6) keep their direction: an item
+ * [1e-40, 0, 0, 0] had a cosine distance of -inf (1 / |x| overflowed float)
+ * and won every vote, a query of tiny values gave -inf and NaN; items
+ * standardised to almost nothing (a hair from the index mean) lost their
+ * direction in the float dot product. */
+static void
+test_tiny_vectors (void)
+{
+  static const float plain[][4] = {
+    {1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {1e-40f, 0, 0, 0},
+    {0, 0, 0, 0}, {0, 1e-45f, 0, 0}, {3e-39f, -1e-38f, 0, 0},
+  };
+  static const float near[][4] = {
+    {1, 2, 3, 4}, {3, 2, 1, 0}, {2, 2, 2, 2}, {2, 2, 2, 2 + 0x1p-20f},
+    {2, 2, 2, 2 - 0x1p-20f},
+  };
+  static const float queries[][4] = {
+    {1, 2, 3, 4.1f}, {1e-40f, 0, 0, 0}, {0, 0, 1e-45f, 0},
+    {1e-30f, 1e-38f, 0, -1e-39f}, {2, 2, 2, 2 + 0x1p-22f},
+    {2, 2, 2 - 0x1p-22f, 2}, {1e6f, -1e6f, 1e-45f, 0},
+  };
+  const char *normal[] = { "normal" }, *tiny[] = { "tiny" };
+  MusaIndex *idx = musa_index_new ("t", 4, 1, 0, NULL), *sidx;
+  MusaKnnConfig cfg;
+  MusaKnn *knn;
+  MusaKnnResult res;
+  size_t i;
+  int daz;
+  char what[64];
+
+  for (i = 0; i < 3; i++)
+    musa_index_add (idx, plain[i], "a", normal, 1, NULL);
+  musa_index_add (idx, plain[3], "tiny", tiny, 1, NULL);
+  /* the auditor's case: [1, 2, 3, 4.1] with k = 1 is "normal" */
+  musa_knn_config_default (&cfg);
+  cfg.k = 1;
+  knn = musa_knn_new (idx, &cfg, NULL);
+  CHECK (musa_knn_query (knn, queries[0], &res) == MUSA_OK, "query");
+  CHECK (res.top == musa_index_find_label (idx, "normal")
+      && res.item[0] < 3 && res.distance[0] >= 0.0f
+      && res.distance[0] < 1e-3f, "item %zu (label %d) at %g", res.item[0],
+      res.top, res.distance[0]);
+  musa_knn_free (knn);
+  for (i = 4; i < sizeof (plain) / sizeof (plain[0]); i++)
+    musa_index_add (idx, plain[i], "more", tiny, 1, NULL);
+  sidx = musa_index_new ("t", 4, 1, MUSA_INDEX_FLAG_STANDARDISE, NULL);
+  for (i = 0; i < sizeof (near) / sizeof (near[0]); i++)
+    musa_index_add (sidx, near[i], "near", i < 2 ? normal : tiny, 1, NULL);
+  musa_index_update_stats (sidx);
+  CHECK (musa_index_mean (sidx)[3] == 2.0f, "mean %g",
+      musa_index_mean (sidx)[3]);
+  for (daz = 0; daz < 2; daz++) {
+#if defined(__SSE__)
+    /* the same answers with denormals read as zero and without */
+    unsigned csr = _mm_getcsr ();
+    _mm_setcsr (daz ? csr | 0x8040u : csr & ~0x8040u);
+#endif
+    for (i = 0; i < sizeof (queries) / sizeof (queries[0]); i++) {
+      snprintf (what, sizeof (what), "plain, query %zu, daz %d", i, daz);
+      check_finite (idx, queries[i], what);
+      snprintf (what, sizeof (what), "standardised, query %zu, daz %d", i, daz);
+      check_finite (sidx, queries[i], what);
+    }
+#if defined(__SSE__)
+    _mm_setcsr (csr);
+#endif
+  }
+  musa_index_free (sidx);
+  musa_index_free (idx);
+}
+
 /* An empty index answers with no neighbours. */
 static void
 test_empty (void)
@@ -483,6 +634,7 @@ main (void)
   musa_test_run ("search-votes", test_votes);
   musa_test_run ("search-empty", test_empty);
   musa_test_run ("search-cosine-zero-query", test_cosine_zero_query);
+  musa_test_run ("search-tiny-vectors", test_tiny_vectors);
   musa_test_run ("null-config", test_null_config);
   return musa_test_summary ();
 }
