@@ -282,6 +282,19 @@ check_strings (const uint8_t * offs, int width, uint64_t n,
   return MUSA_OK;
 }
 
+/* @s for an error message when it is short printable ASCII (it is read
+ * from a file that may be hostile, and a message is cut at 255 bytes),
+ * else "?". */
+static const char *
+short_ascii (const char *s)
+{
+  size_t i;
+  for (i = 0; s[i] != '\0'; i++)
+    if (i >= 64 || s[i] < 0x20 || s[i] > 0x7e)
+      return "?";
+  return s;
+}
+
 /* Validates the @size bytes of an index file at @buf (64-byte aligned,
  * malloc'ed) into *@out, whose matrix is used in place: on success the index
  * owns @buf, on failure the caller still does. */
@@ -409,6 +422,34 @@ parse (MusaIndex ** out, void *buf, size_t size, MusaError * err)
   if (check_strings (d + l.off_ids, 8, l.n_items,
           (const char *) d + l.off_ipool, l.ipool, "item", 0, err) != MUSA_OK)
     return err ? err->code : MUSA_ERR_FORMAT;
+  /* an item's labels are a set (musa_index_add merges repeats): a label
+   * listed twice would count twice in a vote, a score above 1 */
+  if (l.n_refs > 0) {
+    uint64_t *seen = malloc (sizeof (uint64_t) * l.n_labels);
+    if (seen == NULL)
+      return oom (err);
+    for (i = 0; i < l.n_labels; i++)
+      seen[i] = UINT64_MAX;
+    for (i = 0; i < l.n_items; i++) {
+      uint64_t a = rd64 (d + l.off_starts + 8 * i);
+      uint64_t b = rd64 (d + l.off_starts + 8 * (i + 1)), r;
+      for (r = a; r < b; r++) {
+        uint32_t lab = rd32 (d + l.off_refs + 4 * r);
+        if (seen[lab] == i) {
+          musa_error_set (err, MUSA_ERR_FORMAT, "location",
+              "duplicate label reference: item %llu (\"%s\") lists label "
+              "%u (\"%s\") twice", (unsigned long long) i,
+              short_ascii ((const char *) d + l.off_ipool + rd64 (d +
+                      l.off_ids + 8 * i)), lab, short_ascii ((const char *) d
+                  + l.off_lpool + rd32 (d + l.off_labels + 4 * lab)));
+          free (seen);
+          return MUSA_ERR_FORMAT;
+        }
+        seen[lab] = i;
+      }
+    }
+    free (seen);
+  }
   {
     const float *m = (const float *) (d + l.off_matrix);
     uint64_t n = l.n_items * l.dim;

@@ -35,7 +35,8 @@
  *              printable, no ','; unique
  *     starts   u64[N + 1]: item i's labels are refs[starts[i] .. starts[i+1]),
  *              starts[0] = 0, non-decreasing, starts[N] = R
- *     refs     u32[R]  label numbers (< L)
+ *     refs     u32[R]  label numbers (< L); an item's labels are a set,
+ *              none twice (it would count twice in a vote)
  *     ids      u64[N]  offset of each item's id in the id pool
  *     pool     char[id pool size]: NUL-terminated ids
  *   matrix (at the matrix offset, 64-byte aligned so it can be used in place

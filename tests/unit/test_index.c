@@ -306,6 +306,36 @@ put64 (uint8_t * p, uint64_t v)
 }
 
 static void
+put32 (uint8_t * p, uint32_t v)
+{
+  int i;
+  for (i = 0; i < 4; i++)
+    p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static uint64_t
+get64 (const void *d, size_t at)
+{
+  const uint8_t *p = (const uint8_t *) d + at;
+  uint64_t v = 0;
+  int i;
+  for (i = 0; i < 8; i++)
+    v |= (uint64_t) p[i] << (8 * i);
+  return v;
+}
+
+/* where the label references of a valid image start (layout in index.h) */
+static uint64_t
+refs_offset (const void *d)
+{
+  uint64_t dim = get64 (d, 56) & 0xffffffffu;
+  uint64_t n_labels = get64 (d, 68) & 0xffffffffu, off;
+  off = (128 + 8 * dim + 4 * n_labels + 7) / 8 * 8;
+  off = (off + get64 (d, 88) + 7) / 8 * 8;
+  return (off + 8 * (get64 (d, 72) + 1) + 7) / 8 * 8;
+}
+
+static void
 fix_checksum (uint8_t * d, size_t n)
 {
   if (n >= 120)
@@ -317,7 +347,7 @@ static void
 exercise (MusaIndex * idx)
 {
   size_t i;
-  int d = musa_index_dim (idx), j;
+  int d = musa_index_dim (idx), j, t;
   MusaKnnConfig cfg;
   MusaKnn *knn;
   MusaKnnResult res;
@@ -335,13 +365,48 @@ exercise (MusaIndex * idx)
     for (j = 0; j < d; j++)
       CHECK (isfinite (musa_index_vector (idx, i)[j]), "non-finite");
   }
-  musa_knn_config_default (&cfg);
-  knn = musa_knn_new (idx, &cfg, NULL);
-  CHECK (knn != NULL, "searcher");
-  if (knn) {
+  /* every metric and weighting, with the nearest item alone and every item
+   * voting (k = 256 > items): finite distances (cosine ones in 0..2),
+   * scores shares of the votes (uniform: of the neighbours that carry the
+   * label) */
+  for (t = 0; t < 8; t++) {
+    musa_knn_config_default (&cfg);
+    cfg.k = t / 4 ? MUSA_KNN_MAX_K : 1;
+    cfg.metric = t / 2 % 2 ? MUSA_KNN_EUCLIDEAN : MUSA_KNN_COSINE;
+    cfg.weighting = t % 2 ? MUSA_KNN_DISTANCE : MUSA_KNN_UNIFORM;
+    knn = musa_knn_new (idx, &cfg, NULL);
+    CHECK (knn != NULL, "searcher");
+    if (knn == NULL)
+      continue;
     CHECK (musa_knn_query (knn, q, &res) == MUSA_OK, "query");
-    for (j = 0; j < res.n_neighbours; j++)
-      CHECK (isfinite (res.distance[j]), "non-finite distance");
+    CHECK (res.n_neighbours == (cfg.k < (int) musa_index_n_items (idx) ?
+            cfg.k : (int) musa_index_n_items (idx)), "%d neighbours",
+        res.n_neighbours);
+    for (j = 0; j < res.n_neighbours; j++) {
+      CHECK (isfinite (res.distance[j]) && res.distance[j] >= 0.0f,
+          "distance %g", res.distance[j]);
+      if (cfg.metric == MUSA_KNN_COSINE)
+        CHECK (res.distance[j] <= 2.0f, "cosine distance %g", res.distance[j]);
+    }
+    CHECK (res.top_score >= 0.0f && res.top_score <= 1.0f, "top score %g",
+        res.top_score);
+    for (j = 0; j < musa_index_n_labels (idx); j++) {
+      int carry = 0, m, l;
+      CHECK (res.scores[j] >= 0.0f && res.scores[j] <= 1.0f, "score of %s: "
+          "%g (k %d, metric %d, weighting %d)", musa_index_label (idx, j),
+          res.scores[j], cfg.k, cfg.metric, cfg.weighting);
+      for (m = 0; m < res.n_neighbours; m++) {
+        const uint32_t *l_of;
+        int n = musa_index_item_labels (idx, res.item[m], &l_of), has = 0;
+        for (l = 0; l < n; l++)
+          has |= l_of[l] == (uint32_t) j;
+        carry += has;
+      }
+      if (cfg.weighting == MUSA_KNN_UNIFORM && res.n_neighbours > 0)
+        CHECK (fabsf (res.scores[j] - (float) carry / res.n_neighbours)
+            < 1e-6f, "score of %s: %g, carried by %d of %d neighbours",
+            musa_index_label (idx, j), res.scores[j], carry, res.n_neighbours);
+    }
     musa_knn_free (knn);
   }
   free (q);
@@ -396,6 +461,26 @@ test_fuzz (void)
     fix_checksum (buf, size);
     errors_fixed += !try_load (buf, size);
   }
+  /* every label reference set to every label (checksum recomputed): the
+   * ones that repeat a label within an item are refused, the others load
+   * and vote with scores in 0..1 */
+  {
+    uint64_t n_labels = get64 (data, 68) & 0xffffffffu, r, v;
+    uint64_t n_refs = get64 (data, 80), off = refs_offset (data);
+    int loaded = 0, refused = 0;
+    for (r = 0; r < n_refs; r++)
+      for (v = 0; v < n_labels; v++) {
+        memcpy (buf, data, size);
+        put32 (buf + off + 4 * r, (uint32_t) v);
+        fix_checksum (buf, size);
+        if (try_load (buf, size))
+          loaded++;
+        else
+          refused++;
+      }
+    CHECK (loaded > 0 && refused > 0, "label mutations: %d loaded, %d "
+        "refused", loaded, refused);
+  }
   CHECK (ok_stale == 0, "%d damaged images passed the checksum", ok_stale);
   CHECK (errors_fixed > 0, "structural checks never fired");
   /* hostile counts with a valid checksum */
@@ -424,6 +509,45 @@ test_fuzz (void)
   }
   CHECK (try_load ((const uint8_t *) "MUSAKNN", 8) == 0, "8 bytes load");
   free (buf);
+  free (data);
+}
+
+/* An item's labels are a set: a hostile index whose item lists a label
+ * twice (valid checksum) is refused with an error naming the item; it used
+ * to load and vote that label a score of 2. */
+static void
+test_duplicate_label (void)
+{
+  MusaIndex *idx = musa_index_new ("t", 2, 1, 0, NULL);
+  const char *ab[] = { "a", "b" }, *aa[] = { "a", "a" };
+  float v[2] = { 1, 0 };
+  void *data;
+  size_t size;
+  uint64_t off;
+  MusaError err;
+  uint8_t *d;
+
+  musa_index_add (idx, v, "other#0", ab + 1, 1, NULL);
+  musa_index_add (idx, v, "x#0", ab, 2, NULL);
+  /* a repeat given to add is merged */
+  musa_index_add (idx, v, "y#0", aa, 2, NULL);
+  CHECK (musa_index_item_labels (idx, 2, NULL) == 1, "add kept a repeat");
+  musa_index_serialise (idx, &data, &size, NULL);
+  musa_index_free (idx);
+  d = data;
+  CHECK (try_load (d, size) == 1, "valid image refused");
+  /* refs: [b] [a b] [a] -> [b] [a a] [a] */
+  off = refs_offset (d);
+  CHECK (get64 (d, 80) == 4, "%llu refs", (unsigned long long) get64 (d, 80));
+  memcpy (d + off + 8, d + off + 4, 4);
+  fix_checksum (d, size);
+  musa_error_clear (&err);
+  idx = musa_index_load_memory (d, size, &err);
+  CHECK (idx == NULL && err.code == MUSA_ERR_FORMAT
+      && strstr (err.message, "item 1 (\"x#0\")") != NULL
+      && strstr (err.message, "twice") != NULL, "loaded %p: %s", (void *) idx,
+      err.message);
+  musa_index_free (idx);
   free (data);
 }
 
@@ -490,6 +614,7 @@ main (void)
   musa_test_run ("overwritten-in-use", test_overwritten_in_use);
   musa_test_run ("not-a-file", test_not_a_file);
   musa_test_run ("fuzz", test_fuzz);
+  musa_test_run ("duplicate-label", test_duplicate_label);
   musa_test_run ("null-args", test_null_args);
   r = musa_test_summary ();
   {
