@@ -85,26 +85,36 @@ harmonic_profile (const double *p0, double *p)
   }
 }
 
-/* Pearson correlation of x (centred, norm nx) with profile p0 (as notes)
- * rotated to tonic t. */
-static double
-correlate (const double *x, double nx, const double *p0, int t)
+/* Profile p0 (as notes) with its harmonics, centred (@d) and its norm
+ * (*@nd): made once per estimate, not once per tonic. */
+static void
+centred_profile (const double *p0, double *d, double *nd)
 {
-  double mp = 0.0, sxy = 0.0, spp = 0.0;
-  double p[12];
+  double mp = 0.0, spp = 0.0, p[12];
   int i;
 
   harmonic_profile (p0, p);
-
   for (i = 0; i < 12; i++)
     mp += p[i];
   mp /= 12.0;
   for (i = 0; i < 12; i++) {
-    double d = p[i] - mp;
-    sxy += x[(i + t) % 12] * d;
-    spp += d * d;
+    d[i] = p[i] - mp;
+    spp += d[i] * d[i];
   }
-  return sxy / (nx * sqrt (spp));
+  *nd = sqrt (spp);
+}
+
+/* Pearson correlation of x (centred, norm nx) with the centred profile d
+ * (norm nd) rotated to tonic t. */
+static double
+correlate (const double *x, double nx, const double *d, double nd, int t)
+{
+  double sxy = 0.0;
+  int i;
+
+  for (i = 0; i < 12; i++)
+    sxy += x[(i + t) % 12] * d[i];
+  return sxy / (nx * nd);
 }
 
 int
@@ -137,19 +147,24 @@ musa_key_estimate (const float *chroma, int profile, MusaKey * key,
   if (!(nx > 1e-9 * (fabs (mean) + 1e-30)) || !(nx > 1e-20))
     return MUSA_OK;
 
-  for (m = 0; m < 2; m++)
+  for (m = 0; m < 2; m++) {
+    double d[MUSA_KEY_PROFILE_COMBINED][12], nd[MUSA_KEY_PROFILE_COMBINED];
+    int p;
+    for (p = 0; p < MUSA_KEY_PROFILE_COMBINED; p++)
+      if (profile == MUSA_KEY_PROFILE_COMBINED || p == profile)
+        centred_profile (profiles[p][m], d[p], &nd[p]);
     for (t = 0; t < 12; t++) {
       double r = 0.0;
       if (profile == MUSA_KEY_PROFILE_COMBINED) {
-        int p;
         for (p = 0; p < MUSA_KEY_PROFILE_COMBINED; p++)
-          r += correlate (x, nx, profiles[p][m], t);
+          r += correlate (x, nx, d[p], nd[p], t);
         r /= MUSA_KEY_PROFILE_COMBINED;
       } else {
-        r = correlate (x, nx, profiles[profile][m], t);
+        r = correlate (x, nx, d[profile], nd[profile], t);
       }
       key->scores[m * 12 + t] = (float) r;
     }
+  }
   for (i = 0; i < 24; i++) {
     if (best < 0 || key->scores[i] > key->scores[best]) {
       second = best;
