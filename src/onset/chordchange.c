@@ -13,6 +13,7 @@
 #define CC_FMAX 2000.0
 #define CC_STAGES 4             /* halvings of the rate at most (192 kHz) */
 #define CC_BLOCK 1024           /* decimated samples per STFT call */
+#define CC_HIST_START 256       /* frames the history starts with */
 
 struct MusaChordChange
 {
@@ -30,8 +31,11 @@ struct MusaChordChange
   float *power;
   float ring[2 * CC_W][12];     /* chroma of the last 2W frames */
   int64_t n_frames;             /* chroma frames seen */
-  size_t hist_len;
-  float *hist;                  /* value of frame t at hist[t % hist_len] */
+  size_t hist_len, hist_cap;
+  float *hist;                  /* value of frame t at hist[t % hist_len];
+                                 * hist_cap frames, doubled as the stream
+                                 * goes up to hist_len */
+  double history;
   int finished;                 /* finish called since the last reset */
 };
 
@@ -76,8 +80,10 @@ musa_chord_change_new (int sample_rate, double history, MusaError * err)
   cc->k_hi = (int) floor (fmax / df);
   cc->pc = malloc ((size_t) (cc->k_hi - cc->k_lo + 1));
   cc->power = malloc (sizeof (float) * (size_t) cc->n_bins);
+  cc->history = history;
   cc->hist_len = (size_t) ceil (history * cc->fps) + 1;
-  cc->hist = calloc (cc->hist_len, sizeof (float));
+  cc->hist_cap = cc->hist_len < CC_HIST_START ? cc->hist_len : CC_HIST_START;
+  cc->hist = calloc (cc->hist_cap, sizeof (float));
   if (!cc->pc || !cc->power || !cc->hist) {
     musa_chord_change_free (cc);
     return musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory"), NULL;
@@ -115,6 +121,39 @@ musa_chord_change_reset (MusaChordChange * cc)
   memset (cc->ring, 0, sizeof (cc->ring));
   cc->n_frames = 0;
   cc->finished = 0;
+  /* back to the starting size */
+  cc->hist_len = (size_t) ceil (cc->history * cc->fps) + 1;
+  if (cc->hist_cap > CC_HIST_START) {
+    float *p = realloc (cc->hist, sizeof (float) * CC_HIST_START);
+    if (p != NULL) {
+      cc->hist = p;
+      cc->hist_cap = CC_HIST_START;
+    }
+  }
+}
+
+/* The history slot of frame @t (t < n_frames, taken in order): the
+ * history doubles (up to hist_len) to hold it. Out of memory, it stays at
+ * what it holds (a ring of hist_cap frames). */
+static float *
+hist_slot (MusaChordChange * cc, int64_t t)
+{
+  while ((size_t) t >= cc->hist_cap && cc->hist_cap < cc->hist_len) {
+    size_t cap = cc->hist_cap * 2;
+    float *p;
+
+    if (cap > cc->hist_len)
+      cap = cc->hist_len;
+    p = realloc (cc->hist, sizeof (float) * cap);
+    if (p == NULL) {
+      cc->hist_len = cc->hist_cap;
+      break;
+    }
+    memset (p + cc->hist_cap, 0, sizeof (float) * (cap - cc->hist_cap));
+    cc->hist = p;
+    cc->hist_cap = cap;
+  }
+  return &cc->hist[(size_t) (t % (int64_t) cc->hist_len)];
 }
 
 /* cosine distance of the summed chroma of frames t-W..t-1 and t..t+W-1,
@@ -166,8 +205,7 @@ chord_frame (void *user, int64_t index, const float *spectrum,
    * before them */
   t = cc->n_frames - CC_W;
   if (t >= 0)
-    cc->hist[(size_t) (t % (int64_t) cc->hist_len)] =
-        t >= CC_W ? distance (cc) : 0.0f;
+    *hist_slot (cc, t) = t >= CC_W ? distance (cc) : 0.0f;
 }
 
 /* Halve the rate of @x[0..n) into @out (may be @x) with the state of
@@ -239,7 +277,7 @@ musa_chord_change_finish (MusaChordChange * cc)
   /* the last W-1 frames have no full window after them */
   for (t = cc->n_frames - CC_W + 1; t < cc->n_frames; t++)
     if (t >= 0)
-      cc->hist[(size_t) (t % (int64_t) cc->hist_len)] = 0.0f;
+      *hist_slot (cc, t) = 0.0f;
   return MUSA_OK;
 }
 

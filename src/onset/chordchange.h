@@ -13,8 +13,8 @@
  * distance between the summed chroma of frames t-W..t-1 and t..t+W-1
  * (W = 4, ~0.19 s each side), 0..1. Frame t is centred on (decimated)
  * sample t * hop.
- * Values are kept for the last `history` seconds (lazily touched memory:
- * 4 bytes per frame, ~21 frames a second). Chunk-invariant. */
+ * Values are kept for the last `history` seconds (4 bytes per frame, ~21
+ * frames a second, allocated as the stream goes). Chunk-invariant. */
 #ifndef MUSA_CHORDCHANGE_H
 #define MUSA_CHORDCHANGE_H
 
@@ -31,7 +31,9 @@ extern "C"
       MusaError * err);
   void musa_chord_change_free (MusaChordChange * cc);
   void musa_chord_change_reset (MusaChordChange * cc);
-/* Analyse @n mono samples. No allocation. MUSA_OK; MUSA_ERR_INVALID for a
+/* Analyse @n mono samples. No allocation but the history's: it starts at
+ * 1 kB and doubles as the stream goes up to `history` seconds (reset takes
+ * it back to 1 kB; out of memory it stays a ring of what it holds). MUSA_OK; MUSA_ERR_INVALID for a
  * NULL object or NULL @x with n > 0; MUSA_ERR_STATE after finish until
  * reset (musa.h, "Streams"). */
   int musa_chord_change_process (MusaChordChange * cc, const float *x,
@@ -48,4 +50,4 @@ extern "C"
 #ifdef __cplusplus
 }
 #endif
-#endif /* MUSA_CHORDCHANGE_H */
+#endif                          /* MUSA_CHORDCHANGE_H */

@@ -70,8 +70,11 @@ struct MusaOnsetBpm
   double ev_on_b, ev_on_m, ev_ch_b, ev_ch_m;
   int ev_n;
   size_t max_beats, n_beats;
+  /* beats_cap each, allocated at finish for the stream there is (at most
+   * max_beats): the final beats, the tempo map of the beats */
+  size_t beats_cap;
   double *beats;
-  double *knot_pos, *knot_idx;  /* max_beats each: the tempo map of the beats */
+  double *knot_pos, *knot_idx;
   /* the callback of the process call in progress */
   MusaOnsetBpmFunc func;
   void *user;
@@ -165,14 +168,6 @@ musa_onsetbpm_new (const MusaOnsetBpmConfig * cfg, MusaError * err)
   }
   /* at most one beat per half period of the fastest tempo */
   ob->max_beats = (size_t) ceil (cfg->history * cfg->max_bpm / 30.0) + 16;
-  ob->beats = malloc (sizeof (double) * ob->max_beats);
-  ob->knot_pos = malloc (sizeof (double) * ob->max_beats);
-  ob->knot_idx = malloc (sizeof (double) * ob->max_beats);
-  if (ob->beats == NULL || ob->knot_pos == NULL || ob->knot_idx == NULL) {
-    musa_onsetbpm_free (ob);
-    musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
-    return NULL;
-  }
   musa_onsetbpm_reset (ob);
   return ob;
 }
@@ -202,6 +197,11 @@ musa_onsetbpm_reset (MusaOnsetBpm * ob)
   musa_tempo_reset (ob->tempo);
   musa_beat_reset (ob->beat);
   musa_chord_change_reset (ob->chords);
+  free (ob->beats);
+  free (ob->knot_pos);
+  free (ob->knot_idx);
+  ob->beats = ob->knot_pos = ob->knot_idx = NULL;
+  ob->beats_cap = 0;
   ob->samples = 0;
   ob->frames = 0;
   ob->live_period = 0.0;
@@ -519,7 +519,7 @@ choose_phase (const MusaOnsetBpm * ob, double *b, size_t n)
     b[0] = first;
     n++;
   }
-  if (last < (double) ob->frames && n < ob->max_beats)
+  if (last < (double) ob->frames && n < ob->beats_cap)
     b[n++] = last;
   return n;
 }
@@ -657,13 +657,46 @@ steady_level (MusaOnsetBpm * ob, double p, MusaTempoResult * out)
     *out = w;
   musa_beat_config_default (&bc, ob->fps);
   k = musa_beat_track_array (y, len, out->period, bc.tightness, ob->beats,
-      ob->max_beats);
+      ob->beats_cap);
   free (y);
   if (k == 0)
     return;                     /* (out of memory: the beats tracked at p) */
   for (i = 0; i < k; i++)
     ob->beats[i] = map_frame (ob, m, ob->beats[i] / p, &j);
   ob->n_beats = choose_phase (ob, ob->beats, k);
+}
+
+/* The beat arrays for the frames seen, at most max_beats each; 0 when out
+ * of memory. A track of n frames gives at most n + 64 beats (distinct
+ * frames, and the grid carried back to the start adds at most 64), the
+ * steady function at most twice the frames (knots are at least half a
+ * period apart), and choose_phase one more: 2 frames + 128 never cuts a
+ * result short that max_beats would not. */
+static int
+beats_alloc (MusaOnsetBpm * ob)
+{
+  size_t want = 2 * (size_t) ob->frames + 128;
+
+  if (want > ob->max_beats)
+    want = ob->max_beats;
+  if (ob->beats_cap >= want)
+    return 1;
+  free (ob->beats);
+  free (ob->knot_pos);
+  free (ob->knot_idx);
+  ob->beats = malloc (sizeof (double) * want);
+  ob->knot_pos = malloc (sizeof (double) * want);
+  ob->knot_idx = malloc (sizeof (double) * want);
+  ob->beats_cap = want;
+  if (ob->beats == NULL || ob->knot_pos == NULL || ob->knot_idx == NULL) {
+    free (ob->beats);
+    free (ob->knot_pos);
+    free (ob->knot_idx);
+    ob->beats = ob->knot_pos = ob->knot_idx = NULL;
+    ob->beats_cap = 0;
+    return 0;
+  }
+  return 1;
 }
 
 int
@@ -696,9 +729,9 @@ musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func, void *user,
    * padding at its end) */
   out->seconds = (double) ob->samples / (ob->fps * ob->hop);
   ob->n_beats = 0;
-  if (out->confidence > 0.0 && out->period > 0.0) {
+  if (out->confidence > 0.0 && out->period > 0.0 && beats_alloc (ob)) {
     ob->n_beats = musa_beat_track (ob->beat, out->period, ob->beats,
-        ob->max_beats);
+        ob->beats_cap);
     ob->n_beats = choose_phase (ob, ob->beats, ob->n_beats);
     /* tracked beats give the tempo more precisely than the correlation,
      * and for a played tempo that swings they give its mean: the

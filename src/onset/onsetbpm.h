@@ -63,7 +63,7 @@ extern "C"
   void musa_onsetbpm_free (MusaOnsetBpm * ob);
   void musa_onsetbpm_reset (MusaOnsetBpm * ob);
 /* Analyse @n mono samples; @func (may be NULL) gets onsets and live beats.
- * No allocation. MUSA_OK; MUSA_ERR_INVALID for a NULL object or NULL @x
+ * No allocation but the growing history (musa_beat_push). MUSA_OK; MUSA_ERR_INVALID for a NULL object or NULL @x
  * with n > 0; MUSA_ERR_STATE after finish until reset (musa.h, "Streams"). */
   int musa_onsetbpm_process (MusaOnsetBpm * ob, const float *x, size_t n,
       MusaOnsetBpmFunc func, void *user);
@@ -74,7 +74,8 @@ extern "C"
   double musa_onsetbpm_last_beat (const MusaOnsetBpm * ob);
 /* End of stream: the last onsets through @func, then the whole-stream
  * tempo in @out (may be NULL) and the final beats (musa_onsetbpm_beats).
- * MUSA_OK; called again, MUSA_OK, the same tempo in @out and no callback;
+ * MUSA_OK (out of memory for the beats: none); called again, MUSA_OK, the
+ * same tempo in @out and no callback;
  * MUSA_ERR_INVALID (and @out all 0) for a NULL object. */
   int musa_onsetbpm_finish (MusaOnsetBpm * ob, MusaOnsetBpmFunc func,
       void *user, MusaTempoResult * out);

@@ -906,13 +906,16 @@ struct MusaBeat
   int pen_lo, pen_hi;
   double penalty[LIVE_RING];
   int64_t n, last_beat;
-  /* offline */
-  size_t hist_len;
+  /* offline: the function of frame m at hist[m % hist_len]. hist holds
+   * hist_cap frames; it starts small and doubles as the stream goes until
+   * it holds hist_len (frames before hist_len sit at their own index, so
+   * the ring is the same at every size) */
+  size_t hist_len, hist_cap;
   float *hist;
-  float *lin, *local;
-  double *cum;
-  int32_t *back;
 };
+
+/* frames the history starts with (4 kB) */
+#define HIST_START 1024
 
 void
 musa_beat_config_default (MusaBeatConfig * cfg, double fps)
@@ -948,12 +951,9 @@ musa_beat_new (const MusaBeatConfig * cfg, MusaError * err)
   b->cfg = *cfg;
   h = (size_t) ceil (cfg->history * cfg->fps);
   b->hist_len = h;
-  b->hist = calloc (h, sizeof (float));
-  b->lin = calloc (h, sizeof (float));
-  b->local = calloc (h, sizeof (float));
-  b->cum = calloc (h, sizeof (double));
-  b->back = calloc (h, sizeof (int32_t));
-  if (!b->hist || !b->lin || !b->local || !b->cum || !b->back) {
+  b->hist_cap = h < HIST_START ? h : HIST_START;
+  b->hist = calloc (b->hist_cap, sizeof (float));
+  if (!b->hist) {
     musa_beat_free (b);
     musa_error_set (err, MUSA_ERR_NOMEM, NULL, "out of memory");
     return NULL;
@@ -968,11 +968,27 @@ musa_beat_free (MusaBeat * b)
   if (b == NULL)
     return;
   free (b->hist);
-  free (b->lin);
-  free (b->local);
-  free (b->cum);
-  free (b->back);
   free (b);
+}
+
+/* Room for frame b->n in the history: double it (up to hist_len). Out of
+ * memory, the history stays at what it holds (a ring of hist_cap). */
+static void
+beat_grow (MusaBeat * b)
+{
+  size_t cap = b->hist_cap * 2;
+  float *p;
+
+  if (cap > b->hist_len)
+    cap = b->hist_len;
+  p = realloc (b->hist, sizeof (float) * cap);
+  if (p == NULL) {
+    b->hist_len = b->hist_cap;
+    return;
+  }
+  memset (p + b->hist_cap, 0, sizeof (float) * (cap - b->hist_cap));
+  b->hist = p;
+  b->hist_cap = cap;
 }
 
 void
@@ -985,6 +1001,16 @@ musa_beat_reset (MusaBeat * b)
   b->pen_period = 0.0;
   b->n = 0;
   b->last_beat = INT64_MIN / 2;
+  /* back to the starting size (a long stream before a short one does not
+   * keep its history) */
+  b->hist_len = (size_t) ceil (b->cfg.history * b->cfg.fps);
+  if (b->hist_cap > HIST_START) {
+    float *p = realloc (b->hist, sizeof (float) * HIST_START);
+    if (p != NULL) {
+      b->hist = p;
+      b->hist_cap = HIST_START;
+    }
+  }
 }
 
 int
@@ -999,6 +1025,8 @@ musa_beat_push (MusaBeat * b, float value, float live_value, double period,
   if (b == NULL)
     return 0;
   n = b->n;
+  if ((size_t) n >= b->hist_cap && b->hist_cap < b->hist_len)
+    beat_grow (b);
   b->hist[n % b->hist_len] = value >= 0.0f && isfinite (value) ? value : 0.0f;
   b->live_o[n % LIVE_RING] = v;
   b->n = n + 1;
@@ -1216,18 +1244,31 @@ track (const float *env, size_t n, double period, double tightness,
 size_t
 musa_beat_track (MusaBeat * b, double period, double *out, size_t max)
 {
-  size_t n, i, k;
+  size_t n, i, k = 0;
   int64_t start, m;
+  float *lin, *local;
+  double *cum;
+  int32_t *back;
 
   if (b == NULL || out == NULL)
     return 0;
   n = b->n < (int64_t) b->hist_len ? (size_t) b->n : b->hist_len;
   start = b->n - (int64_t) n;
 
-  for (m = start, i = 0; m < b->n; m++, i++)
-    b->lin[i] = b->hist[m % b->hist_len];
-  k = track (b->lin, n, period, b->cfg.tightness, b->local, b->cum, b->back,
-      out, max);
+  /* work arrays for the stream there is, not the whole history */
+  lin = malloc (sizeof (float) * (n ? n : 1));
+  local = malloc (sizeof (float) * (n ? n : 1));
+  cum = malloc (sizeof (double) * (n ? n : 1));
+  back = malloc (sizeof (int32_t) * (n ? n : 1));
+  if (lin && local && cum && back) {
+    for (m = start, i = 0; m < b->n; m++, i++)
+      lin[i] = b->hist[m % b->hist_len];
+    k = track (lin, n, period, b->cfg.tightness, local, cum, back, out, max);
+  }
+  free (lin);
+  free (local);
+  free (cum);
+  free (back);
   for (i = 0; i < k; i++)
     out[i] += (double) start;
   return k;

@@ -148,13 +148,17 @@ extern "C"
  * live tracker reads @live_value, which may be normalised differently) and
  * the current period (frames per beat, 0 when unknown: no live beats
  * then). Returns 1 and sets *@beat_frame when a live beat is decided (it
- * lies in the past: the decision waits a quarter period). No allocation. */
+ * lies in the past: the decision waits a quarter period). No allocation
+ * but the stored function's: it starts at 4 kB and doubles as the stream
+ * goes up to `history` seconds (reset takes it back to 4 kB; out of memory
+ * it stays a ring of what it holds). */
   int musa_beat_push (MusaBeat * b, float value, float live_value,
       double period, int64_t * beat_frame);
 /* Offline pass over the stored function (the last `history` seconds) with
  * a fixed period: writes up to @max beat frames (ascending, fractional
- * frames from the stream start) to @out and returns how many. Uses buffers
- * allocated at creation. */
+ * frames from the stream start) to @out and returns how many. Allocates
+ * its work buffers for the frames kept (20 bytes a frame) and frees them;
+ * 0 beats when out of memory. */
   size_t musa_beat_track (MusaBeat * b, double period, double *out, size_t max);
 /* The onset function the tracker was given at @frame (from the stream
  * start); 0 for frames not kept or not yet seen. */

@@ -1,7 +1,11 @@
 /* Unit tests of libmusa's onset, tempo and beat modules. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "musatest.h"
 #include "core/rng.h"
@@ -12,6 +16,11 @@
 #include "onset/tempo.h"
 
 #define MAX_EVENTS 8192
+/* hashes of test_long_stream_bitexact, from the code before the history
+ * grew with the stream */
+#define HASH_3600 0xdb2522cad8ff03a6ULL
+#define HASH_200 0x1e8b8748f3c7cd5aULL
+#define HASH_600 0xdb2522cad8ff03a6ULL
 
 typedef struct
 {
@@ -1904,6 +1913,161 @@ test_null_config (void)
       "beat: %s", err.message);
 }
 
+/* FNV-1a over the bytes of @n doubles, chained from @h */
+static uint64_t
+hash_doubles (uint64_t h, const double *v, size_t n)
+{
+  const unsigned char *p = (const unsigned char *) v;
+  size_t i;
+
+  for (i = 0; i < n * sizeof (double); i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+/* Everything a user sees of a run: onsets, live beats (with tempi), the
+ * whole-stream tempo and the final beats, hashed bit for bit. */
+static uint64_t
+run_hash (const MusaOnsetBpmConfig * cfg, const float *x, size_t n,
+    MusaOnsetBpm * reuse, size_t *n_final)
+{
+  Events *ev = malloc (sizeof (Events));
+  MusaTempoResult r;
+  MusaOnsetBpm *ob = reuse;
+  const double *times = NULL;
+  uint64_t h = 14695981039346656037ULL;
+  size_t i, nb;
+  double idx[MAX_EVENTS];
+
+  if (ob == NULL) {
+    ob = run (cfg, x, n, 4096, ev, &r);
+  } else {
+    musa_onsetbpm_reset (ob);
+    memset (ev, 0, sizeof (*ev));
+    for (i = 0; i < n; i += 4096)
+      musa_onsetbpm_process (ob, x + i, n - i < 4096 ? n - i : 4096, collect,
+          ev);
+    musa_onsetbpm_finish (ob, collect, ev, &r);
+  }
+  if (ob == NULL) {
+    free (ev);
+    return 0;
+  }
+  for (i = 0; i < (size_t) ev->n_beats; i++)
+    idx[i] = (double) ev->beat_index[i];
+  h = hash_doubles (h, ev->onsets, (size_t) ev->n_onsets);
+  h = hash_doubles (h, ev->beats, (size_t) ev->n_beats);
+  h = hash_doubles (h, idx, (size_t) ev->n_beats);
+  h = hash_doubles (h, &r.bpm, 1);
+  h = hash_doubles (h, r.candidates, 2);
+  h = hash_doubles (h, r.strengths, 2);
+  h = hash_doubles (h, &r.confidence, 1);
+  h = hash_doubles (h, &r.period, 1);
+  h = hash_doubles (h, &r.seconds, 1);
+  nb = musa_onsetbpm_beats (ob, &times);
+  h = hash_doubles (h, times, nb);
+  *n_final = nb;
+  if (reuse == NULL)
+    musa_onsetbpm_free (ob);
+  free (ev);
+  return h;
+}
+
+/* A long stream (three grooves, 7.5 min) gives the same onsets, live
+ * beats, tempo and final beats bit for bit as the code that allocated the
+ * whole history up front (hashes recorded from it), with the default hour
+ * of history, with 200 s (the history wraps) and with 600 s; and again
+ * after a reset of the same tracker. */
+static void
+test_long_stream_bitexact (void)
+{
+  const size_t seg = (size_t) 150 * 44100;
+  const double bpms[3] = { 96.0, 128.0, 111.5 };
+  const double hist[3] = { 3600.0, 200.0, 600.0 };
+  const uint64_t want[3] = { HASH_3600, HASH_200, HASH_600 };
+  float *x = malloc (sizeof (float) * 3 * seg);
+  MusaOnsetBpmConfig cfg;
+  MusaError err;
+  int k;
+
+  for (k = 0; k < 3; k++)
+    groove (x + k * seg, seg, bpms[k], 11 + k);
+  musa_onsetbpm_config_default (&cfg, 44100);
+  for (k = 0; k < 3; k++) {
+    size_t nb = 0, nb2 = 0;
+    uint64_t h, h2;
+    MusaOnsetBpm *ob;
+
+    cfg.history = hist[k];
+    h = run_hash (&cfg, x, 3 * seg, NULL, &nb);
+    fprintf (stderr, "history %g: hash 0x%016llxULL, %zu final beats\n",
+        hist[k], (unsigned long long) h, nb);
+    CHECK (h == want[k], "history %g: hash 0x%016llx, want 0x%016llx",
+        hist[k], (unsigned long long) h, (unsigned long long) want[k]);
+    CHECK (nb > 100, "history %g: %zu final beats", hist[k], nb);
+    /* the same tracker again after a reset */
+    ob = musa_onsetbpm_new (&cfg, &err);
+    CHECK (ob != NULL, "new");
+    if (ob == NULL)
+      continue;
+    h2 = run_hash (&cfg, x, seg, ob, &nb2);
+    h2 = run_hash (&cfg, x, 3 * seg, ob, &nb2);
+    CHECK (h2 == h && nb2 == nb, "history %g: after reset 0x%016llx",
+        hist[k], (unsigned long long) h2);
+    musa_onsetbpm_free (ob);
+  }
+  free (x);
+}
+
+/* Bytes the C library has handed out (heap and mmap), or -1 */
+static long long
+heap_in_use (void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2 ();
+  return (long long) (mi.uordblks + mi.hblkhd);
+#else
+  return -1;
+#endif
+}
+
+/* A 2 s stream through a tracker with the default hour of history costs a
+ * few hundred kB, not the whole history's worth (8.6 MB and more): the
+ * history grows with the stream. */
+static void
+test_short_stream_memory (void)
+{
+  MusaOnsetBpmConfig cfg;
+  MusaOnsetBpm *ob;
+  MusaTempoResult r;
+  Events *ev = malloc (sizeof (Events));
+  size_t n = 2 * 44100;
+  float *x = malloc (sizeof (float) * n);
+  long long before, peak, after;
+
+  groove (x, n, 120.0, 5);
+  musa_onsetbpm_config_default (&cfg, 44100);
+  before = heap_in_use ();
+  if (before < 0) {
+    fprintf (stderr, "no mallinfo2: skipped\n");
+    free (x);
+    free (ev);
+    return;
+  }
+  ob = run (&cfg, x, n, 4096, ev, &r);
+  peak = heap_in_use () - before;
+  CHECK (ob != NULL && r.seconds > 1.9, "ran");
+  fprintf (stderr, "2 s stream, history 3600 s: %lld bytes held\n", peak);
+  CHECK (peak < 512 * 1024, "2 s stream holds %lld bytes", peak);
+  musa_onsetbpm_free (ob);
+  after = heap_in_use ();
+  CHECK (after <= before, "freed: %lld -> %lld", before, after);
+  free (x);
+  free (ev);
+}
+
 int
 main (void)
 {
@@ -1941,5 +2105,7 @@ main (void)
   musa_test_run ("even_pulse", test_even_pulse);
   musa_test_run ("helpers_out_of_range", test_helpers_out_of_range);
   musa_test_run ("null_config", test_null_config);
+  musa_test_run ("long_stream_bitexact", test_long_stream_bitexact);
+  musa_test_run ("short_stream_memory", test_short_stream_memory);
   return musa_test_summary ();
 }
