@@ -1,4 +1,12 @@
-/* libmusa — knntag's built-in audio embedding (see embed.h for the vector). */
+/* libmusa — knntag's built-in audio embedding (see embed.h for the vector).
+ *
+ * The window statistics are kept as a running accumulator (the frame entering
+ * is added, the one leaving removed) with compensated (Neumaier) sums, and
+ * re-summed from the ring once per window length, so that a vote costs the
+ * same whatever the window and rounding cannot drift over long streams.
+ * Compiled with MUSA_EMBED_REFERENCE defined, this file gives the plain versions
+ * instead (window re-summed at each query, contrast by a full sort), which
+ * the unit tests compare against. */
 #include "knn/embed.h"
 
 #include <math.h>
@@ -93,6 +101,10 @@ struct MusaEmbed
   int win_frames;
   float *ring;                  /* win_frames * NF */
   unsigned char *ring_flag;     /* win_frames */
+  /* running statistics of the window (head and tail unused: from the ring) */
+  Acc win;
+  double win_c_sum[NF], win_c_sq[NF], win_c_ac[MAXLAG + 1];     /* compensation */
+  int win_since_exact;          /* frames since win was last re-summed */
   /* whole stream */
   Acc stream;
   Acc tmp;
@@ -382,14 +394,103 @@ musa_embed_reset (MusaEmbed * e)
   memset (e->onset_hist, 0, sizeof (e->onset_hist));
   memset (e->ring_flag, 0, (size_t) e->win_frames);
   acc_reset (&e->stream);
+  acc_reset (&e->win);
+  memset (e->win_c_sum, 0, sizeof (e->win_c_sum));
+  memset (e->win_c_sq, 0, sizeof (e->win_c_sq));
+  memset (e->win_c_ac, 0, sizeof (e->win_c_ac));
+  e->win_since_exact = 0;
 }
 
+#ifdef MUSA_EMBED_REFERENCE
 static int
 cmp_float (const void *a, const void *b)
 {
   float x = *(const float *) a, y = *(const float *) b;
   return (x > y) - (x < y);
 }
+#else
+static void
+swap_float (float *a, int i, int j)
+{
+  float t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+}
+
+static float
+median3 (float a, float b, float c)
+{
+  if (a < b)
+    return b < c ? b : (a < c ? c : a);
+  return a < c ? a : (b < c ? c : b);
+}
+
+/* Three-way partition of a[lo..hi) around @pivot: a[lo..*lt) < pivot,
+ * a[*lt..*gt) neither smaller nor larger (NaN included), a[*gt..hi) larger.
+ * Always terminates and stays in bounds. */
+static void
+partition3 (float *a, int lo, int hi, float pivot, int *lt, int *gt)
+{
+  int i = lo, l = lo, g = hi;
+  while (i < g) {
+    if (a[i] < pivot)
+      swap_float (a, i++, l++);
+    else if (a[i] > pivot)
+      swap_float (a, i, --g);
+    else
+      i++;
+  }
+  *lt = l;
+  *gt = g;
+}
+
+/* Rearrange a[lo..hi) so that a[lo..k) <= a[k] <= a(k..hi) (quickselect). */
+static void
+select_float (float *a, int lo, int hi, int k)
+{
+  while (hi - lo > 1) {
+    int lt, gt;
+    partition3 (a, lo, hi, median3 (a[lo], a[lo + (hi - lo) / 2], a[hi - 1]),
+        &lt, &gt);
+    if (k < lt)
+      hi = lt;
+    else if (k >= gt)
+      lo = gt;
+    else
+      return;
+  }
+}
+
+/* Sort a[lo..hi) ascending (quicksort, insertion sort for short runs). */
+static void
+sort_float (float *a, int lo, int hi)
+{
+  int i;
+
+  while (hi - lo > 16) {
+    int lt, gt;
+    partition3 (a, lo, hi, median3 (a[lo], a[lo + (hi - lo) / 2], a[hi - 1]),
+        &lt, &gt);
+    /* recurse into the smaller side, loop on the larger */
+    if (lt - lo < hi - gt) {
+      sort_float (a, lo, lt);
+      lo = gt;
+    } else {
+      sort_float (a, gt, hi);
+      hi = lt;
+    }
+  }
+  for (i = lo + 1; i < hi; i++) {
+    float v = a[i];
+    int j = i;
+    while (j > lo && a[j - 1] > v) {
+      a[j] = a[j - 1];
+      j--;
+    }
+    a[j] = v;
+  }
+}
+#endif
 
 static float
 db (float p)
@@ -425,6 +526,83 @@ onset_flag (const MusaEmbed * e, int64_t t)
   return oc > mean + ONSET_DELTA;
 }
 
+#ifndef MUSA_EMBED_REFERENCE
+static float
+ring_onset (const MusaEmbed * e, int64_t i)
+{
+  return e->ring[(size_t) (i % e->win_frames) * NF + F_ONSET];
+}
+
+/* s + c += t, compensated (Neumaier): every term is an exact double (a float,
+ * or a product of two floats), so additions and removals cancel to within
+ * about 1e-32 of the magnitudes involved */
+static void
+ksum (double *s, double *c, double t)
+{
+  double a = *s, b = a + t;
+  *c += fabs (a) >= fabs (t) ? (a - b) + t : (t - b) + a;
+  *s = b;
+}
+
+/* Remove the oldest frame of a full window (before its slot is reused). */
+static void
+win_remove_oldest (MusaEmbed * e)
+{
+  Acc *a = &e->win;
+  int64_t s = e->frames - a->n;
+  const float *f = e->ring + (size_t) (s % e->win_frames) * NF;
+  double o = f[F_ONSET];
+  int i, lmax = a->n - 1 < MAXLAG ? (int) (a->n - 1) : MAXLAG;
+
+  for (i = 0; i < NF; i++) {
+    double v = f[i];
+    ksum (&a->sum[i], &e->win_c_sum[i], -v);
+    ksum (&a->sq[i], &e->win_c_sq[i], -(v * v));
+  }
+  ksum (&a->ac[0], &e->win_c_ac[0], -(o * o));
+  for (i = 1; i <= lmax; i++)
+    ksum (&a->ac[i], &e->win_c_ac[i], -(o * ring_onset (e, s + i)));
+  a->onsets -= e->ring_flag[s % e->win_frames];
+  a->n--;
+}
+
+/* Add frame @t, the newest of the window (the frames before it in the
+ * window are in the ring). */
+static void
+win_add (MusaEmbed * e, const float *f, int64_t t)
+{
+  Acc *a = &e->win;
+  float o = f[F_ONSET];
+  int i, lmax = a->n < MAXLAG ? (int) a->n : MAXLAG;
+
+  for (i = 0; i < NF; i++) {
+    double v = f[i];
+    ksum (&a->sum[i], &e->win_c_sum[i], v);
+    ksum (&a->sq[i], &e->win_c_sq[i], v * v);
+  }
+  ksum (&a->ac[0], &e->win_c_ac[0], (double) o * o);
+  for (i = 1; i <= lmax; i++)
+    ksum (&a->ac[i], &e->win_c_ac[i], (double) o * ring_onset (e, t - i));
+  a->n++;
+}
+
+/* Re-sum the running window from the ring (the same compensated sums). */
+static void
+win_resum (MusaEmbed * e)
+{
+  int64_t n = e->frames < e->win_frames ? e->frames : e->win_frames, t;
+
+  acc_reset (&e->win);
+  memset (e->win_c_sum, 0, sizeof (e->win_c_sum));
+  memset (e->win_c_sq, 0, sizeof (e->win_c_sq));
+  memset (e->win_c_ac, 0, sizeof (e->win_c_ac));
+  for (t = e->frames - n; t < e->frames; t++) {
+    win_add (e, e->ring + (size_t) (t % e->win_frames) * NF, t);
+    e->win.onsets += e->ring_flag[t % e->win_frames];
+  }
+}
+#endif
+
 static void
 on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
 {
@@ -435,6 +613,10 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   int k, m, b, nk = e->kmax;
   float flux = 0.0f;
 
+#ifndef MUSA_EMBED_REFERENCE
+  if (e->frames >= e->win_frames)
+    win_remove_oldest (e);
+#endif
   musa_power_spectrum (spectrum, p, e->n_bins, 2.0f);
   for (k = 0; k < e->n_bins; k++)
     p[k] *= e->gain;
@@ -497,10 +679,23 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
       continue;
     }
     memcpy (e->scratch, p + lo, sizeof (float) * n);
-    qsort (e->scratch, n, sizeof (float), cmp_float);
     q = (int) (0.2 * n);
     if (q < 1)
       q = 1;
+#ifdef MUSA_EMBED_REFERENCE
+    qsort (e->scratch, n, sizeof (float), cmp_float);
+#else
+    /* only the q smallest and q largest, each in ascending order: the same
+     * values summed in the same order as after a full sort */
+    if (n - q < q) {
+      sort_float (e->scratch, 0, n);
+    } else {
+      select_float (e->scratch, 0, n, q - 1);
+      select_float (e->scratch, q, n, n - q);
+      sort_float (e->scratch, 0, q);
+      sort_float (e->scratch, n - q, n);
+    }
+#endif
     for (i = 0; i < q; i++) {
       bot += e->scratch[i];
       top += e->scratch[n - 1 - i];
@@ -516,11 +711,24 @@ on_frame (void *user, int64_t index, const float *spectrum, const float *frame)
   if (onset_flag (e, e->frames)) {
     int64_t c = e->frames - ONSET_SPAN;
     e->stream.onsets++;
-    if (e->frames - c < e->win_frames)
+    if (e->frames - c < e->win_frames) {
       e->ring_flag[c % e->win_frames] = 1;
+      e->win.onsets++;
+    }
   }
   acc_add_frame (&e->stream, f);
+#ifndef MUSA_EMBED_REFERENCE
+  win_add (e, f, e->frames);
+#endif
   e->frames++;
+#ifndef MUSA_EMBED_REFERENCE
+  /* a re-sum once per window length: O(1) per frame on average, and the
+   * rounding of the additions and removals cannot accumulate */
+  if (++e->win_since_exact >= e->win_frames) {
+    win_resum (e);
+    e->win_since_exact = 0;
+  }
+#endif
   (void) index;
   (void) frame;
 }
@@ -541,10 +749,26 @@ musa_embed_finish (MusaEmbed * e)
   return musa_stft_finish (e->stft, on_frame, e);
 }
 
+#ifdef MUSA_EMBED_REFERENCE
+/* Re-sum the window from the ring, as a fresh accumulator fed with its
+ * frames in order (the reference). */
+static void
+win_exact (const MusaEmbed * e, Acc * a)
+{
+  int64_t n = e->frames < e->win_frames ? e->frames : e->win_frames, i;
+
+  acc_reset (a);
+  for (i = e->frames - n; i < e->frames; i++) {
+    acc_add_frame (a, e->ring + (size_t) (i % e->win_frames) * NF);
+    a->onsets += e->ring_flag[i % e->win_frames];
+  }
+}
+#endif
+
 int
 musa_embed_window (MusaEmbed * e, float *out)
 {
-  int64_t n, i;
+  int64_t n;
 
   if (e == NULL || out == NULL) {
     if (out)
@@ -552,11 +776,27 @@ musa_embed_window (MusaEmbed * e, float *out)
     return 0;
   }
   n = e->frames < e->win_frames ? e->frames : e->win_frames;
-  acc_reset (&e->tmp);
-  for (i = e->frames - n; i < e->frames; i++) {
-    acc_add_frame (&e->tmp, e->ring + (size_t) (i % e->win_frames) * NF);
-    e->tmp.onsets += e->ring_flag[i % e->win_frames];
+#ifdef MUSA_EMBED_REFERENCE
+  win_exact (e, &e->tmp);
+#else
+  {
+    /* the running sums, with the first and last MAXLAG onset values of the
+     * window from the ring: a cost independent of the window length */
+    int64_t s = e->frames - n, j;
+    int i;
+    e->tmp = e->win;
+    for (i = 0; i < NF; i++) {
+      e->tmp.sum[i] += e->win_c_sum[i];
+      e->tmp.sq[i] += e->win_c_sq[i];
+    }
+    for (i = 0; i <= MAXLAG; i++)
+      e->tmp.ac[i] += e->win_c_ac[i];
+    for (j = 0; j < n && j < MAXLAG; j++)
+      e->tmp.head[j] = ring_onset (e, s + j);
+    for (j = n > MAXLAG ? n - MAXLAG : 0; j < n; j++)
+      e->tmp.tail[j % MAXLAG] = ring_onset (e, s + j);
   }
+#endif
   acc_finalise (&e->tmp, e->fps, out);
   return (int) n;
 }

@@ -90,7 +90,9 @@ extern "C"
 /* The embedding of the last `window` seconds of frames (or fewer, at the
  * start of a stream) into out[MUSA_EMBED_DIM]; returns the number of frames
  * it summarises (0: nothing yet, out is all zeros; also for a NULL object;
- * a NULL @out: 0, nothing computed). */
+ * a NULL @out: 0, nothing computed). Its cost does not depend on the window
+ * length (running sums); the values equal a re-sum of the window's frames to
+ * float rounding. */
   int musa_embed_window (MusaEmbed * e, float *out);
 /* The embedding of every frame since the last reset; returns the number of
  * frames (NULL as for musa_embed_window). */
