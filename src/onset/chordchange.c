@@ -7,6 +7,7 @@
 
 #include "core/audio.h"
 #include "core/stft.h"
+#include "onset/history.h"
 
 #define CC_W 4                  /* frames summed on each side */
 #define CC_FMIN 55.0
@@ -138,21 +139,11 @@ musa_chord_change_reset (MusaChordChange * cc)
 static float *
 hist_slot (MusaChordChange * cc, int64_t t)
 {
-  while ((size_t) t >= cc->hist_cap && cc->hist_cap < cc->hist_len) {
-    size_t cap = cc->hist_cap * 2;
-    float *p;
-
-    if (cap > cc->hist_len)
-      cap = cc->hist_len;
-    p = realloc (cc->hist, sizeof (float) * cap);
-    if (p == NULL) {
+  while ((size_t) t >= cc->hist_cap && cc->hist_cap < cc->hist_len)
+    if (!musa_history_grow (&cc->hist, &cc->hist_cap, cc->hist_len)) {
       cc->hist_len = cc->hist_cap;
       break;
     }
-    memset (p + cc->hist_cap, 0, sizeof (float) * (cap - cc->hist_cap));
-    cc->hist = p;
-    cc->hist_cap = cap;
-  }
   return &cc->hist[(size_t) (t % (int64_t) cc->hist_len)];
 }
 

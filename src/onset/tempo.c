@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onset/history.h"
+
 #define PRIOR_OCTAVES 1.0
 #define GRID_STEP 0.25          /* frames */
 #define MIN_SECONDS 2.0
@@ -976,19 +978,8 @@ musa_beat_free (MusaBeat * b)
 static void
 beat_grow (MusaBeat * b)
 {
-  size_t cap = b->hist_cap * 2;
-  float *p;
-
-  if (cap > b->hist_len)
-    cap = b->hist_len;
-  p = realloc (b->hist, sizeof (float) * cap);
-  if (p == NULL) {
+  if (!musa_history_grow (&b->hist, &b->hist_cap, b->hist_len))
     b->hist_len = b->hist_cap;
-    return;
-  }
-  memset (p + b->hist_cap, 0, sizeof (float) * (cap - b->hist_cap));
-  b->hist = p;
-  b->hist_cap = cap;
 }
 
 void
