@@ -110,19 +110,25 @@ PROFILES = [
 HARM_OFFSET = [0, 0, 7, 0, 4, 7, 10]
 
 
+def _expanded(notes):
+    """Pitch-class weights with their harmonics (as src/chroma/key.c expands
+    them), centred and of unit norm."""
+    h = np.zeros(12)
+    g = 1.0
+    for off in HARM_OFFSET:
+        h += g * np.roll(notes, off)
+        g *= 0.75
+    h -= h.mean()
+    return h / np.linalg.norm(h)
+
+
 def _templates():
     """(24, 12) centred, unit-norm expected chroma of each key (combined:
     the four profiles kept apart, averaged after correlating)."""
     out = np.zeros((4, 24, 12))
     for p, (maj, mnr) in enumerate(PROFILES):
         for m, prof in enumerate((maj, mnr)):
-            h = np.zeros(12)
-            g = 1.0
-            for off in HARM_OFFSET:
-                h += g * np.roll(prof, off)
-                g *= 0.75
-            h -= h.mean()
-            h /= np.linalg.norm(h)
+            h = _expanded(prof)
             for t in range(12):
                 out[p, m * 12 + t] = np.roll(h, t)
     return out
@@ -138,13 +144,7 @@ def _triads():
     for m, third in enumerate((4, 3)):
         notes = np.zeros(12)
         notes[[0, third, 7]] = 1.0
-        h = np.zeros(12)
-        g = 1.0
-        for off in HARM_OFFSET:
-            h += g * np.roll(notes, off)
-            g *= 0.75
-        h -= h.mean()
-        h /= np.linalg.norm(h)
+        h = _expanded(notes)
         for t in range(12):
             out[m * 12 + t] = np.roll(h, t)
     return out
